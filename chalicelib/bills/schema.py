@@ -1,0 +1,60 @@
+"""The normalized, FOCUS-aligned line item: the one shape every bill parser produces.
+
+This is the contract between bill ingestion (which writes it as Parquet under
+``normalized/``) and invoicing (which reads it). Column names follow FOCUS 1.2 where one
+exists (DESIGN §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
+Money and quantities are exact ``DECIMAL(38,10)``, never floating point.
+"""
+
+from __future__ import annotations
+
+MONEY = "DECIMAL(38,10)"
+
+# Provider codes used in normalized data, price-list rules, accounts and the API.
+PROVIDERS = ("aws", "gcp", "azure", "oci", "other")
+
+# Normalized ChargeCategory values.
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+
+# (column, DuckDB type). Order is the column order of the normalized Parquet files.
+NORMALIZED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ProviderName", "VARCHAR"),  # provider code: aws | gcp | azure | oci | other
+    ("BillingAccountId", "VARCHAR"),  # payer / billing account (string: leading zeros matter)
+    ("SubAccountId", "VARCHAR"),  # linked account / project / subscription that used it
+    ("BillingPeriodStart", "TIMESTAMP"),  # UTC, first instant of the billing month
+    ("ChargePeriodStart", "TIMESTAMP"),  # UTC
+    ("ChargePeriodEnd", "TIMESTAMP"),  # UTC
+    ("ChargeCategory", "VARCHAR"),  # Usage | Purchase | Tax | Credit | Adjustment
+    ("ChargeClass", "VARCHAR"),  # 'Correction' or NULL
+    ("ServiceName", "VARCHAR"),  # e.g. 'Amazon Elastic Compute Cloud'
+    ("ServiceCode", "VARCHAR"),  # AWS lineItem/ProductCode, GCP service.id, Azure MeterCategory
+    ("ServiceCategory", "VARCHAR"),
+    ("SkuId", "VARCHAR"),
+    ("SkuMeter", "VARCHAR"),  # usage type (AWS lineItem/UsageType)
+    ("Operation", "VARCHAR"),
+    ("RegionId", "VARCHAR"),
+    ("ResourceId", "VARCHAR"),
+    ("ChargeDescription", "VARCHAR"),
+    ("PricingQuantity", MONEY),
+    ("PricingUnit", "VARCHAR"),
+    ("BilledCost", MONEY),
+    ("EffectiveCost", MONEY),
+    ("ListCost", MONEY),
+    ("ContractedCost", MONEY),
+    ("BillingCurrency", "VARCHAR"),
+    ("CommitmentDiscountId", "VARCHAR"),  # RI / savings plan / reservation id or ARN
+    ("CommitmentDiscountType", "VARCHAR"),  # 'Reservation' | 'Savings Plan' | 'Committed Use'
+    ("CommitmentDiscountStatus", "VARCHAR"),  # 'Used' | 'Unused' | NULL
+    ("CommitmentOwnerAccountId", "VARCHAR"),  # account that bought the commitment, if known
+    ("ProviderLineType", "VARCHAR"),  # e.g. AWS lineItem/LineItemType 'SavingsPlanNegation'
+    ("Tags", "VARCHAR"),  # JSON object text
+    ("SourceFileId", "VARCHAR"),  # the bill record id the line came from
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in NORMALIZED_COLUMNS)
+MONEY_COLUMNS: tuple[str, ...] = tuple(n for n, t in NORMALIZED_COLUMNS if t == MONEY)
+
+
+def duckdb_column_list() -> str:
+    """``"ProviderName" VARCHAR, …`` — for CREATE TABLE and read_parquet casts."""
+    return ", ".join(f'"{name}" {kind}' for name, kind in NORMALIZED_COLUMNS)
