@@ -1,0 +1,53 @@
+"""The deployment's configuration, read once from the environment into one typed object.
+
+Every Lambda gets the same variables (set by ``infra/`` in AWS and by ``localaws`` on a laptop);
+nothing else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    app_name: str
+    stage: str
+    region: str
+    reference_table: str
+    bills_table: str
+    invoices_table: str
+    data_bucket: str
+    events_topic_arn: str
+    generate_invoices_state_machine_arn: str
+    tmp_dir: str
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> AppConfig:
+        env = dict(os.environ if environ is None else environ)
+        app_name = env.get("REBILL_APP_NAME", "rebill")
+        stage = env.get("REBILL_STAGE", "dev")
+        prefix = f"{app_name}-{stage}"
+        return cls(
+            app_name=app_name,
+            stage=stage,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            reference_table=env.get("REFERENCE_TABLE", f"{prefix}-reference"),
+            bills_table=env.get("BILLS_TABLE", f"{prefix}-bills"),
+            invoices_table=env.get("INVOICES_TABLE", f"{prefix}-invoices"),
+            data_bucket=env.get("DATA_BUCKET", f"{prefix}-data"),
+            events_topic_arn=env.get("EVENTS_TOPIC_ARN", ""),
+            generate_invoices_state_machine_arn=env.get("GENERATE_INVOICES_STATE_MACHINE_ARN", ""),
+            tmp_dir=env.get("REBILL_TMP_DIR", "/tmp"),
+        )
+
+    def function_name(self, handler: str) -> str:
+        """The deployed name of a Chalice ``@app.lambda_function`` (Chalice's own convention)."""
+        return f"{self.app_name}-{self.stage}-{handler}"
+
+
+@lru_cache(maxsize=1)
+def get_config() -> AppConfig:
+    return AppConfig.from_environ()

@@ -1,0 +1,105 @@
+"""The billing report of a period: provider cost against customer price, per customer.
+
+Reads the live invoices of the period (each carries its report figures) and the period's
+current bill aggregates, so accounts in the bills that no customer owns show as unassigned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.store import bills, invoices, reference
+
+FIGURES = (
+    "cost", "price", "margin", "savings_retained", "subscriptions", "credit", "applied", "overage",
+)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _margin_percent(price: Decimal, margin: Decimal) -> str | None:
+    if price == 0:
+        return None
+    return str((margin / price * 100).quantize(Decimal("0.01")))
+
+
+def billing_report(period: str) -> dict[str, Any]:
+    customers = reference.list_documents("customer")
+    live = {
+        doc["customer_id"]: doc
+        for doc in invoices.invoices_of_period(period)
+        if doc["status"] != "void"
+    }
+    rows = []
+    for customer in sorted(customers, key=lambda c: c["id"]):
+        invoice = live.get(customer["id"])
+        figures = (invoice or {}).get("report") or {}
+        row: dict[str, Any] = {
+            "customer_id": customer["id"],
+            "name": customer.get("name", customer["id"]),
+            "currency": (invoice or {}).get("currency") or customer.get("currency"),
+        }
+        for name in FIGURES:
+            row[name] = str(_money(figures.get(name)))
+        row["margin_percent"] = _margin_percent(_money(row["price"]), _money(row["margin"]))
+        row["invoice"] = (
+            None
+            if invoice is None
+            else {"id": invoice["id"], "status": invoice["status"], "total": invoice.get("total"),
+                  "number": invoice.get("number")}
+        )
+        rows.append(row)
+    owned = {
+        (a["provider"], a["account_id"])
+        for c in customers
+        for a in reference.list_accounts(c["id"])
+    }
+    unassigned: dict[tuple[str, str], Decimal] = {}
+    for aggregate in bills.current_aggregates(period):
+        account = (aggregate["provider"], aggregate["account_id"])
+        if account not in owned:
+            unassigned[account] = unassigned.get(account, Decimal(0)) + _money(
+                aggregate["effective_cost"]
+            )
+    totals = {name: str(sum((_money(r[name]) for r in rows), Decimal(0))) for name in FIGURES}
+    totals["margin_percent"] = _margin_percent(_money(totals["price"]), _money(totals["margin"]))
+    totals["unassigned_cost"] = str(sum(unassigned.values(), Decimal(0)))
+    return {
+        "period": period,
+        "final": {p: bills.is_final(period, p) for p in ("aws", "gcp", "azure", "oci")},
+        "rows": rows,
+        "unassigned": [
+            {"provider": p, "account_id": a, "cost": str(cost)}
+            for (p, a), cost in sorted(unassigned.items())
+        ],
+        "totals": totals,
+    }
+
+
+def _safe_cell(value: Any) -> Any:
+    """Protect text cells against formula injection in spreadsheet programs."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            Decimal(value)
+            return value
+        except ArithmeticError:
+            return "'" + value
+    return value
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["customer_id", "name", "currency", *FIGURES, "margin_percent", "invoice_status",
+              "invoice_total"]
+    writer.writerow(header)
+    for row in report["rows"]:
+        invoice = row["invoice"] or {}
+        writer.writerow([_safe_cell(row.get(h)) for h in header[:-2]]
+                        + [invoice.get("status"), invoice.get("total")])
+    return out.getvalue()

@@ -1,0 +1,222 @@
+"""Invoices, invoice runs and the invoice-number counter in DynamoDB.
+
+=================  =================================  ============================
+item               pk                                 sk
+=================  =================================  ============================
+invoice            ``INVOICE#<invoice id>``           ``INVOICE``
+live invoice       ``LIVE#<customer id>#<period>``    ``LIVE``
+run                ``RUN#<run id>``                   ``RUN``
+run result         ``RUN#<run id>``                   ``CUSTOMER#<customer id>``
+number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
+=================  =================================  ============================
+
+One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
+condition on what the writer read, so two runs racing for the same customer cannot both win.
+Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.tables import InvoiceItem
+
+Doc = dict[str, Any]
+
+
+def _conditional_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+def _invoice_item(doc: Doc) -> InvoiceItem:
+    return InvoiceItem(
+        f"INVOICE#{doc['id']}",
+        "INVOICE",
+        kind="invoice",
+        doc=doc,
+        status=doc["status"],
+        customer_id=doc["customer_id"],
+        period=doc["period"],
+        period_sort=f"{doc['period']}#{doc['id']}",
+        customer_sort=f"{doc['customer_id']}#{doc['id']}",
+    )
+
+
+def get_invoice(invoice_id: str) -> Doc:
+    try:
+        doc: Doc = InvoiceItem.get(f"INVOICE#{invoice_id}", "INVOICE").doc
+        return doc
+    except DoesNotExist:
+        raise NotFound(f"invoice {invoice_id!r} not found") from None
+
+
+def invoices_of_period(period: str) -> list[Doc]:
+    return [item.doc for item in InvoiceItem.by_period.query(period)]
+
+
+def invoices_of_customer(customer_id: str) -> list[Doc]:
+    return [item.doc for item in InvoiceItem.by_customer.query(customer_id)]
+
+
+# --- the live invoice of a customer and period ----------------------------------------------
+
+
+def live_pointer(customer_id: str, period: str) -> Doc | None:
+    try:
+        doc: Doc = InvoiceItem.get(f"LIVE#{customer_id}#{period}", "LIVE", consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        return None
+
+
+def live_invoice(customer_id: str, period: str) -> Doc | None:
+    pointer = live_pointer(customer_id, period)
+    return None if pointer is None else get_invoice(pointer["invoice_id"])
+
+
+def invoice_id_for(customer_id: str, period: str, sequence: int) -> str:
+    return f"inv-{customer_id}-{period}-{sequence}"
+
+
+def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
+    """Write ``doc`` as the live invoice of its customer and period, if the pointer is still the
+    one the caller read; raises Conflict otherwise (another writer got there first)."""
+    pointer_key = (f"LIVE#{doc['customer_id']}#{doc['period']}", "LIVE")
+    pointer = InvoiceItem(
+        *pointer_key,
+        kind="live",
+        doc={"invoice_id": doc["id"], "sequence": doc["sequence"], "status": doc["status"]},
+    )
+    condition = (
+        InvoiceItem.pk.does_not_exist()
+        if expected_pointer is None
+        else InvoiceItem.doc["invoice_id"] == expected_pointer["invoice_id"]  # type: ignore[index]
+    )
+    try:
+        with TransactWrite(connection=Connection()) as transaction:
+            transaction.save(pointer, condition=condition)
+            transaction.save(_invoice_item(doc))
+    except TransactWriteError as error:
+        if _conditional_failed(error):
+            raise Conflict(f"invoice of {doc['customer_id']} for {doc['period']} changed") from None
+        raise
+
+
+def update_invoice(doc: Doc, expected_status: str) -> None:
+    """Replace an invoice whose status is still ``expected_status`` (lifecycle transitions)."""
+    pointer = live_pointer(doc["customer_id"], doc["period"])
+    try:
+        with TransactWrite(connection=Connection()) as transaction:
+            transaction.save(_invoice_item(doc), condition=InvoiceItem.status == expected_status)
+            if pointer is not None and pointer["invoice_id"] == doc["id"]:
+                pointer["status"] = doc["status"]
+                transaction.save(
+                    InvoiceItem(
+                        f"LIVE#{doc['customer_id']}#{doc['period']}", "LIVE", kind="live", doc=pointer
+                    )
+                )
+    except TransactWriteError as error:
+        if _conditional_failed(error):
+            raise Conflict(f"invoice {doc['id']} is no longer {expected_status}") from None
+        raise
+
+
+def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc:
+    """Assign the next number of ``counter_name`` and store ``doc`` issued, in one transaction.
+
+    ``make_number(n)`` formats the number. The counter only moves when the invoice is written,
+    so a failed issue leaves no gap.
+    """
+    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
+    for _ in range(20):
+        try:
+            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
+            exists = True
+        except DoesNotExist:
+            current, exists = 0, False
+        number = int(current) + 1
+        issued = {**doc, "number": make_number(number)}
+        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
+        condition = (
+            InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
+        )
+        try:
+            with TransactWrite(connection=Connection()) as transaction:
+                transaction.save(counter, condition=condition)
+                transaction.save(
+                    _invoice_item(issued),
+                    condition=InvoiceItem.pk.does_not_exist() | (InvoiceItem.status == "draft"),
+                )
+                transaction.save(
+                    InvoiceItem(
+                        f"LIVE#{doc['customer_id']}#{doc['period']}",
+                        "LIVE",
+                        kind="live",
+                        doc={
+                            "invoice_id": doc["id"],
+                            "sequence": doc["sequence"],
+                            "status": issued["status"],
+                        },
+                    )
+                )
+            return issued
+        except TransactWriteError as error:
+            if not _conditional_failed(error):
+                raise
+            try:
+                if get_invoice(doc["id"])["status"] not in ("draft",):
+                    raise Conflict(f"invoice {doc['id']} is already issued") from None
+            except NotFound:
+                pass
+    raise Conflict("could not take an invoice number: too much contention")
+
+
+# --- invoice runs ---------------------------------------------------------------------------
+
+
+def create_run(run_id: str, doc: Doc) -> bool:
+    try:
+        InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"]).save(
+            condition=InvoiceItem.pk.does_not_exist()
+        )
+        return True
+    except PutError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+
+
+def get_run(run_id: str) -> Doc:
+    try:
+        doc: Doc = InvoiceItem.get(f"RUN#{run_id}", "RUN", consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        raise NotFound(f"invoice run {run_id!r} not found") from None
+
+
+def save_run(doc: Doc) -> None:
+    InvoiceItem(f"RUN#{doc['run_id']}", "RUN", kind="run", doc=doc, status=doc["status"]).save()
+
+
+def record_result(run_id: str, customer_id: str, result: Doc) -> None:
+    InvoiceItem(
+        f"RUN#{run_id}", f"CUSTOMER#{customer_id}", kind="run_result", doc=result,
+        status=result["status"],
+    ).save()
+
+
+def run_results(run_id: str) -> list[Doc]:
+    return [
+        item.doc
+        for item in InvoiceItem.query(
+            f"RUN#{run_id}", InvoiceItem.sk.startswith("CUSTOMER#"), consistent_read=True
+        )
+    ]

@@ -1,0 +1,79 @@
+"""The data bucket: bill files, normalized Parquet, run scratch files and invoice CSVs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import get_config
+from chalicelib.store.aws import client
+
+BILLS_PREFIX = "bills/"
+NORMALIZED_PREFIX = "normalized/"
+QUARANTINE_PREFIX = "quarantine/"
+RUNS_PREFIX = "runs/"
+INVOICES_PREFIX = "invoices/"
+
+
+def bucket() -> str:
+    return get_config().data_bucket
+
+
+def download(key: str, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    client("s3").download_file(bucket(), key, str(dest))
+    return dest
+
+
+def upload(path: Path, key: str, content_type: str = "application/octet-stream") -> None:
+    client("s3").upload_file(str(path), bucket(), key, ExtraArgs={"ContentType": content_type})
+
+
+def put_json(key: str, value: Any) -> None:
+    client("s3").put_object(
+        Bucket=bucket(), Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
+    )
+
+
+def get_json(key: str) -> Any:
+    body = client("s3").get_object(Bucket=bucket(), Key=key)["Body"].read()
+    return json.loads(body)
+
+
+def get_bytes(key: str) -> bytes:
+    data: bytes = client("s3").get_object(Bucket=bucket(), Key=key)["Body"].read()
+    return data
+
+
+def head(key: str) -> dict[str, Any] | None:
+    s3 = client("s3")
+    try:
+        result: dict[str, Any] = s3.head_object(Bucket=bucket(), Key=key)
+        return result
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def list_keys(prefix: str) -> list[str]:
+    paginator = client("s3").get_paginator("list_objects_v2")
+    keys: list[str] = []
+    for page in paginator.paginate(Bucket=bucket(), Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def move(key: str, dest_key: str) -> None:
+    """Copy then delete: S3 has no rename. The copy lands before the original goes."""
+    s3 = client("s3")
+    s3.copy_object(Bucket=bucket(), Key=dest_key, CopySource={"Bucket": bucket(), "Key": key})
+    s3.delete_object(Bucket=bucket(), Key=key)
+
+
+def presigned_get(key: str, expires_in: int = 300) -> str:
+    url: str = client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=expires_in
+    )
+    return url

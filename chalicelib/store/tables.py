@@ -1,0 +1,152 @@
+"""The DynamoDB tables, as PynamoDB models: the one definition of keys and indexes.
+
+``infra/`` builds its CloudFormation tables from these classes and ``localaws`` creates them
+with ``Model.create_table``, so the deployed and the embedded tables cannot drift.
+
+Three tables, each with a generic ``pk``/``sk`` key so several item kinds share a table:
+
+* reference — operator settings, price lists, plans, customers, their accounts and
+  subscriptions, API tokens. Index ``by_account`` finds the customer that owns a cloud account.
+* bills — one record per bill file, the current delivery of each report and period, and the
+  per-account period aggregates that point at the normalized Parquet.
+* invoices — invoices, the live-invoice pointer per customer and period, invoice runs with their
+  per-customer results, and the invoice number counter. Indexes ``by_customer`` and
+  ``by_period`` serve the invoice list filters.
+
+Money is stored as decimal strings (PynamoDB's NumberAttribute goes through float).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import get_config
+
+_config = get_config()
+
+
+class _Meta:
+    region = _config.region
+    billing_mode = "PAY_PER_REQUEST"
+
+
+# --- reference -------------------------------------------------------------------------------
+
+
+class AccountIndex(GlobalSecondaryIndex["ReferenceItem"]):
+    """Cloud account (``ACCOUNT#<provider>#<account id>``) → the customer item that owns it."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_key = UnicodeAttribute(hash_key=True)
+
+
+class ReferenceItem(Model):
+    """A reference-data document. ``kind`` says which; ``doc`` is the API-shaped JSON body."""
+
+    class Meta(_Meta):
+        table_name = _config.reference_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    doc = JSONAttribute()
+    account_key = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    by_account = AccountIndex()
+
+
+# --- bills ------------------------------------------------------------------------------------
+
+
+class BillItem(Model):
+    """Bill records, deliveries and account aggregates (see module docstring)."""
+
+    class Meta(_Meta):
+        table_name = _config.bills_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    doc = JSONAttribute()
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)  # optimistic-locking counter, never money
+    parts_done = UnicodeSetAttribute(null=True)
+
+
+# --- invoices ---------------------------------------------------------------------------------
+
+
+class CustomerInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):
+    class Meta:
+        index_name = "by_customer"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    period_sort = UnicodeAttribute(range_key=True)
+
+
+class PeriodInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):
+    class Meta:
+        index_name = "by_period"
+        projection = AllProjection()
+
+    period = UnicodeAttribute(hash_key=True)
+    customer_sort = UnicodeAttribute(range_key=True)
+
+
+class InvoiceItem(Model):
+    """Invoices, live pointers, runs, run results and counters (see module docstring)."""
+
+    class Meta(_Meta):
+        table_name = _config.invoices_table
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    doc = JSONAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    period = UnicodeAttribute(null=True)
+    period_sort = UnicodeAttribute(null=True)  # "<period>#<invoice id>"
+    customer_sort = UnicodeAttribute(null=True)  # "<customer id>#<invoice id>"
+    counter = NumberAttribute(null=True)  # invoice number counter, an integer
+    by_customer = CustomerInvoiceIndex()
+    by_period = PeriodInvoiceIndex()
+
+
+ALL_TABLES: tuple[type[Model], ...] = (ReferenceItem, BillItem, InvoiceItem)
+
+
+def table_names() -> dict[str, str]:
+    return {model.__name__: model.Meta.table_name for model in ALL_TABLES}
+
+
+def key_schema(model: type[Model]) -> dict[str, Any]:
+    """Hash/range keys and global indexes of a model, for infrastructure code."""
+    attrs = model.get_attributes()
+    hash_key = next(name for name, a in attrs.items() if a.is_hash_key)
+    range_key = next((name for name, a in attrs.items() if a.is_range_key), None)
+    indexes = []
+    for index in model._indexes.values():
+        index_attrs = index.Meta.attributes
+        indexes.append(
+            {
+                "name": index.Meta.index_name,
+                "hash_key": next(n for n, a in index_attrs.items() if a.is_hash_key),
+                "range_key": next((n for n, a in index_attrs.items() if a.is_range_key), None),
+            }
+        )
+    return {"hash_key": hash_key, "range_key": range_key, "indexes": indexes}

@@ -1,0 +1,278 @@
+"""Take in a bill file that landed in the bucket: normalize it, publish it, announce finality.
+
+Runs for each S3 ``ObjectCreated`` event under ``bills/``. Safe under at-least-once delivery:
+the bill id is derived from the object key and ETag, and its record is created with a
+condition, so the same event twice does the work once. A file that cannot be read is moved to
+``quarantine/`` (never deleted) and its record says what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.bills.normalize import NormalizedBill, normalize_bill
+from chalicelib.config import get_config
+from chalicelib.errors import InvalidBillFile
+from chalicelib.observability import logger
+from chalicelib.store import bills, events, objects, reference
+from chalicelib.store.bills import DeliveryPart
+
+_ASSEMBLY_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+@dataclass(frozen=True)
+class LandedObject:
+    key: str
+    etag: str
+    size: int
+    event_time: str
+
+    @property
+    def bill_id(self) -> str:
+        return hashlib.sha256(f"{self.key}\n{self.etag}".encode()).hexdigest()[:24]
+
+
+def landed_objects(event: dict[str, Any]) -> list[LandedObject]:
+    landed = []
+    for record in event.get("Records", []):
+        s3 = record.get("s3", {})
+        key = unquote_plus(s3.get("object", {}).get("key", ""))
+        if not key.startswith(objects.BILLS_PREFIX):
+            continue
+        landed.append(
+            LandedObject(
+                key=key,
+                etag=str(s3["object"].get("eTag", "")).strip('"'),
+                size=int(s3["object"].get("size", 0)),
+                event_time=record.get("eventTime") or _now(),
+            )
+        )
+    return landed
+
+
+def handle_s3_event(event: dict[str, Any]) -> list[dict[str, Any]]:
+    outcomes = []
+    for landed in landed_objects(event):
+        if landed.key.endswith("-Manifest.json"):
+            outcomes.append(take_in_manifest(landed))
+        else:
+            outcomes.append(take_in(landed))
+    return outcomes
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- a bill file ----------------------------------------------------------------------------
+
+
+def take_in(landed: LandedObject) -> dict[str, Any]:
+    bill_id = landed.bill_id
+    record: dict[str, Any] = {
+        "id": bill_id,
+        "key": landed.key,
+        "status": "processing",
+        "format": None,
+        "provider": None,
+        "periods": [],
+        "rows": 0,
+        "currency": None,
+        "totals": None,
+        "final": False,
+        "error": None,
+        "received_at": landed.event_time,
+        "processed_at": None,
+        "size": landed.size,
+    }
+    if not bills.create_bill(bill_id, record):
+        existing = bills.get_bill(bill_id) or {}
+        logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
+        return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
+    logger.append_keys(bill_id=bill_id, key=landed.key)
+    started = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        try:
+            source = objects.download(landed.key, Path(tmp) / "source" / PurePosixPath(landed.key).name)
+            manifest = _manifest_for(landed.key)
+            normalized = normalize_bill(
+                source, source_file_id=bill_id, out_dir=Path(tmp) / "normalized", manifest=manifest
+            )
+            _publish_partitions(bill_id, normalized)
+        except InvalidBillFile as error:
+            return _quarantine(record, error)
+        except Exception as error:  # a bug or an outage: keep the file where it is, say so
+            record.update(status="failed", error={"message": f"internal error: {error}"})
+            bills.save_bill(record)
+            raise
+    record.update(
+        status="processed",
+        format=normalized.format,
+        provider=normalized.provider,
+        periods=list(normalized.periods),
+        rows=normalized.rows,
+        currency=normalized.currency,
+        totals={k: str(v) for k, v in normalized.totals.items()},
+        final=normalized.final,
+        processed_at=_now(),
+        seconds=round((datetime.now(timezone.utc) - started).total_seconds(), 3),
+    )
+    record["late_after_final"] = any(
+        bills.is_final(period, normalized.provider) for period in normalized.periods
+    )
+    bills.save_bill(record)
+    _deliver(record, landed, manifest)
+    if normalized.final:
+        _announce_final(normalized)
+    logger.info("bill processed", extra={"rows": normalized.rows, "format": normalized.format})
+    return {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
+
+
+def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
+    for part in normalized.partitions:
+        key = (
+            f"{objects.NORMALIZED_PREFIX}provider={part.provider}/period={part.period}/"
+            f"account={part.account_id}/bill={bill_id}.parquet"
+        )
+        objects.upload(Path(part.path), key)
+        bills.put_account_aggregate(
+            part.period,
+            bill_id,
+            {
+                "bill_id": bill_id,
+                "provider": part.provider,
+                "account_id": part.account_id,
+                "billing_account_id": part.billing_account_id,
+                "period": part.period,
+                "rows": part.rows,
+                "billed_cost": str(part.billed_cost),
+                "effective_cost": str(part.effective_cost),
+                "list_cost": str(part.list_cost),
+                "savings_eligible_cost": str(part.savings_eligible_cost),
+                "currency": part.currency,
+                "parquet_key": key,
+            },
+        )
+
+
+def _quarantine(record: dict[str, Any], error: InvalidBillFile) -> dict[str, Any]:
+    quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
+    objects.move(record["key"], quarantined)
+    message = f"{record['key']}: {error.message}"
+    record.update(
+        status="failed",
+        error={**error.as_record(), "message": message},
+        quarantine_key=quarantined,
+        processed_at=_now(),
+    )
+    bills.save_bill(record)
+    events.publish(events.BILL_FAILED, {"bill_id": record["id"], "key": record["key"], "error": record["error"]})
+    logger.warning("bill file rejected", extra={"error": record["error"]})
+    return {"bill_id": record["id"], "status": "failed", "error": record["error"]}
+
+
+def _announce_final(normalized: NormalizedBill) -> None:
+    settings = reference.get_settings()
+    if not settings.get("automated_bill_processing"):
+        return
+    for period in normalized.periods:
+        if bills.claim_final_notice(period, normalized.provider):
+            events.publish(
+                events.BILL_FINAL,
+                {
+                    "provider": normalized.provider,
+                    "period": period,
+                    "totals": {k: str(v) for k, v in normalized.totals.items()},
+                },
+            )
+
+
+# --- deliveries: which files make up the current version of a report -------------------------
+
+
+def _manifest_key(key: str) -> str | None:
+    folder = str(PurePosixPath(key).parent) + "/"
+    manifests = [k for k in objects.list_keys(folder) if k.endswith("-Manifest.json")]
+    return manifests[0] if manifests else None
+
+
+def _manifest_for(key: str) -> dict[str, Any] | None:
+    manifest_key = _manifest_key(key)
+    if manifest_key is None:
+        return None
+    manifest: dict[str, Any] = objects.get_json(manifest_key)
+    return manifest
+
+
+def _delivery_of(key: str, manifest: dict[str, Any] | None, event_time: str, bill_id: str) -> DeliveryPart | None:
+    """A file's report, version and part count. None while a multi-part report's manifest is
+    not there yet (the manifest's own event completes the delivery)."""
+    path = PurePosixPath(key)
+    in_assembly = bool(_ASSEMBLY_DIR.match(path.parent.name))
+    if manifest is not None and in_assembly:
+        report = str(path.parent.parent)
+        return DeliveryPart(
+            "", report, str(manifest.get("assemblyId", path.parent.name)), event_time,
+            max(1, len(manifest.get("reportKeys", []))),
+        )
+    if in_assembly:
+        return None
+    return DeliveryPart("", key, bill_id, event_time, 1)
+
+
+def _deliver(record: dict[str, Any], landed: LandedObject, manifest: dict[str, Any] | None) -> None:
+    part = _delivery_of(landed.key, manifest, landed.event_time, record["id"])
+    if part is None:
+        return
+    part = DeliveryPart(record["provider"], part.report, part.version, part.delivered_at, part.expected_parts)
+    for period in record["periods"]:
+        if bills.record_part(period, part, record["id"]):
+            _switch_version(period, part)
+
+
+def _switch_version(period: str, part: DeliveryPart) -> None:
+    bill_ids = bills.version_bills(period, part)
+    replaced = bills.publish_version(period, part, bill_ids)
+    if replaced is None:  # a newer delivery is already current: this one is superseded at once
+        for bill_id in bill_ids:
+            bills.set_status(bill_id, "superseded")
+        return
+    for bill_id in set(replaced) - set(bill_ids):
+        bills.set_status(bill_id, "superseded")
+
+
+def take_in_manifest(landed: LandedObject) -> dict[str, Any]:
+    """A manifest that lands after its parts completes their delivery."""
+    manifest: dict[str, Any] = objects.get_json(landed.key)
+    parts = [str(k) for k in manifest.get("reportKeys", [])]
+    path = PurePosixPath(landed.key)
+    if not _ASSEMBLY_DIR.match(path.parent.name):
+        return {"manifest": landed.key, "parts": len(parts)}
+    done = []
+    for key in objects.list_keys(str(path.parent) + "/"):
+        if key.endswith("-Manifest.json"):
+            continue
+        head = objects.head(key)
+        if head is None:
+            continue
+        bill = bills.get_bill(LandedObject(key, str(head["ETag"]).strip('"'), 0, landed.event_time).bill_id)
+        if bill is not None and bill["status"] == "processed":
+            done.append(bill)
+    if len(done) < max(1, len(parts)):
+        return {"manifest": landed.key, "parts": len(parts), "processed": len(done)}
+    for bill in done:
+        part = DeliveryPart(
+            bill["provider"], str(path.parent.parent), str(manifest.get("assemblyId", path.parent.name)),
+            landed.event_time, max(1, len(parts)),
+        )
+        for period in bill["periods"]:
+            if bills.record_part(period, part, bill["id"]):
+                _switch_version(period, part)
+    return {"manifest": landed.key, "parts": len(parts), "processed": len(done)}

@@ -1,0 +1,264 @@
+"""The tasks of the generate-invoices state machine, one function per state.
+
+Each task takes the small JSON the state machine passes along (run id, period, mode, customer
+id, S3 keys) and returns it with its own output added: line items and invoices travel through
+S3, never through the state payload. Every task is safe to retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from chalicelib.billing.invoice import Invoice, compose_invoice, compute_tax
+from chalicelib.billing.invoice_csv import write_invoice_csv
+from chalicelib.billing.lifecycle import format_invoice_number
+from chalicelib.billing.pricing import price_usage
+from chalicelib.config import get_config
+from chalicelib.errors import Conflict
+from chalicelib.observability import logger
+from chalicelib.store import bills, events, invoices, objects, reference
+from chalicelib.workflow.customer_period import load_customer_period
+
+Payload = dict[str, Any]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _customer_prefix(run_id: str, customer_id: str) -> str:
+    return f"{objects.RUNS_PREFIX}{run_id}/customers/{customer_id}/"
+
+
+def run_key(period: str, mode: str, customer_ids: list[str] | None) -> str:
+    scope = ",".join(sorted(customer_ids)) if customer_ids else "*"
+    return hashlib.sha256(f"{period}|{mode}|{scope}".encode()).hexdigest()[:12]
+
+
+# --- PrepareRun -------------------------------------------------------------------------------
+
+
+def prepare_run(payload: Payload) -> Payload:
+    """Snapshot the period's current bill data, map accounts to customers, write the work list."""
+    run_id, period, mode = payload["run_id"], payload["period"], payload.get("mode", "issue")
+    logger.append_keys(run_id=run_id, period=period)
+    wanted = payload.get("customer_ids") or None
+    customers = [doc["id"] for doc in reference.list_documents("customer")]
+    if wanted:
+        customers = [c for c in customers if c in set(wanted)]
+    owners = _account_owners(customers)
+    inputs: dict[str, list[str]] = {c: [] for c in customers}
+    unassigned: dict[tuple[str, str], dict[str, Any]] = {}
+    for aggregate in bills.current_aggregates(period):
+        account = (aggregate["provider"], aggregate["account_id"])
+        owner_ids = owners.get(account, [])
+        for owner in owner_ids:
+            inputs[owner].append(aggregate["parquet_key"])
+        if not owner_ids and not wanted:
+            entry = unassigned.setdefault(
+                account, {"provider": account[0], "account_id": account[1], "cost": "0"}
+            )
+            entry["cost"] = str(Decimal(entry["cost"]) + Decimal(aggregate["effective_cost"]))
+    prefix = f"{objects.RUNS_PREFIX}{run_id}/"
+    for customer_id, keys in inputs.items():
+        objects.put_json(f"{prefix}customers/{customer_id}/inputs.json", sorted(set(keys)))
+    objects.put_json(f"{prefix}customers.json", customers)
+    run = invoices_run_doc(payload, len(customers))
+    run["unassigned"] = list(unassigned.values())
+    invoices.save_run(run)
+    return {
+        "run_id": run_id,
+        "period": period,
+        "mode": mode,
+        "bucket": objects.bucket(),
+        "customers_key": f"{prefix}customers.json",
+        "customer_count": len(customers),
+    }
+
+
+def invoices_run_doc(payload: Payload, customer_count: int) -> Payload:
+    existing = _existing_run(payload["run_id"])
+    return {
+        **existing,
+        "run_id": payload["run_id"],
+        "period": payload["period"],
+        "mode": payload.get("mode", "issue"),
+        "customer_ids": payload.get("customer_ids"),
+        "status": "running",
+        "customer_count": customer_count,
+        "started_at": existing.get("started_at") or _now(),
+    }
+
+
+def _existing_run(run_id: str) -> Payload:
+    try:
+        return invoices.get_run(run_id)
+    except Exception:
+        return {}
+
+
+def _account_owners(customer_ids: list[str]) -> dict[tuple[str, str], list[str]]:
+    owners: dict[tuple[str, str], list[str]] = {}
+    for customer_id in customer_ids:
+        for account in reference.list_accounts(customer_id):
+            owners.setdefault((account["provider"], account["account_id"]), []).append(customer_id)
+    return owners
+
+
+# --- per customer: PriceUsage → ComposeInvoice → ComputeTax → SaveInvoice ---------------------
+
+
+def price_customer_usage(payload: Payload) -> Payload:
+    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
+    logger.append_keys(run_id=run_id, period=period, customer_id=customer_id)
+    prefix = _customer_prefix(run_id, customer_id)
+    customer_period = load_customer_period(customer_id, period)
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        local = [
+            objects.download(key, Path(tmp) / "in" / f"{index}.parquet")
+            for index, key in enumerate(objects.get_json(prefix + "inputs.json"))
+        ]
+        out = Path(tmp) / "priced-usage.parquet"
+        summary = price_usage(customer_period, local, out)
+        objects.upload(out, prefix + "priced-usage.parquet")
+    logger.info("usage priced", extra={"rows": summary.rows})
+    return {**payload, "priced_key": prefix + "priced-usage.parquet"}
+
+
+def compose_customer_invoice(payload: Payload) -> Payload:
+    customer_period = load_customer_period(payload["customer_id"], payload["period"])
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
+        invoice = compose_invoice(customer_period, priced)
+    key = _customer_prefix(payload["run_id"], payload["customer_id"]) + "invoice-composed.json"
+    objects.put_json(key, invoice.to_dict())
+    return {**payload, "invoice_key": key}
+
+
+def compute_customer_tax(payload: Payload) -> Payload:
+    customer_period = load_customer_period(payload["customer_id"], payload["period"])
+    invoice = compute_tax(customer_period, Invoice.from_dict(objects.get_json(payload["invoice_key"])))
+    key = _customer_prefix(payload["run_id"], payload["customer_id"]) + "invoice-taxed.json"
+    objects.put_json(key, invoice.to_dict())
+    return {**payload, "invoice_key": key}
+
+
+def save_customer_invoice(payload: Payload) -> Payload:
+    """Store the invoice as the customer's live invoice for the period (DESIGN §4.4)."""
+    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
+    mode = payload.get("mode", "issue")
+    pointer = invoices.live_pointer(customer_id, period)
+    if pointer is not None and pointer["status"] in ("issued", "paid"):
+        result = {"status": "unchanged", "invoice_id": pointer["invoice_id"],
+                  "reason": f"invoice already {pointer['status']}"}
+        invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+        return {**payload, **result}
+    sequence = 1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
+    invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
+    invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
+    csv_key = f"{objects.INVOICES_PREFIX}{invoice_id}/{invoice_id}.csv"
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
+        csv_path = Path(tmp) / "invoice.csv"
+        write_invoice_csv(invoice, priced, csv_path)
+        objects.upload(csv_path, csv_key, content_type="text/csv")
+    doc = {
+        **invoice.to_dict(),
+        "id": invoice_id,
+        "number": None,
+        "sequence": sequence,
+        "customer_id": customer_id,
+        "period": period,
+        "status": "draft",
+        "issued_at": None,
+        "run_id": run_id,
+        "csv_key": csv_key,
+        "created_at": _now(),
+    }
+    try:
+        invoices.save_live_invoice(doc, pointer)
+    except Conflict:
+        # Another run wrote this customer's invoice meanwhile: that one stands.
+        pointer = invoices.live_pointer(customer_id, period) or {}
+        result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"),
+                  "reason": "written concurrently by another run"}
+        invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+        return {**payload, **result}
+    if mode == "issue":
+        doc = issue_invoice(doc)
+    result = {"status": "saved", "invoice_id": invoice_id, "invoice_status": doc["status"],
+              "total": doc.get("total"), "currency": doc.get("currency")}
+    invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+    return {**payload, **result}
+
+
+def issue_invoice(doc: Payload) -> Payload:
+    """Give a draft its number and issue it (gapless numbers: one transaction with the counter)."""
+    settings = reference.get_settings()
+    prefix = settings.get("invoice_number_prefix") or "INV-"
+    issued_at = datetime.now(timezone.utc)
+    year = issued_at.year
+    issued = invoices.issue_with_next_number(
+        {**doc, "status": "issued", "issued_at": issued_at.isoformat(timespec="seconds")},
+        f"{prefix}{year}",
+        lambda n: format_invoice_number(prefix, year, n),
+    )
+    events.publish(events.INVOICE_ISSUED, {
+        "invoice_id": issued["id"], "number": issued["number"], "customer_id": issued["customer_id"],
+        "period": issued["period"], "total": issued.get("total"), "currency": issued.get("currency"),
+    })
+    return issued
+
+
+def record_failure(payload: Payload) -> Payload:
+    """A customer's invoice could not be made: record why; the run goes on with the others."""
+    error = payload.get("error") or {}
+    message = str(error.get("Cause") or error.get("Error") or "unknown error")
+    error_type = str(error.get("Error") or "Error")
+    try:
+        cause = json.loads(message)
+        message = str(cause.get("errorMessage") or message)
+        error_type = str(cause.get("errorType") or error_type)
+    except (ValueError, AttributeError):
+        pass
+    result = {"customer_id": payload["customer_id"], "status": "failed",
+              "error": {"type": error_type, "message": message}}
+    invoices.record_result(payload["run_id"], payload["customer_id"], result)
+    logger.warning("customer invoice failed", extra=result)
+    return {"run_id": payload["run_id"], "customer_id": payload["customer_id"], "status": "failed"}
+
+
+# --- FinishRun -----------------------------------------------------------------------------
+
+
+def finish_run(payload: Payload) -> Payload:
+    run_id = payload["run_id"]
+    run = _existing_run(run_id) or invoices_run_doc(payload, 0)
+    results = invoices.run_results(run_id)
+    failed = [r for r in results if r["status"] == "failed"]
+    counts = {
+        "customers": run.get("customer_count", len(results)),
+        "saved": sum(1 for r in results if r["status"] == "saved"),
+        "unchanged": sum(1 for r in results if r["status"] == "unchanged"),
+        "failed": len(failed),
+    }
+    counts["not_run"] = max(0, counts["customers"] - len(results))
+    if "error" in payload:
+        status = "failed"
+        run["error"] = {"message": str(payload["error"].get("Cause") or payload["error"])}
+    elif failed or counts["not_run"]:
+        status = "failed" if len(failed) + counts["not_run"] == counts["customers"] else "partial"
+    else:
+        status = "succeeded"
+    run.update(status=status, counts=counts, finished_at=_now(),
+               errors=[{"customer_id": r["customer_id"], **r["error"]} for r in failed])
+    invoices.save_run(run)
+    return {"type": "invoice-run.finished", "run_id": run_id, "period": run["period"],
+            "mode": run["mode"], "status": status, "counts": counts,
+            "errors": run["errors"][:20]}

@@ -1,0 +1,91 @@
+"""``python -m localaws serve [--demo] [--port N]``: the embedded AWS with Rebill on it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CREDENTIALS = ROOT / ".local" / "credentials.json"
+
+
+def serve(demo: bool, port: int) -> int:
+    from localaws.stack import LocalStack
+
+    print("Starting the embedded AWS…", flush=True)
+    stack = LocalStack().start()
+    print(f"  moto at {stack.endpoint}; DynamoDB: {stack.dynamodb_backend}", flush=True)
+    from localaws.servers import Servers
+
+    servers = Servers(port, port + 1 if port else 0)
+    try:
+        if demo:
+            _run_demo()
+        from chalicelib.api.auth import create_api_token
+
+        token = create_api_token("local operator", "operator")["token"]
+        servers.start()
+        CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+        CREDENTIALS.write_text(json.dumps({
+            "api_url": servers.api_url,
+            "portal_url": servers.portal_url,
+            "operator_token": token,
+            "aws_endpoint_url": stack.endpoint,
+        }, indent=2) + "\n")
+        print(f"\nAPI:    {servers.api_url}\nPortal: {servers.portal_url}")
+        print(f"Credentials: {CREDENTIALS.relative_to(ROOT)}")
+        print("Try:")
+        print(f'  curl -s -H "Authorization: Bearer $(jq -r .operator_token {CREDENTIALS.relative_to(ROOT)})" '
+              f'"{servers.api_url}/reports/billing?period=2026-10"')
+        print("Press Ctrl-C to stop.", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        print("\nStopping…", flush=True)
+        servers.stop()
+        stack.stop()
+    return 0
+
+
+def _run_demo() -> None:
+    from chalicelib.reporting import billing_report
+    from chalicelib.store import bills
+    from localaws import demo
+
+    print("Loading the demo reseller: price lists, plans, customers, accounts, subscriptions…")
+    period = demo.load_demo()
+    for bill in bills.bills_of_period(period):
+        print(f"  bill {bill['key']}: {bill['status']}, {bill['format']}, {bill['rows']} rows"
+              + (f", error: {bill['error']['message']}" if bill.get("error") else ""))
+    print(f"Generating the invoices of {period} (state machine generate-invoices)…", flush=True)
+    run = demo.run_invoices(period)
+    counts = run.get("counts", {})
+    print(f"  run {run['run_id']}: {run['status']} — {counts}")
+    for error in run.get("errors", []):
+        print(f"  ! {error['customer_id']}: {error.get('type')}: {error.get('message')}")
+    print(f"\nBilling report {period}\n")
+    print(demo.format_report(billing_report(period)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localaws")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="run the embedded AWS with Rebill deployed on it")
+    serve_parser.add_argument("--demo", action="store_true", help="load the demo and run invoices")
+    serve_parser.add_argument("--port", type=int, default=8000, help="API port (portal: port+1)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.demo, args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

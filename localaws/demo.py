@@ -1,0 +1,90 @@
+"""The demo: a small reseller's reference data and a month of AWS bills, run through the stack.
+
+The bills are uploaded to the bucket like a cloud delivers them; the bucket notification runs
+the ingest Lambda; then an invoice run goes through the generate-invoices state machine.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.demo import DEMO_PERIOD, demo_reference, write_demo_bills
+
+
+def load_reference(reference_data: dict[str, Any]) -> None:
+    from chalicelib.store import reference
+
+    reference.put_settings(reference_data["settings"])
+    for doc in reference_data["price_lists"]:
+        reference.put_document("price_list", doc)
+    for doc in reference_data["plans"]:
+        reference.put_document("plan", doc)
+    for doc in reference_data["customers"]:
+        reference.put_document("customer", doc)
+    for doc in reference_data["accounts"]:
+        account = {k: v for k, v in doc.items() if k != "customer_id"}
+        reference.put_account(doc["customer_id"], account)
+    for doc in reference_data["subscriptions"]:
+        subscription = {k: v for k, v in doc.items() if k != "customer_id"}
+        reference.put_subscription(doc["customer_id"], subscription)
+
+
+def upload_bills(files: list[tuple[Path, str]]) -> None:
+    """PUT each file under ``bills/``: parts first, manifests last, as AWS delivers a report."""
+    from chalicelib.store import objects
+
+    ordered = sorted(files, key=lambda f: f[1].endswith("-Manifest.json"))
+    for path, key in ordered:
+        objects.upload(path, objects.BILLS_PREFIX + key)
+
+
+def load_demo() -> str:
+    """Load reference data and bills; return the demo period."""
+    load_reference(demo_reference())
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        upload_bills([(out / rel, str(rel)) for rel in write_demo_bills(out)])
+    return DEMO_PERIOD
+
+
+def run_invoices(period: str, mode: str = "issue", timeout: float = 300) -> dict[str, Any]:
+    """Start an invoice run and wait for the state machine to finish it."""
+    from chalicelib.store import invoices
+    from chalicelib.workflow.runs import start_invoice_run
+
+    run = start_invoice_run(period, mode)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = invoices.get_run(run["run_id"])
+        if doc["status"] != "running":
+            return doc
+        time.sleep(0.2)
+    raise TimeoutError(f"invoice run {run['run_id']} still running after {timeout} s")
+
+
+def format_report(report: dict[str, Any]) -> str:
+    header = ("customer", "provider cost", "price", "margin", "margin %", "invoice total", "status")
+    rows = [header]
+    for row in report["rows"]:
+        invoice = row["invoice"] or {}
+        rows.append((
+            row["customer_id"], row["cost"], row["price"], row["margin"],
+            row["margin_percent"] or "-", f"{invoice.get('total', '-')} {row.get('currency') or ''}",
+            invoice.get("number") or invoice.get("status") or "no invoice",
+        ))
+    totals = report["totals"]
+    rows.append(("TOTAL", totals["cost"], totals["price"], totals["margin"],
+                 totals["margin_percent"] or "-", "", ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    for entry in report["unassigned"]:
+        lines.append(f"unassigned: {entry['provider']} account {entry['account_id']} cost {entry['cost']}")
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""Create on the embedded AWS the resources ``infra/`` declares: the same tables (from the
+PynamoDB models), bucket, topic, functions, bucket notification and state machines (from the
+same ASL files and substitution table)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localaws.stack import LocalStack
+
+RUNTIME = "python3.12"
+
+
+def provision(stack: LocalStack) -> None:
+    # Imported only now: chalicelib reads its configuration from the environment on import.
+    from app import app
+    from chalicelib.config import get_config
+    from chalicelib.store.objects import BILLS_PREFIX
+    from chalicelib.store.tables import ALL_TABLES
+    from chalicelib.workflow.definitions import STATE_MACHINES, WORKFLOW_FUNCTIONS
+    from localaws.stack import install_lambda_dispatcher
+
+    config = get_config()
+    install_lambda_dispatcher(dict(app.handler_map), stack.function_prefix)
+
+    for model in ALL_TABLES:
+        if not model.exists():
+            model.create_table(wait=True)
+
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=config.data_bucket)
+    topic_arn = stack.client("sns").create_topic(Name=config.events_topic_arn.split(":")[-1])[
+        "TopicArn"
+    ]
+    assert topic_arn == config.events_topic_arn, (topic_arn, config.events_topic_arn)
+
+    role_arn = stack.client("iam").create_role(
+        RoleName=f"{config.app_name}-{config.stage}-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    function_arns = {
+        name: _create_function(stack, config.function_name(name), role_arn)
+        for name in WORKFLOW_FUNCTIONS
+    }
+
+    s3.put_bucket_notification_configuration(
+        Bucket=config.data_bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": function_arns["ingest_bill"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": BILLS_PREFIX}]}},
+                }
+            ]
+        },
+    )
+
+    sfn = stack.client("stepfunctions")
+    for machine in STATE_MACHINES:
+        values = {
+            placeholder: function_arns[sub.name] if sub.kind == "function" else topic_arn
+            for placeholder, sub in machine.substitutions.items()
+        }
+        arn = sfn.create_state_machine(
+            name=f"{config.app_name}-{config.stage}-{machine.name}",
+            definition=machine.render(values),
+            roleArn=role_arn,
+        )["stateMachineArn"]
+        if machine.name == "generate-invoices":
+            assert arn == config.generate_invoices_state_machine_arn, arn
+
+
+def _create_function(stack: LocalStack, name: str, role_arn: str) -> str:
+    # The code never runs: the dispatcher routes the invocation to the in-process handler.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("app.py", "# served in-process by localaws\n")
+    arn: str = stack.client("lambda").create_function(
+        FunctionName=name,
+        Runtime=RUNTIME,
+        Role=role_arn,
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=900,
+        MemorySize=3008,
+    )["FunctionArn"]
+    return arn
+
+
+def clear_data(stack: LocalStack) -> None:
+    from chalicelib.config import get_config
+    from chalicelib.store.tables import ALL_TABLES
+
+    bucket = get_config().data_bucket
+    s3 = stack.client("s3")
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket):
+        keys: list[dict[str, Any]] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    for model in ALL_TABLES:
+        model.delete_table()
+        model.create_table(wait=True)
