@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,31 +25,37 @@ def serve(demo: bool, port: int) -> int:
 
     servers = Servers(port, port + 1 if port else 0)
     try:
-        if demo:
-            _run_demo()
+        period = _run_demo() if demo else datetime.now(UTC).strftime("%Y-%m")
         from chalicelib.api.auth import create_api_token
 
         token = create_api_token("local operator", "operator")["token"]
         servers.start()
         CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-        CREDENTIALS.write_text(json.dumps({
-            "api_url": servers.api_url,
-            "portal_url": servers.portal_url,
-            "operator_token": token,
-            "aws_endpoint_url": stack.endpoint,
-        }, indent=2) + "\n")
+        CREDENTIALS.write_text(
+            json.dumps(
+                {
+                    "api_url": servers.api_url,
+                    "portal_url": servers.portal_url,
+                    "operator_token": token,
+                    "aws_endpoint_url": stack.endpoint,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"\nAPI:    {servers.api_url}\nPortal: {servers.portal_url}")
-        print(f"Credentials: {CREDENTIALS.relative_to(ROOT)}")
+        rel = CREDENTIALS.relative_to(ROOT)
+        print(f"Credentials: {rel}")
         print("Try:")
-        print(f'  curl -s -H "Authorization: Bearer $(jq -r .operator_token {CREDENTIALS.relative_to(ROOT)})" '
-              f'"{servers.api_url}/reports/billing?period=2026-10"')
+        read_token = f'import json; print(json.load(open("{rel}"))["operator_token"])'
+        print(f"  TOKEN=$(python3 -c '{read_token}')")
+        for path in (f"/reports/billing?period={period}", f"/invoices?period={period}"):
+            print(f'  curl -s -H "Authorization: Bearer $TOKEN" "{servers.api_url}{path}"')
         print("Press Ctrl-C to stop.", flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
-        except KeyboardInterrupt:
-            pass
     finally:
         print("\nStopping…", flush=True)
         servers.stop()
@@ -55,7 +63,7 @@ def serve(demo: bool, port: int) -> int:
     return 0
 
 
-def _run_demo() -> None:
+def _run_demo() -> str:
     from chalicelib.reporting import billing_report
     from chalicelib.store import bills
     from localaws import demo
@@ -63,8 +71,10 @@ def _run_demo() -> None:
     print("Loading the demo reseller: price lists, plans, customers, accounts, subscriptions…")
     period = demo.load_demo()
     for bill in bills.bills_of_period(period):
-        print(f"  bill {bill['key']}: {bill['status']}, {bill['format']}, {bill['rows']} rows"
-              + (f", error: {bill['error']['message']}" if bill.get("error") else ""))
+        print(
+            f"  bill {bill['key']}: {bill['status']}, {bill['format']}, {bill['rows']} rows"
+            + (f", error: {bill['error']['message']}" if bill.get("error") else "")
+        )
     print(f"Generating the invoices of {period} (state machine generate-invoices)…", flush=True)
     run = demo.run_invoices(period)
     counts = run.get("counts", {})
@@ -73,6 +83,7 @@ def _run_demo() -> None:
         print(f"  ! {error['customer_id']}: {error.get('type')}: {error.get('message')}")
     print(f"\nBilling report {period}\n")
     print(demo.format_report(billing_report(period)))
+    return period
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,21 +70,41 @@ def format_report(report: dict[str, Any]) -> str:
     rows = [header]
     for row in report["rows"]:
         invoice = row["invoice"] or {}
-        rows.append((
-            row["customer_id"], row["cost"], row["price"], row["margin"],
-            row["margin_percent"] or "-", f"{invoice.get('total', '-')} {row.get('currency') or ''}",
-            invoice.get("number") or invoice.get("status") or "no invoice",
-        ))
+        rows.append(
+            (
+                row["customer_id"],
+                row["cost"],
+                row["price"],
+                row["margin"],
+                row["margin_percent"] or "-",
+                f"{invoice.get('total', '-')} {row.get('currency') or ''}",
+                invoice.get("number") or invoice.get("status") or "no invoice",
+            )
+        )
     totals = report["totals"]
-    rows.append(("TOTAL", totals["cost"], totals["price"], totals["margin"],
-                 totals["margin_percent"] or "-", "", ""))
+    rows.append(
+        (
+            "TOTAL",
+            totals["cost"],
+            totals["price"],
+            totals["margin"],
+            totals["margin_percent"] or "-",
+            "",
+            "",
+        )
+    )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = [
-        "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
     for entry in report["unassigned"]:
-        lines.append(f"unassigned: {entry['provider']} account {entry['account_id']} cost {entry['cost']}")
+        lines.append(
+            f"unassigned: {entry['provider']} account {entry['account_id']} cost {entry['cost']}"
+        )
     return "\n".join(lines)

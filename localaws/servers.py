@@ -39,7 +39,9 @@ class Servers:
 
         from app import app
 
-        self._api = create_local_server(app, Config.create(chalice_app=app), "127.0.0.1", self.api_port)
+        self._api = create_local_server(
+            app, Config.create(chalice_app=app), "127.0.0.1", self.api_port
+        )
         self.api_port = self._api.server.server_address[1]
         handler = functools.partial(_Quiet, directory=str(PORTAL_DIR))
         self._portal = http.server.ThreadingHTTPServer(("127.0.0.1", self.portal_port), handler)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from chalice import Response
 
@@ -51,8 +52,9 @@ def billing_report(request: Any, principal: Principal) -> Any:
     period = _period(request)
     report = build_report(period)
     if (request.query_params or {}).get("format") == "csv":
-        return Response(body=report_csv(report), status_code=200,
-                        headers={"Content-Type": "text/csv"})
+        return Response(
+            body=report_csv(report), status_code=200, headers={"Content-Type": "text/csv"}
+        )
     return report
 
 
@@ -111,7 +113,7 @@ def get_invoice_csv(request: Any, principal: Principal, invoice_id: str) -> Any:
     doc = invoices.get_invoice(invoice_id)
     principal.require_customer_access(doc["customer_id"], f"invoice {invoice_id!r}")
     url = objects.presigned_get(doc["csv_key"], CSV_LINK_SECONDS)
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=CSV_LINK_SECONDS)
+    expires_at = datetime.now(UTC) + timedelta(seconds=CSV_LINK_SECONDS)
     if (request.query_params or {}).get("redirect") == "false":
         return {"url": url, "expires_at": expires_at.isoformat(timespec="seconds")}
     return Response(body="", status_code=302, headers={"Location": url})

@@ -150,9 +150,7 @@ def publish_version(period: str, part: DeliveryPart, bill_ids: list[str]) -> lis
         }
         new = BillItem(f"PERIOD#{period}", sk, kind="delivery", doc=doc)
         condition = (
-            BillItem.pk.does_not_exist()
-            if current is None
-            else BillItem.version == current.version
+            BillItem.pk.does_not_exist() if current is None else BillItem.version == current.version
         )
         new.version = (current.version if current is not None else 0) + 1
         try:
@@ -197,4 +195,3 @@ def is_final(period: str, provider: str) -> bool:
         return True
     except DoesNotExist:
         return False
-

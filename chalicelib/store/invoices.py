@@ -120,7 +120,10 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
                 pointer["status"] = doc["status"]
                 transaction.save(
                     InvoiceItem(
-                        f"LIVE#{doc['customer_id']}#{doc['period']}", "LIVE", kind="live", doc=pointer
+                        f"LIVE#{doc['customer_id']}#{doc['period']}",
+                        "LIVE",
+                        kind="live",
+                        doc=pointer,
                     )
                 )
     except TransactWriteError as error:
@@ -145,9 +148,7 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
         number = int(current) + 1
         issued = {**doc, "number": make_number(number)}
         counter = InvoiceItem(*counter_key, kind="counter", counter=number)
-        condition = (
-            InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
-        )
+        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
         try:
             with TransactWrite(connection=Connection()) as transaction:
                 transaction.save(counter, condition=condition)
@@ -208,7 +209,10 @@ def save_run(doc: Doc) -> None:
 
 def record_result(run_id: str, customer_id: str, result: Doc) -> None:
     InvoiceItem(
-        f"RUN#{run_id}", f"CUSTOMER#{customer_id}", kind="run_result", doc=result,
+        f"RUN#{run_id}",
+        f"CUSTOMER#{customer_id}",
+        kind="run_result",
+        doc=result,
         status=result["status"],
     ).save()
 

