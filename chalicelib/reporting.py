@@ -14,7 +14,14 @@ from typing import Any
 from chalicelib.store import bills, invoices, reference
 
 FIGURES = (
-    "cost", "price", "margin", "savings_retained", "subscriptions", "credit", "applied", "overage",
+    "cost",
+    "price",
+    "margin",
+    "savings_retained",
+    "subscriptions",
+    "credit",
+    "applied",
+    "overage",
 )
 
 
@@ -50,8 +57,12 @@ def billing_report(period: str) -> dict[str, Any]:
         row["invoice"] = (
             None
             if invoice is None
-            else {"id": invoice["id"], "status": invoice["status"], "total": invoice.get("total"),
-                  "number": invoice.get("number")}
+            else {
+                "id": invoice["id"],
+                "status": invoice["status"],
+                "total": invoice.get("total"),
+                "number": invoice.get("number"),
+            }
         )
         rows.append(row)
     owned = {
@@ -59,16 +70,24 @@ def billing_report(period: str) -> dict[str, Any]:
         for c in customers
         for a in reference.list_accounts(c["id"])
     }
+    # Accounts in the bill that no customer owns: the payer's own lines (commitment fees,
+    # support — the account is its own billing account) stay with the reseller; any other
+    # account is unassigned and wants an owner.
     unassigned: dict[tuple[str, str], Decimal] = {}
+    reseller: dict[tuple[str, str], Decimal] = {}
     for aggregate in bills.current_aggregates(period):
         account = (aggregate["provider"], aggregate["account_id"])
-        if account not in owned:
-            unassigned[account] = unassigned.get(account, Decimal(0)) + _money(
-                aggregate["effective_cost"]
-            )
-    totals = {name: str(sum((_money(r[name]) for r in rows), Decimal(0))) for name in FIGURES}
+        if account in owned:
+            continue
+        payer = aggregate["account_id"] == aggregate.get("billing_account_id")
+        bucket = reseller if payer else unassigned
+        bucket[account] = bucket.get(account, Decimal(0)) + _money(aggregate["effective_cost"])
+    totals: dict[str, str | None] = {
+        name: str(sum((_money(r[name]) for r in rows), Decimal(0))) for name in FIGURES
+    }
     totals["margin_percent"] = _margin_percent(_money(totals["price"]), _money(totals["margin"]))
     totals["unassigned_cost"] = str(sum(unassigned.values(), Decimal(0)))
+    totals["reseller_cost"] = str(sum(reseller.values(), Decimal(0)))
     return {
         "period": period,
         "final": {p: bills.is_final(period, p) for p in ("aws", "gcp", "azure", "oci")},
@@ -76,6 +95,10 @@ def billing_report(period: str) -> dict[str, Any]:
         "unassigned": [
             {"provider": p, "account_id": a, "cost": str(cost)}
             for (p, a), cost in sorted(unassigned.items())
+        ],
+        "reseller_accounts": [
+            {"provider": p, "account_id": a, "cost": str(cost)}
+            for (p, a), cost in sorted(reseller.items())
         ],
         "totals": totals,
     }
@@ -95,11 +118,20 @@ def _safe_cell(value: Any) -> Any:
 def report_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    header = ["customer_id", "name", "currency", *FIGURES, "margin_percent", "invoice_status",
-              "invoice_total"]
+    header = [
+        "customer_id",
+        "name",
+        "currency",
+        *FIGURES,
+        "margin_percent",
+        "invoice_status",
+        "invoice_total",
+    ]
     writer.writerow(header)
     for row in report["rows"]:
         invoice = row["invoice"] or {}
-        writer.writerow([_safe_cell(row.get(h)) for h in header[:-2]]
-                        + [invoice.get("status"), invoice.get("total")])
+        writer.writerow(
+            [_safe_cell(row.get(h)) for h in header[:-2]]
+            + [invoice.get("status"), invoice.get("total")]
+        )
     return out.getvalue()

@@ -137,10 +137,10 @@ def publish_version(period: str, part: DeliveryPart, bill_ids: list[str]) -> lis
         except DoesNotExist:
             current = None
         if current is not None:
-            if current.doc["delivered_at"] > part.delivered_at:
-                return None
             if current.doc["version"] == part.version:
                 return []
+            if current.doc["delivered_at"] > part.delivered_at:
+                return None
         doc = {
             "provider": part.provider,
             "report": part.report,

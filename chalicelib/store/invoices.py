@@ -24,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.invoice_search import index_attributes
 from chalicelib.store.tables import InvoiceItem
 
 Doc = dict[str, Any]
@@ -47,6 +48,7 @@ def _invoice_item(doc: Doc) -> InvoiceItem:
         period=doc["period"],
         period_sort=f"{doc['period']}#{doc['id']}",
         customer_sort=f"{doc['customer_id']}#{doc['id']}",
+        **index_attributes(doc),  # the list filters' index keys (invoice_search)
     )
 
 
@@ -178,6 +180,50 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
             except NotFound:
                 pass
     raise Conflict("could not take an invoice number: too much contention")
+
+
+def void_with_credit_note(
+    voided: Doc, credit_note: Doc, counter_name: str, make_number: Any
+) -> Doc:
+    """Store ``voided`` (status void) and its ``credit_note`` numbered from ``counter_name``, in
+    one transaction with the counter: the invoice must still be issued and the credit note new.
+
+    The live pointer of the customer and period turns ``void``, so the next run invoices them
+    again (with the next sequence). Returns the numbered credit note.
+    """
+    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
+    pointer = live_pointer(voided["customer_id"], voided["period"])
+    for _ in range(20):
+        try:
+            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
+            exists = True
+        except DoesNotExist:
+            current, exists = 0, False
+        number = int(current) + 1
+        note = {**credit_note, "number": make_number(number)}
+        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
+        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
+        try:
+            with TransactWrite(connection=Connection()) as transaction:
+                transaction.save(counter, condition=condition)
+                transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
+                transaction.save(_invoice_item(voided), condition=InvoiceItem.status == "issued")
+                if pointer is not None and pointer["invoice_id"] == voided["id"]:
+                    transaction.save(
+                        InvoiceItem(
+                            f"LIVE#{voided['customer_id']}#{voided['period']}",
+                            "LIVE",
+                            kind="live",
+                            doc={**pointer, "status": "void"},
+                        )
+                    )
+            return note
+        except TransactWriteError as error:
+            if not _conditional_failed(error):
+                raise
+            if get_invoice(voided["id"])["status"] != "issued":
+                raise Conflict(f"invoice {voided['id']} is no longer issued") from None
+    raise Conflict("could not take a credit note number: too much contention")
 
 
 # --- invoice runs ---------------------------------------------------------------------------

@@ -57,10 +57,11 @@ def head(key: str) -> dict[str, Any] | None:
         raise
 
 
-def list_keys(prefix: str) -> list[str]:
+def list_keys(prefix: str, delimiter: str = "") -> list[str]:
+    """Keys under ``prefix``; with ``delimiter="/"`` only those directly in that folder."""
     paginator = client("s3").get_paginator("list_objects_v2")
     keys: list[str] = []
-    for page in paginator.paginate(Bucket=bucket(), Prefix=prefix):
+    for page in paginator.paginate(Bucket=bucket(), Prefix=prefix, Delimiter=delimiter):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
 

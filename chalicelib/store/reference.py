@@ -19,9 +19,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store.tables import ReferenceItem
 
 Doc = dict[str, Any]
@@ -117,3 +117,147 @@ def put_subscription(customer_id: str, doc: Doc) -> Doc:
 
 def list_subscriptions(customer_id: str) -> list[Doc]:
     return _query(f"CUSTOMER#{customer_id}", "SUBSCRIPTION#")
+
+
+# --- what the API adds: conditional writes, deletes and pages -------------------------------
+
+
+def _conditional_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _create(pk: str, sk: str, kind: str, doc: Doc, account_key: str | None = None) -> bool:
+    """Write a new item; False when one with that key exists already (nothing is written)."""
+    item = ReferenceItem(pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now())
+    try:
+        item.save(condition=ReferenceItem.pk.does_not_exist())
+        return True
+    except PutError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+
+
+def _replace(pk: str, sk: str, kind: str, doc: Doc, what: str) -> Doc:
+    """Overwrite an existing item; NotFound when there is none (a PUT never creates)."""
+    item = ReferenceItem(pk, sk, kind=kind, doc=doc, updated_at=_now())
+    try:
+        item.save(condition=ReferenceItem.pk.exists())
+        return doc
+    except PutError as error:
+        if _conditional_failed(error):
+            raise NotFound(f"{what} not found") from None
+        raise
+
+
+def _delete(pk: str, sk: str, what: str) -> None:
+    try:
+        ReferenceItem(pk, sk).delete(condition=ReferenceItem.pk.exists())
+    except DeleteError as error:
+        if _conditional_failed(error):
+            raise NotFound(f"{what} not found") from None
+        raise
+
+
+def _page(pk: str, prefix: str, limit: int, after: str | None) -> tuple[list[Doc], str | None]:
+    """Up to ``limit`` documents of ``pk`` whose sort key starts with ``prefix``, after the sort
+    key ``after``; and the sort key to go on from, None on the last page."""
+    if after is not None and (not after.startswith(prefix) or len(after) > 1024):
+        raise InvalidInput("the cursor does not belong to this list", field="cursor")
+    if after:
+        condition = ReferenceItem.sk > after
+    else:
+        condition = ReferenceItem.sk.startswith(prefix) if prefix else None
+    docs: list[Doc] = []
+    last: str | None = None
+    # One more than asked: whether it comes says whether there is a next page.
+    for item in ReferenceItem.query(pk, condition, limit=limit + 1):
+        if not item.sk.startswith(prefix):
+            break  # past the prefix: later sort keys belong to other kinds of item
+        if len(docs) == limit:
+            return docs, last
+        docs.append(item.doc)
+        last = item.sk
+    return docs, None
+
+
+def create_document(kind: str, doc: Doc) -> bool:
+    return _create(_COLLECTIONS[kind], doc["id"], kind, doc)
+
+
+def replace_document(kind: str, doc: Doc) -> Doc:
+    what = f"{kind.replace('_', ' ')} {doc['id']!r}"
+    return _replace(_COLLECTIONS[kind], doc["id"], kind, doc, what)
+
+
+def remove_document(kind: str, doc_id: str) -> None:
+    _delete(_COLLECTIONS[kind], doc_id, f"{kind.replace('_', ' ')} {doc_id!r}")
+
+
+def page_documents(kind: str, limit: int, after: str | None) -> tuple[list[Doc], str | None]:
+    return _page(_COLLECTIONS[kind], "", limit, after)
+
+
+def existing_documents(kind: str, doc_ids: list[str]) -> set[str]:
+    keys = [(_COLLECTIONS[kind], doc_id) for doc_id in dict.fromkeys(doc_ids)]
+    return {item.sk for item in ReferenceItem.batch_get(keys)}
+
+
+def create_account(customer_id: str, doc: Doc) -> bool:
+    key = account_key(doc["provider"], doc["account_id"])
+    return _create(f"CUSTOMER#{customer_id}", key, "account", doc, account_key=key)
+
+
+def get_account(customer_id: str, provider: str, account_id: str) -> Doc:
+    key = account_key(provider, account_id)
+    return _get(f"CUSTOMER#{customer_id}", key, f"account {provider}/{account_id}")
+
+
+def delete_account(customer_id: str, provider: str, account_id: str) -> None:
+    key = account_key(provider, account_id)
+    _delete(f"CUSTOMER#{customer_id}", key, f"account {provider}/{account_id}")
+
+
+def account_links(provider: str, account_id: str) -> list[tuple[str, Doc]]:
+    """Every (customer id, account document) linking the cloud account."""
+    items = ReferenceItem.by_account.query(account_key(provider, account_id))
+    return [(item.pk.removeprefix("CUSTOMER#"), item.doc) for item in items]
+
+
+def page_accounts(customer_id: str, limit: int, after: str | None) -> tuple[list[Doc], str | None]:
+    return _page(f"CUSTOMER#{customer_id}", "ACCOUNT#", limit, after)
+
+
+def create_subscription(customer_id: str, doc: Doc) -> bool:
+    return _create(f"CUSTOMER#{customer_id}", f"SUBSCRIPTION#{doc['id']}", "subscription", doc)
+
+
+def get_subscription(customer_id: str, subscription_id: str) -> Doc:
+    sk = f"SUBSCRIPTION#{subscription_id}"
+    return _get(f"CUSTOMER#{customer_id}", sk, f"subscription {subscription_id!r}")
+
+
+def replace_subscription(customer_id: str, doc: Doc) -> Doc:
+    sk = f"SUBSCRIPTION#{doc['id']}"
+    what = f"subscription {doc['id']!r}"
+    return _replace(f"CUSTOMER#{customer_id}", sk, "subscription", doc, what)
+
+
+def delete_subscription(customer_id: str, subscription_id: str) -> None:
+    sk = f"SUBSCRIPTION#{subscription_id}"
+    _delete(f"CUSTOMER#{customer_id}", sk, f"subscription {subscription_id!r}")
+
+
+def page_subscriptions(
+    customer_id: str, limit: int, after: str | None
+) -> tuple[list[Doc], str | None]:
+    return _page(f"CUSTOMER#{customer_id}", "SUBSCRIPTION#", limit, after)
+
+
+def delete_customer(customer_id: str) -> None:
+    """The customer with its accounts and subscriptions."""
+    get_document("customer", customer_id)
+    with ReferenceItem.batch_write() as batch:
+        for item in ReferenceItem.query(f"CUSTOMER#{customer_id}"):
+            batch.delete(item)
+    remove_document("customer", customer_id)

@@ -10,8 +10,10 @@ Three tables, each with a generic ``pk``/``sk`` key so several item kinds share 
 * bills — one record per bill file, the current delivery of each report and period, and the
   per-account period aggregates that point at the normalized Parquet.
 * invoices — invoices, the live-invoice pointer per customer and period, invoice runs with their
-  per-customer results, and the invoice number counter. Indexes ``by_customer`` and
-  ``by_period`` serve the invoice list filters.
+  per-customer results, and the invoice number counter. Its indexes serve the invoice list
+  filters of ``GET /invoices`` without scans: ``by_customer`` and ``by_period``, and
+  ``by_status``, ``by_period_total``, ``by_period_discount``, ``by_recent``, ``by_total``,
+  ``by_discount`` (see ``chalicelib.store.invoice_search`` for which filter uses which).
 
 Money is stored as decimal strings (PynamoDB's NumberAttribute goes through float).
 """
@@ -43,7 +45,7 @@ class _Meta:
 # --- reference -------------------------------------------------------------------------------
 
 
-class AccountIndex(GlobalSecondaryIndex["ReferenceItem"]):
+class AccountIndex(GlobalSecondaryIndex["ReferenceItem"]):  # type: ignore[no-untyped-call]
     """Cloud account (``ACCOUNT#<provider>#<account id>``) → the customer item that owns it."""
 
     class Meta:
@@ -89,7 +91,7 @@ class BillItem(Model):
 # --- invoices ---------------------------------------------------------------------------------
 
 
-class CustomerInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):
+class CustomerInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_customer"
         projection = AllProjection()
@@ -98,13 +100,72 @@ class CustomerInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):
     period_sort = UnicodeAttribute(range_key=True)
 
 
-class PeriodInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):
+class PeriodInvoiceIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_period"
         projection = AllProjection()
 
     period = UnicodeAttribute(hash_key=True)
     customer_sort = UnicodeAttribute(range_key=True)
+
+
+# The list filters' indexes (chalicelib.store.invoice_search). Only invoice items carry their
+# keys, so runs, pointers and counters stay out of them. Amount keys are order-preserving strings
+# ("<sortable amount>#<invoice id>"): every index key is a string, as infra/ declares them.
+
+
+class StatusIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    period_sort = UnicodeAttribute(range_key=True)
+
+
+class PeriodTotalIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_period_total"
+        projection = AllProjection()
+
+    period = UnicodeAttribute(hash_key=True)
+    total_sort = UnicodeAttribute(range_key=True)
+
+
+class PeriodDiscountIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_period_discount"
+        projection = AllProjection()
+
+    period = UnicodeAttribute(hash_key=True)
+    discount_sort = UnicodeAttribute(range_key=True)
+
+
+class RecentIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_recent"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    period_sort = UnicodeAttribute(range_key=True)
+
+
+class TotalIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_total"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    total_sort = UnicodeAttribute(range_key=True)
+
+
+class DiscountIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_discount"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    discount_sort = UnicodeAttribute(range_key=True)
 
 
 class InvoiceItem(Model):
@@ -123,8 +184,17 @@ class InvoiceItem(Model):
     period_sort = UnicodeAttribute(null=True)  # "<period>#<invoice id>"
     customer_sort = UnicodeAttribute(null=True)  # "<customer id>#<invoice id>"
     counter = NumberAttribute(null=True)  # invoice number counter, an integer
+    listing = UnicodeAttribute(null=True)  # "INVOICE": the one key of the cross-period indexes
+    total_sort = UnicodeAttribute(null=True)  # "<sortable total>#<invoice id>"
+    discount_sort = UnicodeAttribute(null=True)  # "<sortable discount>#<invoice id>"
     by_customer = CustomerInvoiceIndex()
     by_period = PeriodInvoiceIndex()
+    by_status = StatusIndex()
+    by_period_total = PeriodTotalIndex()
+    by_period_discount = PeriodDiscountIndex()
+    by_recent = RecentIndex()
+    by_total = TotalIndex()
+    by_discount = DiscountIndex()
 
 
 ALL_TABLES: tuple[type[Model], ...] = (ReferenceItem, BillItem, InvoiceItem)

@@ -37,7 +37,7 @@ def load_customer_period(customer_id: str, period: str) -> CustomerPeriod:
             doc["id"]: PriceList.from_dict(doc) for doc in reference.list_documents("price_list")
         },
         settings=Settings.from_dict(reference.get_settings()),
-        rollover_balance=_rollover_from(customer_id, Period.parse(period).previous().label),
+        rollover_balance=_rollover_from(customer_id, str(Period.parse(period).previous())),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -121,7 +121,7 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         periods=list(normalized.periods),
         rows=normalized.rows,
         currency=normalized.currency,
-        totals={k: str(v) for k, v in normalized.totals.items()},
+        totals=_totals(normalized),
         final=normalized.final,
         processed_at=_now(),
         seconds=round((datetime.now(UTC) - started).total_seconds(), 3),
@@ -135,6 +135,10 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         _announce_final(normalized)
     logger.info("bill processed", extra={"rows": normalized.rows, "format": normalized.format})
     return {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
+
+
+def _totals(normalized: NormalizedBill) -> dict[str, str]:
+    return {name: str(value) for name, value in asdict(normalized.totals).items()}
 
 
 def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
@@ -194,56 +198,59 @@ def _announce_final(normalized: NormalizedBill) -> None:
                 {
                     "provider": normalized.provider,
                     "period": period,
-                    "totals": {k: str(v) for k, v in normalized.totals.items()},
+                    "totals": _totals(normalized),
                 },
             )
 
 
 # --- deliveries: which files make up the current version of a report -------------------------
+#
+# AWS writes a legacy CUR delivery as <report>/<yyyymmdd-yyyymmdd>/<assembly id>/<name>-N.csv.gz
+# plus <name>-Manifest.json beside the parts and/or one level up; the manifest lists the parts
+# (reportKeys) and names the delivery (assemblyId). A delivery becomes current only when all its
+# parts are in, whether the manifest lands before or after them. A file outside such a layout
+# is a delivery of its own, and a later file under the same key replaces it.
 
 
-def _manifest_key(key: str) -> str | None:
-    folder = str(PurePosixPath(key).parent) + "/"
-    manifests = [k for k in objects.list_keys(folder) if k.endswith("-Manifest.json")]
-    return manifests[0] if manifests else None
+def _in_assembly(key: str) -> bool:
+    return bool(_ASSEMBLY_DIR.match(PurePosixPath(key).parent.name))
 
 
 def _manifest_for(key: str) -> dict[str, Any] | None:
-    manifest_key = _manifest_key(key)
-    if manifest_key is None:
+    """The manifest of the delivery a part belongs to, if it has landed yet."""
+    if not _in_assembly(key):
         return None
-    manifest: dict[str, Any] = objects.get_json(manifest_key)
-    return manifest
-
-
-def _delivery_of(
-    key: str, manifest: dict[str, Any] | None, event_time: str, bill_id: str
-) -> DeliveryPart | None:
-    """A file's report, version and part count. None while a multi-part report's manifest is
-    not there yet (the manifest's own event completes the delivery)."""
     path = PurePosixPath(key)
-    in_assembly = bool(_ASSEMBLY_DIR.match(path.parent.name))
-    if manifest is not None and in_assembly:
-        report = str(path.parent.parent)
-        return DeliveryPart(
-            "",
-            report,
-            str(manifest.get("assemblyId", path.parent.name)),
-            event_time,
-            max(1, len(manifest.get("reportKeys", []))),
-        )
-    if in_assembly:
-        return None
-    return DeliveryPart("", key, bill_id, event_time, 1)
+    for folder in (path.parent, path.parent.parent):
+        for candidate in objects.list_keys(f"{folder}/", delimiter="/"):
+            if not candidate.endswith("-Manifest.json"):
+                continue
+            manifest: dict[str, Any] = objects.get_json(candidate)
+            if manifest.get("assemblyId") == path.parent.name or key in manifest.get(
+                "reportKeys", []
+            ):
+                return manifest
+    return None
 
 
 def _deliver(record: dict[str, Any], landed: LandedObject, manifest: dict[str, Any] | None) -> None:
-    part = _delivery_of(landed.key, manifest, landed.event_time, record["id"])
-    if part is None:
-        return
-    part = DeliveryPart(
-        record["provider"], part.report, part.version, part.delivered_at, part.expected_parts
-    )
+    path = PurePosixPath(landed.key)
+    if _in_assembly(landed.key):
+        if manifest is None:
+            return  # the manifest's own event completes this delivery
+        part = DeliveryPart(
+            record["provider"],
+            str(path.parent.parent),
+            str(manifest["assemblyId"]),
+            landed.event_time,
+            max(1, len(manifest.get("reportKeys", []))),
+        )
+    else:
+        part = DeliveryPart(record["provider"], landed.key, record["id"], landed.event_time, 1)
+    _count_part(record, part)
+
+
+def _count_part(record: dict[str, Any], part: DeliveryPart) -> None:
     for period in record["periods"]:
         if bills.record_part(period, part, record["id"]):
             _switch_version(period, part)
@@ -261,35 +268,24 @@ def _switch_version(period: str, part: DeliveryPart) -> None:
 
 
 def take_in_manifest(landed: LandedObject) -> dict[str, Any]:
-    """A manifest that lands after its parts completes their delivery."""
+    """A manifest names a delivery's parts: count those already taken in."""
     manifest: dict[str, Any] = objects.get_json(landed.key)
-    parts = [str(k) for k in manifest.get("reportKeys", [])]
+    assembly_id = str(manifest.get("assemblyId", ""))
+    parts = [str(key) for key in manifest.get("reportKeys", [])]
     path = PurePosixPath(landed.key)
-    if not _ASSEMBLY_DIR.match(path.parent.name):
-        return {"manifest": landed.key, "parts": len(parts)}
-    done = []
-    for key in objects.list_keys(str(path.parent) + "/"):
-        if key.endswith("-Manifest.json"):
-            continue
+    report = str(path.parent.parent if path.parent.name == assembly_id else path.parent)
+    processed = 0
+    for key in parts:
         head = objects.head(key)
         if head is None:
             continue
-        bill = bills.get_bill(
-            LandedObject(key, str(head["ETag"]).strip('"'), 0, landed.event_time).bill_id
+        etag = str(head["ETag"]).strip('"')
+        bill = bills.get_bill(LandedObject(key, etag, 0, landed.event_time).bill_id)
+        if bill is None or bill["status"] not in ("processed", "superseded"):
+            continue
+        processed += 1
+        _count_part(
+            bill,
+            DeliveryPart(bill["provider"], report, assembly_id, landed.event_time, len(parts)),
         )
-        if bill is not None and bill["status"] == "processed":
-            done.append(bill)
-    if len(done) < max(1, len(parts)):
-        return {"manifest": landed.key, "parts": len(parts), "processed": len(done)}
-    for bill in done:
-        part = DeliveryPart(
-            bill["provider"],
-            str(path.parent.parent),
-            str(manifest.get("assemblyId", path.parent.name)),
-            landed.event_time,
-            max(1, len(parts)),
-        )
-        for period in bill["periods"]:
-            if bills.record_part(period, part, bill["id"]):
-                _switch_version(period, part)
-    return {"manifest": landed.key, "parts": len(parts), "processed": len(done)}
+    return {"manifest": landed.key, "parts": len(parts), "processed": processed}

@@ -11,7 +11,6 @@ import hashlib
 import json
 import tempfile
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +53,14 @@ def prepare_run(payload: Payload) -> Payload:
         customers = [c for c in customers if c in set(wanted)]
     owners = _account_owners(customers)
     inputs: dict[str, list[str]] = {c: [] for c in customers}
-    unassigned: dict[tuple[str, str], dict[str, Any]] = {}
     for aggregate in bills.current_aggregates(period):
-        account = (aggregate["provider"], aggregate["account_id"])
-        owner_ids = owners.get(account, [])
-        for owner in owner_ids:
+        for owner in owners.get((aggregate["provider"], aggregate["account_id"]), []):
             inputs[owner].append(aggregate["parquet_key"])
-        if not owner_ids and not wanted:
-            entry = unassigned.setdefault(
-                account, {"provider": account[0], "account_id": account[1], "cost": "0"}
-            )
-            entry["cost"] = str(Decimal(entry["cost"]) + Decimal(aggregate["effective_cost"]))
     prefix = f"{objects.RUNS_PREFIX}{run_id}/"
     for customer_id, keys in inputs.items():
         objects.put_json(f"{prefix}customers/{customer_id}/inputs.json", sorted(set(keys)))
     objects.put_json(f"{prefix}customers.json", customers)
-    run = invoices_run_doc(payload, len(customers))
-    run["unassigned"] = list(unassigned.values())
-    invoices.save_run(run)
+    invoices.save_run(invoices_run_doc(payload, len(customers)))
     return {
         "run_id": run_id,
         "period": period,
