@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from chalicelib.store import bills, invoices, reference
+
+CENT = Decimal("0.01")
 
 FIGURES = (
     "cost",
@@ -82,26 +84,35 @@ def billing_report(period: str) -> dict[str, Any]:
         payer = aggregate["account_id"] == aggregate.get("billing_account_id")
         bucket = reseller if payer else unassigned
         bucket[account] = bucket.get(account, Decimal(0)) + _money(aggregate["effective_cost"])
-    totals: dict[str, str | None] = {
-        name: str(sum((_money(r[name]) for r in rows), Decimal(0))) for name in FIGURES
-    }
-    totals["margin_percent"] = _margin_percent(_money(totals["price"]), _money(totals["margin"]))
-    totals["unassigned_cost"] = str(sum(unassigned.values(), Decimal(0)))
-    totals["reseller_cost"] = str(sum(reseller.values(), Decimal(0)))
     return {
         "period": period,
         "final": {p: bills.is_final(period, p) for p in ("aws", "gcp", "azure", "oci")},
         "rows": rows,
-        "unassigned": [
-            {"provider": p, "account_id": a, "cost": str(cost)}
-            for (p, a), cost in sorted(unassigned.items())
-        ],
-        "reseller_accounts": [
-            {"provider": p, "account_id": a, "cost": str(cost)}
-            for (p, a), cost in sorted(reseller.items())
-        ],
-        "totals": totals,
+        "unassigned": _accounts(unassigned),
+        "reseller_accounts": _accounts(reseller),
+        "totals": _totals(rows),
     }
+
+
+def _accounts(costs: dict[tuple[str, str], Decimal]) -> list[dict[str, str]]:
+    """Bill accounts with their cost, in the bills' currency, to the cent."""
+    return [
+        {"provider": p, "account_id": a, "cost": str(cost.quantize(CENT, ROUND_HALF_UP))}
+        for (p, a), cost in sorted(costs.items())
+    ]
+
+
+def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One totals row per invoice currency: amounts in different currencies never add up."""
+    totals = []
+    for currency in sorted({str(r["currency"]) for r in rows}):
+        same = [r for r in rows if r["currency"] == currency]
+        total: dict[str, Any] = {"currency": currency, "customers": len(same)}
+        for name in FIGURES:
+            total[name] = str(sum((_money(r[name]) for r in same), Decimal(0)))
+        total["margin_percent"] = _margin_percent(_money(total["price"]), _money(total["margin"]))
+        totals.append(total)
+    return totals
 
 
 def _safe_cell(value: Any) -> Any:

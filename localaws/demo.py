@@ -81,18 +81,18 @@ def format_report(report: dict[str, Any]) -> str:
                 invoice.get("number") or invoice.get("status") or "no invoice",
             )
         )
-    totals = report["totals"]
-    rows.append(
-        (
-            "TOTAL",
-            totals["cost"],
-            totals["price"],
-            totals["margin"],
-            totals["margin_percent"] or "-",
-            "",
-            "",
+    for totals in report["totals"]:
+        rows.append(
+            (
+                f"TOTAL {totals['currency']}",
+                totals["cost"],
+                totals["price"],
+                totals["margin"],
+                totals["margin_percent"] or "-",
+                "",
+                "",
+            )
         )
-    )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -102,7 +102,7 @@ def format_report(report: dict[str, Any]) -> str:
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - len(report["totals"]), "  ".join("-" * w for w in widths))
     for entry in report["unassigned"]:
         lines.append(
             f"unassigned: {entry['provider']} account {entry['account_id']} cost {entry['cost']}"
