@@ -17,10 +17,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.bills.normalize import NormalizedBill, normalize_bill
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, objects, reference
 from chalicelib.store.bills import DeliveryPart
 
@@ -133,6 +135,7 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
     _deliver(record, landed, manifest)
     if normalized.final:
         _announce_final(normalized)
+    metrics.add_metric(name="BillRowsIngested", unit=MetricUnit.Count, value=normalized.rows)
     logger.info("bill processed", extra={"rows": normalized.rows, "format": normalized.format})
     return {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
 
@@ -183,6 +186,7 @@ def _quarantine(record: dict[str, Any], error: InvalidBillFile) -> dict[str, Any
         events.BILL_FAILED,
         {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
     )
+    metrics.add_metric(name="BillFilesRejected", unit=MetricUnit.Count, value=1)
     logger.warning("bill file rejected", extra={"error": record["error"]})
     return {"bill_id": record["id"], "status": "failed", "error": record["error"]}
 

@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib.billing.invoice import Invoice, compose_invoice, compute_tax
 from chalicelib.billing.invoice_csv import write_invoice_csv
 from chalicelib.billing.lifecycle import format_invoice_number
 from chalicelib.billing.pricing import price_usage
 from chalicelib.config import get_config
 from chalicelib.errors import Conflict
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
 from chalicelib.workflow.customer_period import load_customer_period
 
@@ -199,6 +201,7 @@ def save_customer_invoice(payload: Payload) -> Payload:
         "currency": doc.get("currency"),
     }
     invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+    metrics.add_metric(name="InvoicesSaved", unit=MetricUnit.Count, value=1)
     return {**payload, **result}
 
 
@@ -244,6 +247,7 @@ def record_failure(payload: Payload) -> Payload:
         "error": {"type": error_type, "message": message},
     }
     invoices.record_result(payload["run_id"], payload["customer_id"], result)
+    metrics.add_metric(name="CustomerInvoicesFailed", unit=MetricUnit.Count, value=1)
     logger.warning("customer invoice failed", extra=result)
     return {"run_id": payload["run_id"], "customer_id": payload["customer_id"], "status": "failed"}
 
