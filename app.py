@@ -7,12 +7,13 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.api import views
-from chalicelib.observability import logger, tracer
+from chalicelib.observability import logger, metrics, tracer
 from chalicelib.workflow import ingest, invoice_run
 
 app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.api.cors = True
 
 Event = dict[str, Any]
