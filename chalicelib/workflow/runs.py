@@ -41,7 +41,12 @@ def start_invoice_run(
             break
         existing = invoices.get_run(run_id)
         if existing["status"] == "running":
-            return existing
+            if _still_executing(existing):
+                return existing
+            # The execution ended without closing its run (FinishRun failed): say so, go on.
+            invoices.save_run(
+                {**existing, "status": "failed", "error": {"message": "the run did not finish"}}
+            )
         attempt += 1
     sfn = client("stepfunctions")
     # A retried request finds the execution of this run already under way.
@@ -54,3 +59,19 @@ def start_invoice_run(
             ),
         )
     return doc
+
+
+def execution_arn(run_id: str) -> str:
+    machine = get_config().generate_invoices_state_machine_arn
+    return f"{machine.replace(':stateMachine:', ':execution:')}:{run_id}"
+
+
+def _still_executing(run: dict[str, Any], grace_seconds: int = 60) -> bool:
+    sfn = client("stepfunctions")
+    try:
+        status = sfn.describe_execution(executionArn=execution_arn(run["run_id"]))["status"]
+    except sfn.exceptions.ExecutionDoesNotExist:
+        # Created a moment ago by a request that is about to start its execution?
+        requested = datetime.fromisoformat(run["requested_at"])
+        return (datetime.now(UTC) - requested).total_seconds() < grace_seconds
+    return bool(status == "RUNNING")

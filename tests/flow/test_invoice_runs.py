@@ -1,0 +1,66 @@
+"""Starting invoice runs: deterministic run ids, one run at a time per scope, stuck runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+
+def test_the_same_request_while_a_run_executes_returns_that_run(clean_stack: Any) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.store import invoices
+    from chalicelib.workflow.invoice_run import run_key
+    from chalicelib.workflow.runs import start_invoice_run
+
+    # A request created this run a moment ago and is about to start its execution.
+    run_id = f"2031-01-draft-{run_key('2031-01', 'draft', ['acme'])}-1"
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    invoices.create_run(
+        run_id,
+        {
+            "run_id": run_id,
+            "period": "2031-01",
+            "mode": "draft",
+            "customer_ids": ["acme"],
+            "status": "running",
+            "requested_at": now,
+        },
+    )
+    assert start_invoice_run("2031-01", "draft", ["acme"])["run_id"] == run_id
+    # Another scope is another run.
+    assert start_invoice_run("2031-01", "draft", ["globex"])["run_id"] != run_id
+
+
+def test_a_run_whose_execution_ended_without_closing_is_not_returned(clean_stack: Any) -> None:
+    from chalicelib.store import invoices
+    from chalicelib.workflow.invoice_run import run_key
+    from chalicelib.workflow.runs import start_invoice_run
+
+    stuck_id = f"2031-02-draft-{run_key('2031-02', 'draft', None)}-1"
+    invoices.create_run(
+        stuck_id,
+        {
+            "run_id": stuck_id,
+            "period": "2031-02",
+            "mode": "draft",
+            "customer_ids": None,
+            "status": "running",
+            "requested_at": "2026-01-01T00:00:00+00:00",
+        },
+    )
+    run = start_invoice_run("2031-02", "draft")
+    assert run["run_id"].endswith("-2")
+    assert invoices.get_run(stuck_id)["status"] == "failed"
+
+
+def test_an_unknown_mode_is_refused(clean_stack: Any) -> None:
+    from chalicelib.errors import InvalidInput
+    from chalicelib.workflow.runs import start_invoice_run
+
+    with pytest.raises(InvalidInput) as error:
+        start_invoice_run("2031-03", "final")
+    assert error.value.field == "mode"
