@@ -1,0 +1,55 @@
+"""The contract between a format mapper and the normalizer: SQL for each normalized column.
+
+A mapper (``aws_cur``, ``focus``, ``gcp``, ``azure``) looks at a file's :class:`Columns` and
+returns a :class:`Mapping`: one SQL expression over the relation ``src`` per column of
+:mod:`chalicelib.bills.schema`, plus what the normalizer needs to judge finality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.bills import sql
+from chalicelib.bills.schema import COLUMN_NAMES
+
+# Filled by the normalizer, not by mappers.
+GENERIC_COLUMNS = ("SourceFileId",)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    format: str
+    select: dict[str, str]
+    # SQL for the line's invoice id, or None when the format carries none (then the bill is
+    # never reported final: see chalicelib.bills.normalize).
+    invoice_id: str | None
+
+    def __post_init__(self) -> None:
+        expected = set(COLUMN_NAMES) - set(GENERIC_COLUMNS)
+        missing = expected - set(self.select)
+        extra = set(self.select) - expected
+        if missing or extra:  # a programming error in a mapper, never a file problem
+            raise ValueError(f"mapping {self.format}: missing {missing}, unexpected {extra}")
+
+
+# ProviderName / provider text -> provider code (DESIGN §4.1). Matched on lower-cased text.
+PROVIDER_CODES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("aws", "amazon web services", "amazon web services, inc.", "amazon"), "aws"),
+    (("microsoft", "azure", "microsoft azure", "microsoft corporation"), "azure"),
+    (("google cloud", "google", "gcp", "google cloud platform", "google llc"), "gcp"),
+    (("oracle", "oci", "oracle cloud infrastructure", "oracle corporation"), "oci"),
+)
+
+
+def provider_code(expr: str) -> str:
+    """SQL mapping a provider name to aws | azure | gcp | oci | other."""
+    pairs = tuple((names, sql.lit(code)) for names, code in PROVIDER_CODES)
+    return sql.case_map(f"lower({sql.text_of(expr)})", pairs, "'other'")
+
+
+# Normalized ChargeCategory spelled any case -> canonical spelling (FOCUS values).
+def charge_category(expr: str) -> str:
+    canonical = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+    pairs = tuple(((c.lower(),), sql.lit(c)) for c in canonical)
+    # Values outside FOCUS are kept billable but flagged: Adjustment (see DESIGN §4.2 step 3).
+    return sql.case_map(f"lower({expr})", pairs, "'Adjustment'")
