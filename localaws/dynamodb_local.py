@@ -80,6 +80,7 @@ class DynamoDBLocal:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            cwd=TOOLS_DIR,  # it drops a metadata file into its working directory
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
