@@ -1,0 +1,195 @@
+"""Every cent of the period's bills accounted for: billed to a customer, retained by the reseller,
+or unassigned (accounts in the bill that no customer owns).
+
+:func:`bill_ledger` scans the normalized lines once per question (bill totals, what each customer
+owns, what nobody owns); :func:`reconcile` checks it against the customers' priced usage. The
+identity, per bill currency and in BilledCost, exact to the last digit:
+
+    bill total = Σ billed to customers + Σ retained by the reseller (by reason) + Σ unassigned
+
+An account linked to two customers at once, or a customer left out of pricing, breaks it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from chalicelib.billing.money import ZERO, exact, plain
+from chalicelib.billing.periods import Period
+from chalicelib.billing.priced_usage import PricedUsage
+from chalicelib.billing.reference import Account
+from chalicelib.billing.sources import account_match, in_period, load_accounts, load_lines
+from chalicelib.errors import BillingError
+
+
+@dataclass(frozen=True)
+class UnassignedAccount:
+    provider: str
+    account_id: str
+    currency: str
+    cost: Decimal  # EffectiveCost: what the reseller pays for it
+    billed_cost: Decimal
+    lines: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account_id": self.account_id,
+            "currency": self.currency,
+            "cost": plain(self.cost),
+            "billed_cost": plain(self.billed_cost),
+            "lines": self.lines,
+        }
+
+
+@dataclass(frozen=True)
+class BillLedger:
+    period: str
+    totals: Mapping[str, Decimal]  # currency -> Σ BilledCost of every line of the period
+    assigned: Mapping[tuple[str, str], Decimal]  # (customer, currency) -> Σ BilledCost owned
+    unassigned: tuple[UnassignedAccount, ...] = ()
+
+
+_COLUMNS = (
+    "ProviderName",
+    "SubAccountId",
+    "BillingPeriodStart",
+    "ChargePeriodStart",
+    "BilledCost",
+    "EffectiveCost",
+    "BillingCurrency",
+)
+
+
+@exact
+def bill_ledger(
+    period: str, accounts: Sequence[Account], normalized_parquet: Sequence[Path]
+) -> BillLedger:
+    """Bill totals, each customer's share and the unassigned accounts of ``period``."""
+    when = in_period("l", Period.parse(period))
+    con = duckdb.connect()
+    try:
+        load_lines(con, normalized_parquet, _COLUMNS)
+        load_accounts(con, ((a, None) for a in accounts))
+        totals = con.execute(
+            f"SELECT coalesce(BillingCurrency, ''), sum(BilledCost) FROM normalized l "
+            f"WHERE {when} GROUP BY ALL"
+        ).fetchall()
+        assigned = con.execute(
+            f"SELECT a.customer_id, coalesce(l.BillingCurrency, ''), sum(l.BilledCost) "
+            f"FROM normalized l JOIN accounts a ON {account_match('l', 'a')} "
+            f"WHERE {when} GROUP BY ALL"
+        ).fetchall()
+        unassigned = con.execute(
+            f"SELECT l.ProviderName, l.SubAccountId, coalesce(l.BillingCurrency, ''), "
+            f"coalesce(sum(l.EffectiveCost), 0), coalesce(sum(l.BilledCost), 0), count(*) "
+            f"FROM normalized l ANTI JOIN accounts a ON {account_match('l', 'a')} "
+            f"WHERE {when} GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise BillingError(f"cannot read the bills of {period}: {error}") from error
+    finally:
+        con.close()
+    return BillLedger(
+        period=period,
+        totals={currency: total or ZERO for currency, total in totals},
+        assigned={(customer, currency): total or ZERO for customer, currency, total in assigned},
+        unassigned=tuple(
+            UnassignedAccount(p, a, c, cost, billed, int(n))
+            for p, a, c, cost, billed, n in unassigned
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CurrencyReconciliation:
+    currency: str
+    bill_total: Decimal
+    billed: Decimal  # to customers
+    retained: Mapping[str, Decimal] = field(default_factory=dict)  # by reason
+    unassigned: Decimal = ZERO
+    unpriced: Decimal = ZERO  # owned by customers whose usage was not priced
+
+    @property
+    def difference(self) -> Decimal:
+        accounted = self.billed + sum(self.retained.values(), ZERO)
+        return self.bill_total - accounted - self.unassigned - self.unpriced
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "bill_total": plain(self.bill_total),
+            "billed": plain(self.billed),
+            "retained": {reason: plain(v) for reason, v in sorted(self.retained.items())},
+            "unassigned": plain(self.unassigned),
+            "unpriced": plain(self.unpriced),
+            "difference": plain(self.difference),
+        }
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    period: str
+    currencies: tuple[CurrencyReconciliation, ...]
+    unpriced_customers: tuple[str, ...] = ()
+
+    @property
+    def balanced(self) -> bool:
+        """True when every unit of every bill currency is accounted for, exactly."""
+        return all(c.difference == 0 for c in self.currencies)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "balanced": self.balanced,
+            "currencies": [c.to_dict() for c in self.currencies],
+            "unpriced_customers": list(self.unpriced_customers),
+        }
+
+
+@exact
+def reconcile(ledger: BillLedger, priced: Sequence[PricedUsage]) -> Reconciliation:
+    """Check the ledger against the customers' priced usage, per bill currency."""
+    billed: dict[str, Decimal] = defaultdict(Decimal)
+    retained: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    priced_ids = set()
+    for usage in priced:
+        if usage.period != ledger.period:
+            raise BillingError(f"priced usage of {usage.period} in the ledger of {ledger.period}")
+        priced_ids.add(usage.customer_id)
+        for balance in usage.balances:
+            billed[balance.currency] += balance.billed
+            for reason, amount in balance.retained.items():
+                retained[balance.currency][reason] += amount
+    unpriced: dict[str, Decimal] = defaultdict(Decimal)
+    unpriced_customers = set()
+    for (customer, currency), amount in ledger.assigned.items():
+        if customer not in priced_ids:
+            unpriced[currency] += amount
+            unpriced_customers.add(customer)
+    unassigned: dict[str, Decimal] = defaultdict(Decimal)
+    for account in ledger.unassigned:
+        unassigned[account.currency] += account.billed_cost
+    currencies = sorted(set(ledger.totals) | set(billed) | set(unassigned) | set(unpriced))
+    return Reconciliation(
+        period=ledger.period,
+        currencies=tuple(
+            CurrencyReconciliation(
+                currency=c,
+                bill_total=ledger.totals.get(c, ZERO),
+                billed=billed[c],
+                retained=dict(retained[c]),
+                unassigned=unassigned[c],
+                unpriced=unpriced[c],
+            )
+            for c in currencies
+        ),
+        unpriced_customers=tuple(sorted(unpriced_customers)),
+    )

@@ -1,0 +1,84 @@
+"""Reading normalized lines and matching them to customers' accounts, shared by pricing and
+reconciliation so that both draw the same line between "a customer's" and "unassigned"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from chalicelib.billing.periods import Period
+from chalicelib.billing.reference import Account
+from chalicelib.bills.schema import NORMALIZED_COLUMNS
+
+_TYPES = dict(NORMALIZED_COLUMNS)
+# The moment a line belongs to: its charge period start (a line without one, its billing month).
+CHARGE_TIME = "coalesce({l}.ChargePeriodStart, {l}.BillingPeriodStart)"
+
+
+def sql_str(value: str) -> str:
+    """A value inside single quotes in SQL."""
+    return value.replace("'", "''")
+
+
+def load_lines(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: Sequence[str]
+) -> None:
+    """A view ``normalized`` over the files with ``columns`` cast to schema.py's types."""
+    if not files:
+        empty = ", ".join(f'CAST(NULL AS {_TYPES[c]}) AS "{c}"' for c in columns)
+        con.execute(f"CREATE TEMP VIEW normalized AS SELECT {empty} WHERE false")
+        return
+    casts = ", ".join(f'CAST("{c}" AS {_TYPES[c]}) AS "{c}"' for c in columns)
+    paths = ", ".join(f"'{sql_str(str(f))}'" for f in files)
+    con.execute(
+        f"CREATE TEMP VIEW normalized AS SELECT {casts} "
+        f"FROM read_parquet([{paths}], union_by_name = true)"
+    )
+
+
+def load_accounts(
+    con: duckdb.DuckDBPyConnection, accounts: Iterable[tuple[Account, str | None]]
+) -> None:
+    """A table ``accounts`` (acct_ix, customer_id, provider, account_id, price_list_id,
+    valid_from, valid_to); ``acct_ix`` is a small integer standing for the whole row."""
+    rows = list(accounts)
+    table = pa.table(
+        {
+            "customer_id": pa.array([a.customer_id for a, _ in rows], pa.string()),
+            "provider": pa.array([a.provider for a, _ in rows], pa.string()),
+            "account_id": pa.array([a.account_id for a, _ in rows], pa.string()),
+            "price_list_id": pa.array([p for _, p in rows], pa.string()),
+            "valid_from": pa.array([a.valid_from for a, _ in rows], pa.date32()),
+            "valid_to": pa.array([a.valid_to for a, _ in rows], pa.date32()),
+        }
+    )
+    con.register("accounts_arrow", table)
+    # Open ends become ±infinity so that the join condition stays a conjunction of comparisons
+    # (an OR there turns DuckDB's hash join into a nested loop).
+    con.execute(
+        "CREATE TEMP TABLE accounts AS SELECT CAST(row_number() OVER () AS INTEGER) AS acct_ix, "
+        "customer_id, provider, account_id, price_list_id, "
+        "coalesce(CAST(valid_from AS TIMESTAMP), TIMESTAMP '-infinity') AS valid_from, "
+        "coalesce(CAST(valid_to AS TIMESTAMP), TIMESTAMP 'infinity') AS valid_to "
+        "FROM accounts_arrow"
+    )
+    con.unregister("accounts_arrow")
+
+
+def account_match(line: str, account: str, account_column: str = "SubAccountId") -> str:
+    """SQL: the line's account is ``account`` (same provider) on the line's charge time."""
+    when = CHARGE_TIME.format(l=line)
+    return (
+        f"{line}.ProviderName = {account}.provider AND {line}.{account_column} = "
+        f"{account}.account_id AND {when} >= {account}.valid_from AND {when} < {account}.valid_to"
+    )
+
+
+def in_period(line: str, period: Period) -> str:
+    """SQL: the line is on the bill of ``period`` (its billing period starts in the month)."""
+    start, end = period.start_at.replace(tzinfo=None), period.end_at.replace(tzinfo=None)
+    month = f"coalesce({line}.BillingPeriodStart, {line}.ChargePeriodStart)"
+    return f"{month} >= TIMESTAMP '{start}' AND {month} < TIMESTAMP '{end}'"

@@ -1,0 +1,121 @@
+"""The detailed CSV explains every price and adds up to the invoice lines."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from chalicelib.billing.csvsafe import safe_cell
+from chalicelib.billing.invoice_csv import CSV_COLUMNS, write_invoice_csv
+from chalicelib.billing.money import round_money
+from tests.billing.conftest import Pipeline
+from tests.billing.fixtures import context, customer, line, price_list, settings
+
+D = Decimal
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_one_row_per_usage_group_naming_its_rule(pipeline: Pipeline, tmp_path: Path) -> None:
+    standard = price_list(
+        [{"id": "s3", "match": {"service": "AmazonS3"}, "type": "markup", "percent": "5"}],
+        default={"type": "markup", "percent": "10"},
+    )
+    cp = context(customer_=customer(price_list_id="standard"), price_lists=[standard])
+    rows = [
+        line(BilledCost="1", PricingQuantity="2"),
+        line(BilledCost="2", PricingQuantity="3"),
+        line(ServiceCode="AmazonS3", ServiceName="Amazon S3", ResourceId="b", BilledCost="4"),
+        line(
+            ResourceId="ri",
+            BilledCost="0",
+            ListCost="0.5",
+            EffectiveCost="0.3",
+            ProviderLineType="DiscountedUsage",
+            CommitmentDiscountId="arn:ri",
+        ),
+    ]
+    run = pipeline.run(cp, rows)
+    out = tmp_path / "invoice.csv"
+    write_invoice_csv(run.invoice, run.priced_path, out)
+    table = read_csv(out)
+    assert list(table[0]) == list(CSV_COLUMNS)
+    by_resource = {r["resource_id"]: r for r in table}
+    assert len(table) == 3
+    ec2 = by_resource["i-1"]
+    # 1 + 2 billed, 2 + 3 hours, × 1.10
+    assert (ec2["quantity"], ec2["basis"], ec2["price"], ec2["price_rule"]) == (
+        "5",
+        "3",
+        "3.3",
+        "default",
+    )
+    assert (by_resource["b"]["price_rule"], by_resource["b"]["price"]) == ("s3", "4.2")
+    ri = by_resource["ri"]
+    assert (ri["savings_removed"], ri["basis"], ri["savings_retained"]) == ("true", "0.5", "0.2")
+    assert ri["price_list"] == "standard"
+
+
+def test_sums_equal_the_invoice_lines_even_across_currencies(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    fx = settings(fx_rates=[{"period": "2026-10", "from": "USD", "to": "EUR", "rate": "0.9137"}])
+    cp = context(customer_=customer(currency="EUR"), settings_=fx)
+    # Thirds of a cent: each row rounds differently from the sum.
+    rows = [line(ResourceId=f"r{i}", BilledCost="0.0033333333") for i in range(7)]
+    rows += [line(ResourceId="eur", BilledCost="0.005", BillingCurrency="EUR")]
+    run = pipeline.run(cp, rows)
+    out = tmp_path / "invoice.csv"
+    write_invoice_csv(run.invoice, run.priced_path, out)
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in read_csv(out):
+        sums[(row["provider"], row["service"])] += D(row["price"])
+    for invoice_line in run.invoice.lines:
+        if invoice_line.kind == "cloud_usage":
+            key = (invoice_line.provider or "", invoice_line.service or "")
+            assert round_money(sums[key], "EUR") == invoice_line.amount
+    # 7 × 0.0033333333 × 0.9137 + 0.005 = 0.0263199…  → 0.03
+    assert [ln.amount for ln in run.invoice.lines] == [D("0.03")]
+
+
+def test_text_cells_cannot_become_formulas(pipeline: Pipeline, tmp_path: Path) -> None:
+    rows = [
+        line(ResourceId='=HYPERLINK("http://x")', BilledCost="-1.5", ChargeCategory="Adjustment"),
+        line(ResourceId="@SUM(A1)", SkuId="+cmd", Operation="-2+3", BilledCost="1"),
+        line(ResourceId="\tx", RegionId="\rx", BilledCost="1"),
+    ]
+    run = pipeline.run(context(), rows)
+    out = tmp_path / "invoice.csv"
+    write_invoice_csv(run.invoice, run.priced_path, out)
+    table = {r["resource_id"]: r for r in read_csv(out)}
+    assert set(table) == {'\'=HYPERLINK("http://x")', "'@SUM(A1)", "'\tx"}
+    assert table["'@SUM(A1)"]["sku_id"] == "'+cmd"
+    assert table["'@SUM(A1)"]["operation"] == "'-2+3"
+    assert table["'\tx"]["region"] == "'\rx"
+    # A negative amount is a number, not text.
+    assert table['\'=HYPERLINK("http://x")']["price"] == "-1.5"
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("-1.5", "-1.5"),
+        ("+3", "+3"),
+        ("-", "'-"),
+        ("=1+2", "'=1+2"),
+        ("@x", "'@x"),
+        ("a=b", "a=b"),
+        (None, ""),
+        ("-1e5", "-1e5"),
+        ("-1.5 ", "'-1.5 "),
+    ],
+)
+def test_safe_cell(value: str | None, cell: str) -> None:
+    assert safe_cell(value) == cell

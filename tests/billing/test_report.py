@@ -1,0 +1,158 @@
+"""The billing report and the reconciliation of every cent of the bills."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from chalicelib.billing.context import CustomerPeriod
+from chalicelib.billing.invoice import compose_invoice
+from chalicelib.billing.pricing import price_usage_batch
+from chalicelib.billing.reconcile import bill_ledger, reconcile
+from chalicelib.billing.report import ReportInput, billing_report, report_csv
+from tests.billing.fixtures import account, context, customer, line, plan, subscription, write_lines
+
+D = Decimal
+PAYER_RI = "arn:aws:ec2:us-east-1:999999999999:reserved-instances/x"
+ROWS = [
+    line(BilledCost="100.00", EffectiveCost="80.00"),  # acme
+    line(ResourceId="tax", ChargeCategory="Tax", BilledCost="19.00"),  # acme, retained
+    line(
+        ResourceId="edp",
+        ChargeCategory="Credit",
+        ProviderLineType="EdpDiscount",
+        BilledCost="-5.00",
+    ),  # acme, retained
+    line(
+        ResourceId="fee",
+        ChargeCategory="Purchase",
+        ProviderLineType="RIFee",
+        CommitmentDiscountId=PAYER_RI,
+        CommitmentOwnerAccountId="999999999999",
+        BilledCost="7.30",
+    ),  # acme's account, the payer's RI fee: retained
+    line(SubAccountId="222222222222", BilledCost="50.00", EffectiveCost="45.00"),  # globex
+    line(SubAccountId="555555555555", BilledCost="12.34", EffectiveCost="10.00"),  # nobody
+    line(
+        SubAccountId="666666666666", BillingCurrency="EUR", BilledCost="3.21", EffectiveCost="3.00"
+    ),  # nobody, in EUR
+]
+
+
+def contexts() -> tuple[CustomerPeriod, CustomerPeriod]:
+    acme = context(plans=[plan(included_credit="40")], subscriptions=[subscription()])
+    globex = context(
+        customer_=customer(id="globex", name="Globex"),
+        accounts=[account("222222222222", customer_id="globex")],
+    )
+    return acme, globex
+
+
+def test_every_cent_is_billed_retained_or_unassigned(tmp_path: Path) -> None:
+    bill = write_lines(tmp_path / "bill.parquet", ROWS)
+    cps = contexts()
+    priced = price_usage_batch(cps, [bill], tmp_path / "priced.parquet")
+    accounts = [a for cp in cps for a in cp.accounts]
+    ledger = bill_ledger("2026-10", accounts, [bill])
+    assert ledger.totals == {"USD": D("183.64"), "EUR": D("3.21")}
+    result = reconcile(ledger, list(priced.values()))
+    assert result.balanced
+    usd = next(c for c in result.currencies if c.currency == "USD")
+    # 183.64 = billed 150 + retained (19 − 5 + 7.30) + unassigned 12.34
+    assert (usd.billed, usd.unassigned) == (D(150), D("12.34"))
+    assert usd.retained == {
+        "provider_tax": D(19),
+        "provider_discounts": D(-5),
+        "commitment": D("7.30"),
+    }
+    assert [(a.account_id, a.cost) for a in ledger.unassigned] == [
+        ("555555555555", D(10)),
+        ("666666666666", D(3)),
+    ]
+
+
+def test_reconciliation_catches_a_customer_left_out(tmp_path: Path) -> None:
+    bill = write_lines(tmp_path / "bill.parquet", ROWS)
+    acme, globex = contexts()
+    priced = price_usage_batch([acme], [bill], tmp_path / "priced.parquet")
+    ledger = bill_ledger("2026-10", [*acme.accounts, *globex.accounts], [bill])
+    result = reconcile(ledger, list(priced.values()))
+    assert result.balanced and result.unpriced_customers == ("globex",)
+    usd = next(c for c in result.currencies if c.currency == "USD")
+    assert usd.unpriced == D(50)
+
+
+def test_reconciliation_catches_an_account_linked_twice(tmp_path: Path) -> None:
+    bill = write_lines(tmp_path / "bill.parquet", ROWS)
+    acme, _ = contexts()
+    twin = context(customer_=customer(id="twin"), accounts=[account(customer_id="twin")])
+    priced = price_usage_batch([acme, twin], [bill], tmp_path / "priced.parquet")
+    ledger = bill_ledger("2026-10", [*acme.accounts, *twin.accounts], [bill])
+    result = reconcile(ledger, list(priced.values()))
+    assert not result.balanced
+    usd = next(c for c in result.currencies if c.currency == "USD")
+    # acme's 121.30 is counted twice
+    assert usd.difference == D("-121.30")
+
+
+def test_billing_report(tmp_path: Path) -> None:
+    bill = write_lines(tmp_path / "bill.parquet", ROWS)
+    acme, globex = contexts()
+    out = tmp_path / "priced.parquet"
+    priced = price_usage_batch([acme, globex], [bill], out)
+    invoice = compose_invoice(acme, out)
+    ledger = bill_ledger("2026-10", [*acme.accounts, *globex.accounts], [bill])
+    report = billing_report(
+        "2026-10",
+        [ReportInput("globex", "Globex", None), ReportInput("acme", "Acme GmbH", invoice)],
+        ledger.unassigned,
+        reconcile(ledger, list(priced.values())),
+    )
+    acme_row, globex_row = report["rows"]
+    # price = 500 subscription + 100 usage − 40 credit = 560; cost 80; margin 480 = 85.71 %
+    assert {
+        k: acme_row[k]
+        for k in (
+            "cost",
+            "price",
+            "margin",
+            "margin_percent",
+            "subscriptions",
+            "credit",
+            "applied",
+            "overage",
+        )
+    } == {
+        "cost": "80.00",
+        "price": "560.00",
+        "margin": "480.00",
+        "margin_percent": "85.71",
+        "subscriptions": "500.00",
+        "credit": "40.00",
+        "applied": "40.00",
+        "overage": "60.00",
+    }
+    assert acme_row["invoice"]["total"] == "560.00"
+    assert globex_row["invoice"] is None and globex_row["price"] is None
+    totals = {entry["currency"]: entry for entry in report["totals"]}
+    assert [entry["currency"] for entry in report["totals"]] == ["EUR", "USD"]
+    assert totals["USD"]["price"] == "560.00"
+    assert totals["EUR"]["unassigned_cost"] == "3"
+    assert report["unassigned"][0] == {
+        "provider": "aws",
+        "account_id": "555555555555",
+        "currency": "USD",
+        "cost": "10",
+    }
+    assert report["reconciliation"]["balanced"] is True
+
+    table = list(csv.DictReader(io.StringIO(report_csv(report))))
+    assert [r["customer_id"] for r in table] == ["acme", "globex"]
+    assert table[0]["margin"] == "480.00" and table[1]["price"] == ""
+
+
+def test_report_csv_protects_names() -> None:
+    report = billing_report("2026-10", [ReportInput("x", "=cmd()", None)], [])
+    assert next(iter(csv.DictReader(io.StringIO(report_csv(report)))))["name"] == "'=cmd()"
