@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, ConvertToMiddleware
+from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
 
-from chalicelib.api import views
+from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.workflow import ingest, invoice_run
 
@@ -14,7 +14,12 @@ app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
-app.api.cors = True
+# Browsers may send the idempotency key and read where a new run lives.
+app.api.cors = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    expose_headers=["Location", "Idempotent-Replayed"],
+)
 
 Event = dict[str, Any]
 
@@ -66,43 +71,213 @@ def finish_run(event: Event, context: Any) -> Event:
 
 
 # --- API ----------------------------------------------------------------------------------------
+# Each route hands the request to its view in chalicelib.api, which authenticates, validates
+# against the OpenAPI document (GET /openapi.json) and maps errors to HTTP.
 
 
 @app.route("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Response:
+    return meta.health(app.current_request)
 
 
-@app.route("/reports/billing")
-def billing_report() -> Any:
-    return views.billing_report(app.current_request)
+@app.route("/openapi.json")
+def openapi_document() -> Response:
+    return meta.openapi_document(app.current_request)
+
+
+@app.route("/settings", methods=["GET"])
+def get_settings() -> Response:
+    return reference.get_settings(app.current_request)
+
+
+@app.route("/settings", methods=["PUT"])
+def put_settings() -> Response:
+    return reference.put_settings(app.current_request)
+
+
+@app.route("/price-lists", methods=["POST"])
+def create_price_list() -> Response:
+    return reference.create_price_list(app.current_request)
+
+
+@app.route("/price-lists", methods=["GET"])
+def list_price_lists() -> Response:
+    return reference.list_price_lists(app.current_request)
+
+
+@app.route("/price-lists/{price_list_id}", methods=["GET"])
+def get_price_list(price_list_id: str) -> Response:
+    return reference.get_price_list(app.current_request, price_list_id=price_list_id)
+
+
+@app.route("/price-lists/{price_list_id}", methods=["PUT"])
+def put_price_list(price_list_id: str) -> Response:
+    return reference.put_price_list(app.current_request, price_list_id=price_list_id)
+
+
+@app.route("/price-lists/{price_list_id}", methods=["DELETE"])
+def delete_price_list(price_list_id: str) -> Response:
+    return reference.delete_price_list(app.current_request, price_list_id=price_list_id)
+
+
+@app.route("/plans", methods=["POST"])
+def create_plan() -> Response:
+    return reference.create_plan(app.current_request)
+
+
+@app.route("/plans", methods=["GET"])
+def list_plans() -> Response:
+    return reference.list_plans(app.current_request)
+
+
+@app.route("/plans/{plan_id}", methods=["GET"])
+def get_plan(plan_id: str) -> Response:
+    return reference.get_plan(app.current_request, plan_id=plan_id)
+
+
+@app.route("/plans/{plan_id}", methods=["PUT"])
+def put_plan(plan_id: str) -> Response:
+    return reference.put_plan(app.current_request, plan_id=plan_id)
+
+
+@app.route("/customers", methods=["POST"])
+def create_customer() -> Response:
+    return reference.create_customer(app.current_request)
+
+
+@app.route("/customers", methods=["GET"])
+def list_customers() -> Response:
+    return reference.list_customers(app.current_request)
+
+
+@app.route("/customers/{customer_id}", methods=["GET"])
+def get_customer(customer_id: str) -> Response:
+    return reference.get_customer(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}", methods=["PUT"])
+def put_customer(customer_id: str) -> Response:
+    return reference.put_customer(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}", methods=["DELETE"])
+def delete_customer(customer_id: str) -> Response:
+    return reference.delete_customer(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}/accounts", methods=["POST"])
+def create_account(customer_id: str) -> Response:
+    return reference.create_account(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}/accounts", methods=["GET"])
+def list_accounts(customer_id: str) -> Response:
+    return reference.list_accounts(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}/accounts/{provider}/{account_id}", methods=["DELETE"])
+def delete_account(customer_id: str, provider: str, account_id: str) -> Response:
+    return reference.delete_account(
+        app.current_request, customer_id=customer_id, provider=provider, account_id=account_id
+    )
+
+
+@app.route("/customers/{customer_id}/subscriptions", methods=["POST"])
+def create_subscription(customer_id: str) -> Response:
+    return reference.create_subscription(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}/subscriptions", methods=["GET"])
+def list_subscriptions(customer_id: str) -> Response:
+    return reference.list_subscriptions(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}/subscriptions/{subscription_id}", methods=["GET"])
+def get_subscription(customer_id: str, subscription_id: str) -> Response:
+    return reference.get_subscription(
+        app.current_request, customer_id=customer_id, subscription_id=subscription_id
+    )
+
+
+@app.route("/customers/{customer_id}/subscriptions/{subscription_id}", methods=["PUT"])
+def put_subscription(customer_id: str, subscription_id: str) -> Response:
+    return reference.put_subscription(
+        app.current_request, customer_id=customer_id, subscription_id=subscription_id
+    )
+
+
+@app.route("/customers/{customer_id}/subscriptions/{subscription_id}", methods=["DELETE"])
+def delete_subscription(customer_id: str, subscription_id: str) -> Response:
+    return reference.delete_subscription(
+        app.current_request, customer_id=customer_id, subscription_id=subscription_id
+    )
+
+
+@app.route("/bills/upload-url", methods=["POST"])
+def create_bill_upload_url() -> Response:
+    return bills.create_upload_url(app.current_request)
+
+
+@app.route("/bills", methods=["GET"])
+def list_bills() -> Response:
+    return bills.list_bills(app.current_request)
+
+
+@app.route("/reports/billing", methods=["GET"])
+def billing_report() -> Response:
+    return reports.get_billing_report(app.current_request)
 
 
 @app.route("/invoice-runs", methods=["POST"])
-def start_invoice_run() -> Any:
-    return views.start_invoice_run(app.current_request)
+def start_invoice_run() -> Response:
+    return runs.start_run(app.current_request)
 
 
-@app.route("/invoice-runs/{run_id}")
-def get_invoice_run(run_id: str) -> Any:
-    return views.get_invoice_run(app.current_request, run_id)
+@app.route("/invoice-runs/{run_id}", methods=["GET"])
+def get_invoice_run(run_id: str) -> Response:
+    return runs.get_run(app.current_request, run_id=run_id)
 
 
-@app.route("/invoices")
-def list_invoices() -> Any:
-    return views.list_invoices(app.current_request)
+@app.route("/invoices", methods=["GET"])
+def list_invoices() -> Response:
+    return invoices.list_invoices(app.current_request)
 
 
-@app.route("/invoices/{invoice_id}")
-def get_invoice(invoice_id: str) -> Any:
-    return views.get_invoice(app.current_request, invoice_id)
+@app.route("/invoices/{invoice_id}", methods=["GET"])
+def get_invoice(invoice_id: str) -> Response:
+    return invoices.get_invoice(app.current_request, invoice_id=invoice_id)
 
 
-@app.route("/invoices/{invoice_id}/csv")
-def get_invoice_csv(invoice_id: str) -> Any:
-    return views.get_invoice_csv(app.current_request, invoice_id)
+@app.route("/invoices/{invoice_id}/csv", methods=["GET"])
+def get_invoice_csv(invoice_id: str) -> Response:
+    return invoices.get_invoice_csv(app.current_request, invoice_id=invoice_id)
 
 
-@app.route("/bills")
-def list_bills() -> Any:
-    return views.list_bills(app.current_request)
+@app.route("/invoices/{invoice_id}/issue", methods=["POST"])
+def issue_invoice(invoice_id: str) -> Response:
+    return invoices.issue(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/invoices/{invoice_id}/void", methods=["POST"])
+def void_invoice(invoice_id: str) -> Response:
+    return invoices.void_invoice(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/invoices/{invoice_id}/mark-paid", methods=["POST"])
+def mark_invoice_paid(invoice_id: str) -> Response:
+    return invoices.mark_invoice_paid(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/api-tokens", methods=["POST"])
+def create_api_token() -> Response:
+    return tokens.create_api_token(app.current_request)
+
+
+@app.route("/api-tokens", methods=["GET"])
+def list_api_tokens() -> Response:
+    return tokens.list_api_tokens(app.current_request)
+
+
+@app.route("/api-tokens/{token_id}", methods=["DELETE"])
+def revoke_api_token(token_id: str) -> Response:
+    return tokens.revoke_api_token(app.current_request, token_id=token_id)

@@ -23,6 +23,9 @@ class AppConfig:
     events_topic_arn: str
     generate_invoices_state_machine_arn: str
     tmp_dir: str
+    # The Cognito user pool whose JWTs the API accepts (empty: API tokens only).
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> AppConfig:
@@ -41,6 +44,8 @@ class AppConfig:
             events_topic_arn=env.get("EVENTS_TOPIC_ARN", ""),
             generate_invoices_state_machine_arn=env.get("GENERATE_INVOICES_STATE_MACHINE_ARN", ""),
             tmp_dir=env.get("REBILL_TMP_DIR", "/tmp"),
+            cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
+            cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),
         )
 
     def function_name(self, handler: str) -> str:

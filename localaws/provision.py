@@ -22,6 +22,7 @@ def provision(stack: LocalStack) -> None:
     from chalicelib.store.objects import BILLS_PREFIX
     from chalicelib.store.tables import ALL_TABLES
     from chalicelib.workflow.definitions import STATE_MACHINES, WORKFLOW_FUNCTIONS
+    from localaws.cognito import provision_user_pool
     from localaws.stack import install_lambda_dispatcher
 
     config = get_config()
@@ -73,6 +74,7 @@ def provision(stack: LocalStack) -> None:
         )["stateMachineArn"]
         if machine.name == "generate-invoices":
             assert arn == config.generate_invoices_state_machine_arn, arn
+    provision_user_pool(stack)
 
 
 def _create_function(stack: LocalStack, name: str, role_arn: str) -> str:

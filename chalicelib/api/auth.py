@@ -1,58 +1,135 @@
-"""Bearer-token authentication for the API.
+"""Who is calling: ``Authorization: Bearer <token>`` becomes a :class:`Principal`.
 
-API tokens are random strings shown once; only their SHA-256 is stored. A token carries a role
-(``operator`` or ``customer``) and, for customers, the customer id it may see.
+Two kinds of bearer token, one code path in AWS and on the embedded AWS:
+
+* Cognito user-pool JWTs (ID or access token) of people signing in to the portal, verified in
+  :mod:`chalicelib.api.cognito`. Members of the ``operators`` group are operators; other users
+  are customers and must carry ``custom:customer_id``.
+* API tokens for machine clients (an ERP), ``rbl_<id>_<secret>``: shown once when created; only
+  the SHA-256 of the whole token is stored, under its id, so a token is looked up by id and
+  compared in constant time, and revoked by deleting it.
+
+Roles: an operator may do everything; a customer reads its own invoices and their CSVs, and
+anything belonging to another customer is "not found", never "forbidden".
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
-from chalicelib.errors import Forbidden, NotFound, Unauthorized
-from chalicelib.store.tables import ReferenceItem
+from chalicelib.api import cognito
+from chalicelib.config import get_config
+from chalicelib.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from chalicelib.store import access, reference
 
 TOKEN_PREFIX = "rbl_"
+ROLES = ("operator", "customer")
+_API_TOKEN = re.compile(r"^rbl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 
 
 @dataclass(frozen=True)
 class Principal:
     role: str  # operator | customer
     customer_id: str | None = None
-    token_id: str | None = None
+    subject: str = ""  # "token:<id>" or "user:<cognito sub>": who, for idempotency keys
 
-    def require_operator(self) -> None:
-        if self.role != "operator":
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+    def require_role(self, roles: list[str]) -> None:
+        if self.role not in roles:
             raise Forbidden("this needs the operator role")
 
     def require_customer_access(self, customer_id: str, what: str) -> None:
         """A customer sees only its own things; anything else is 'not found', not 'forbidden'."""
-        if self.role != "operator" and self.customer_id != customer_id:
+        if not self.is_operator and self.customer_id != customer_id:
             raise NotFound(f"{what} not found")
+
+
+# --- API tokens -------------------------------------------------------------------------------
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "token_sha256"}
+
+
 def create_api_token(name: str, role: str, customer_id: str | None = None) -> dict[str, Any]:
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token_id = _digest(token)[:16]
-    doc = {"id": token_id, "name": name, "role": role, "customer_id": customer_id}
-    ReferenceItem("API_TOKEN", _digest(token), kind="api_token", doc=doc).save()
-    return {**doc, "token": token}
+    """A new token: the returned ``token`` is the only time the secret is seen."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "customer":
+        if not customer_id:
+            raise InvalidInput("a customer token needs customer_id", field="customer_id")
+        reference.get_document("customer", customer_id)  # NotFound for an unknown customer
+    elif customer_id:
+        raise InvalidInput("an operator token has no customer_id", field="customer_id")
+    token_id = secrets.token_hex(8)
+    token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    doc = {
+        "id": token_id,
+        "name": name,
+        "role": role,
+        "customer_id": customer_id if role == "customer" else None,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "token_sha256": _digest(token),
+    }
+    access.put_api_token(doc)
+    return {**_public(doc), "token": token}
+
+
+def revoke_api_token(token_id: str) -> None:
+    if not access.delete_api_token(token_id):
+        raise NotFound(f"API token {token_id!r} not found")
+
+
+def list_api_tokens(limit: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    docs, last = access.page_api_tokens(limit, after)
+    return [_public(doc) for doc in docs], last
+
+
+def _api_token_principal(token: str) -> Principal:
+    match = _API_TOKEN.match(token)
+    doc = access.get_api_token(match.group(1)) if match else None
+    if doc is None or not hmac.compare_digest(doc["token_sha256"], _digest(token)):
+        raise Unauthorized("unknown or revoked token")
+    return Principal(
+        role=doc["role"], customer_id=doc.get("customer_id"), subject=f"token:{doc['id']}"
+    )
+
+
+# --- Cognito users ----------------------------------------------------------------------------
+
+
+def _cognito_principal(token: str) -> Principal:
+    config = get_config()
+    if not config.cognito_user_pool_id:
+        raise Unauthorized("unknown token")
+    user = cognito.verify(token, config.cognito_user_pool_id, config.cognito_client_id)
+    if cognito.OPERATORS_GROUP in user.groups:
+        return Principal(role="operator", subject=f"user:{user.subject}")
+    if not user.customer_id:
+        raise Forbidden("this user is neither an operator nor linked to a customer")
+    return Principal(role="customer", customer_id=user.customer_id, subject=f"user:{user.subject}")
 
 
 def authenticate(authorization: str | None) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("missing bearer token")
-    token = authorization.removeprefix("Bearer ").strip()
-    try:
-        doc = ReferenceItem.get("API_TOKEN", _digest(token)).doc
-    except DoesNotExist:
-        raise Unauthorized("unknown or revoked token") from None
-    return Principal(role=doc["role"], customer_id=doc.get("customer_id"), token_id=doc["id"])
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    if token.startswith(TOKEN_PREFIX):
+        return _api_token_principal(token)
+    if token.count(".") == 2:
+        return _cognito_principal(token)
+    raise Unauthorized("unknown token")

@@ -23,10 +23,8 @@ nothing                             ``by_recent``           all invoices, newest
 
 A customer has a few dozen invoices in its lifetime, so the customer index reads little
 whatever else is asked. Drafts and voided invoices are rare next to issued and paid ones, so
-those statuses drive the query when given. Amount keys are strings that sort like the numbers
-(:func:`sortable_amount`) followed by ``#<invoice id>``, so a range of amounts is one
-``BETWEEN``. "Discount" is the discount an invoice grants, ``-discount_total`` (discount lines
-are negative): ``has_discount`` means it is above zero.
+those statuses drive the query when given. Amount ranges are one ``BETWEEN`` on an amount key
+(:mod:`chalicelib.store.invoice_keys`).
 
 A page stops at ``limit`` matches or after :data:`MAX_EVALUATED` items read, whichever comes
 first, and says where to go on; a page may therefore hold fewer items than asked.
@@ -36,129 +34,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import QueryError
 
 from chalicelib.errors import InvalidInput
+from chalicelib.store.invoice_keys import LISTING, AmountRange, InvoiceFilter
 from chalicelib.store.tables import InvoiceItem
 
 Doc = dict[str, Any]
 
-LISTING = "INVOICE"
 RARE_STATUSES = ("draft", "void")
 MAX_EVALUATED = 1000  # items read per request: bounds the time and cost of one page
-
-# Amounts are kept with 4 decimals (every ISO 4217 minor unit fits) in 20 digits.
-_SCALE = Decimal(10) ** 4
-_DIGITS = 20
-_LIMIT = 10**_DIGITS
-# Key bounds: every encoded amount starts with "n" (negative) or "p" (zero or positive).
-_LOWEST, _HIGHEST = "n", "q"
-# "#" ends the amount in a key; "$" sorts right after it, so "<amount>$" is above every key
-# of that amount and below every key of the next one.
-_AFTER = "$"
-
-
-def sortable_amount(amount: Decimal) -> str:
-    """A string that sorts as the amount does: ``p`` + digits, or ``n`` + the complement."""
-    units = int((amount * _SCALE).to_integral_value())
-    units = max(min(units, _LIMIT - 1), -(_LIMIT - 1))
-    if units >= 0:
-        return f"p{units:0{_DIGITS}d}"
-    return f"n{_LIMIT + units:0{_DIGITS}d}"
-
-
-def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
-
-
-def discount_of(doc: Mapping[str, Any]) -> Decimal:
-    """The discount an invoice grants: ``-discount_total`` (discount lines are negative)."""
-    return -_decimal(doc.get("discount_total"))
-
-
-def index_attributes(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The index keys of an invoice item (every write of an invoice sets them)."""
-    invoice_id = doc["id"]
-    return {
-        "listing": LISTING,
-        "total_sort": f"{sortable_amount(_decimal(doc.get('total')))}#{invoice_id}",
-        "discount_sort": f"{sortable_amount(discount_of(doc))}#{invoice_id}",
-    }
-
-
-# --- filters --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AmountRange:
-    """``lower ≤ x ≤ upper`` (``lower < x`` when not ``lower_inclusive``); None is unbounded."""
-
-    lower: Decimal | None = None
-    upper: Decimal | None = None
-    lower_inclusive: bool = True
-
-    def intersect(self, other: AmountRange) -> AmountRange:
-        lower, inclusive = self.lower, self.lower_inclusive
-        if other.lower is not None and (
-            lower is None
-            or other.lower > lower
-            or (other.lower == lower and not other.lower_inclusive)
-        ):
-            lower, inclusive = other.lower, other.lower_inclusive
-        uppers = [u for u in (self.upper, other.upper) if u is not None]
-        return AmountRange(lower, min(uppers) if uppers else None, inclusive)
-
-    @property
-    def empty(self) -> bool:
-        if self.lower is None or self.upper is None:
-            return False
-        return self.lower > self.upper or (self.lower == self.upper and not self.lower_inclusive)
-
-    def key_bounds(self) -> tuple[str, str]:
-        """The (low, high) key strings for ``BETWEEN`` on ``<sortable amount>#<id>`` keys."""
-        low = _LOWEST
-        if self.lower is not None:
-            low = sortable_amount(self.lower) + ("" if self.lower_inclusive else _AFTER)
-        high = _HIGHEST if self.upper is None else sortable_amount(self.upper) + _AFTER
-        return low, high
-
-
-@dataclass(frozen=True)
-class InvoiceFilter:
-    customer_id: str | None = None
-    period: str | None = None
-    status: str | None = None
-    has_discount: bool | None = None
-    min_discount: Decimal | None = None
-    max_discount: Decimal | None = None
-    min_total: Decimal | None = None
-    max_total: Decimal | None = None
-
-    @property
-    def total_range(self) -> AmountRange | None:
-        if self.min_total is None and self.max_total is None:
-            return None
-        return AmountRange(self.min_total, self.max_total)
-
-    @property
-    def discount_range(self) -> AmountRange | None:
-        ranges = []
-        if self.has_discount is True:
-            ranges.append(AmountRange(lower=Decimal(0), lower_inclusive=False))
-        elif self.has_discount is False:
-            ranges.append(AmountRange(upper=Decimal(0)))
-        if self.min_discount is not None or self.max_discount is not None:
-            ranges.append(AmountRange(self.min_discount, self.max_discount))
-        if not ranges:
-            return None
-        result = ranges[0]
-        for other in ranges[1:]:
-            result = result.intersect(other)
-        return result
-
 
 # --- the plan of one query ------------------------------------------------------------------
 

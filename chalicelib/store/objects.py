@@ -78,3 +78,11 @@ def presigned_get(key: str, expires_in: int = 300) -> str:
         "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=expires_in
     )
     return url
+
+
+def presigned_put(key: str, expires_in: int = 900) -> str:
+    """A URL that lets its holder PUT the bytes of exactly this object, for ``expires_in`` s."""
+    url: str = client("s3").generate_presigned_url(
+        "put_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=expires_in
+    )
+    return url

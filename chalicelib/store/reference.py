@@ -164,10 +164,11 @@ def _page(pk: str, prefix: str, limit: int, after: str | None) -> tuple[list[Doc
     key ``after``; and the sort key to go on from, None on the last page."""
     if after is not None and (not after.startswith(prefix) or len(after) > 1024):
         raise InvalidInput("the cursor does not belong to this list", field="cursor")
+    condition: Any = None
     if after:
         condition = ReferenceItem.sk > after
-    else:
-        condition = ReferenceItem.sk.startswith(prefix) if prefix else None
+    elif prefix:
+        condition = ReferenceItem.sk.startswith(prefix)
     docs: list[Doc] = []
     last: str | None = None
     # One more than asked: whether it comes says whether there is a next page.

@@ -1,0 +1,1177 @@
+"""The OpenAPI 3.1 document of the API: the one source of its request and response schemas.
+
+``GET /openapi.json`` serves it; :mod:`chalicelib.api.validation` validates request bodies and
+parameters against the very same schemas; :mod:`chalicelib.api.endpoint` reads each
+operation's roles (``x-rebill-roles``) from it. A test checks that its paths and the Chalice
+routes are the same set.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from chalicelib.bills.schema import PROVIDERS
+
+Schema = dict[str, Any]
+
+OPERATOR = ["operator"]
+EVERYONE = ["operator", "customer"]
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 50
+
+# --- small schemas ------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _text(max_length: int, min_length: int = 0) -> Schema:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length}
+
+
+def _obj(properties: dict[str, Schema], required: tuple[str, ...] = ()) -> Schema:
+    """A request object: named properties only (unknown fields are rejected)."""
+    schema: Schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+ACCOUNT_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$"
+PERIOD_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+SCALARS: dict[str, Schema] = {
+    "Id": {
+        "type": "string",
+        "pattern": ID_PATTERN,
+        "description": "Letters, digits, '.', '_' and '-', at most 128; chosen by the client "
+        "when given, generated otherwise.",
+    },
+    "InvoiceId": {
+        "type": "string",
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$",
+        "description": "An invoice or credit note id (inv-<customer>-<period>-<n>).",
+    },
+    "AccountId": {
+        "type": "string",
+        "pattern": ACCOUNT_ID_PATTERN,
+        "description": "The provider's account, project or subscription id, as a string "
+        "(leading zeros matter).",
+    },
+    "Provider": {"type": "string", "enum": list(PROVIDERS)},
+    "Period": {"type": "string", "pattern": PERIOD_PATTERN, "description": "A month, YYYY-MM."},
+    "Date": {"type": "string", "format": "date", "description": "ISO 8601 date, YYYY-MM-DD."},
+    "DateTime": {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."},
+    "Currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."},
+    "Country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1."},
+    "Percent": {
+        "type": "string",
+        "pattern": "^[0-9]{1,6}(\\.[0-9]{1,8})?$",
+        "description": 'A percentage as a decimal string: "12.5" is 12.5 %.',
+    },
+    "Amount": {
+        "type": "string",
+        "pattern": "^[0-9]{1,15}(\\.[0-9]{1,10})?$",
+        "description": 'A non-negative amount as a decimal string ("500.00").',
+    },
+    "Money": {
+        "type": "string",
+        "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+        "description": "An amount as a decimal string, next to a currency.",
+    },
+    "Rate": {
+        "type": "string",
+        "pattern": "^[0-9]{1,12}(\\.[0-9]{1,12})?$",
+        "description": "An exchange rate: 1 unit of `from` is `rate` units of `to`.",
+    },
+}
+
+# --- request bodies ------------------------------------------------------------------------------
+
+TAX_RATE = _obj(
+    {
+        "country": _ref("Country"),
+        "region": _nullable(_text(32)),
+        "rate": _ref("Percent"),
+        "name": _nullable(_text(100)),
+    },
+    ("country", "rate"),
+)
+FX_RATE = _obj(
+    {
+        "period": _ref("Period"),
+        "from": _ref("Currency"),
+        "to": _ref("Currency"),
+        "rate": _ref("Rate"),
+    },
+    ("period", "from", "to", "rate"),
+)
+SETTINGS = _obj(
+    {
+        "seller": _obj(
+            {
+                "name": _nullable(_text(200)),
+                "country": _nullable(_ref("Country")),
+                "tax_id": _nullable(_text(64)),
+            }
+        ),
+        "tax": _obj(
+            {
+                "enabled": {"type": "boolean"},
+                "rates": {"type": "array", "maxItems": 300, "items": TAX_RATE},
+            }
+        ),
+        "automated_bill_processing": {"type": "boolean"},
+        "default_price_list_id": _nullable(_ref("Id")),
+        "pass_through": _obj(
+            {
+                "provider_credits": {"type": "boolean"},
+                "provider_tax": {"type": "boolean"},
+                "provider_discounts": {"type": "boolean"},
+            }
+        ),
+        "billable_categories": {
+            "type": "array",
+            "maxItems": 3,
+            "items": {"type": "string", "enum": ["Usage", "Purchase", "Adjustment"]},
+        },
+        "invoice_number_prefix": _nullable(
+            {"type": "string", "pattern": "^[A-Za-z0-9/_.-]{0,16}$"}
+        ),
+        "fx_rates": {"type": "array", "maxItems": 1000, "items": FX_RATE},
+    }
+)
+
+MATCH_KEYS = (
+    "provider",
+    "service",
+    "sku",
+    "usage_type",
+    "operation",
+    "region",
+    "account",
+    "charge_category",
+)
+PRICE_RULE = _obj(
+    {
+        "id": _nullable(_ref("Id")),
+        "match": _obj({key: _text(128, 1) for key in MATCH_KEYS}),
+        "type": {"type": "string", "enum": ["markup", "discount", "fixed_rate"]},
+        "percent": _ref("Percent"),
+        "unit_price": _ref("Amount"),
+        "basis": {"type": "string", "enum": ["billed", "list"]},
+    },
+    ("type",),
+)
+PRICE_LIST = _obj(
+    {
+        "id": _ref("Id"),
+        "name": _nullable(_text(200)),
+        "default": _nullable(
+            _obj(
+                {
+                    "type": {"type": "string", "enum": ["markup", "discount", "none"]},
+                    "percent": _ref("Percent"),
+                    "basis": {"type": "string", "enum": ["billed", "list"]},
+                }
+            )
+        ),
+        "rules": {"type": "array", "maxItems": 300, "items": PRICE_RULE},
+    }
+)
+PLAN = _obj(
+    {
+        "id": _ref("Id"),
+        "name": _nullable(_text(200)),
+        "price": _ref("Amount"),
+        "currency": _ref("Currency"),
+        "included_credit": _ref("Amount"),
+        "credit_providers": _nullable(
+            {"type": "array", "minItems": 1, "maxItems": 5, "items": _ref("Provider")}
+        ),
+        "unused_credit_policy": {"type": "string", "enum": ["forfeit", "credit", "rollover"]},
+        "overage_policy": {"type": "string", "enum": ["bill", "waive"]},
+    },
+    ("price", "currency"),
+)
+APPLIES_TO: Schema = {"type": "string", "enum": ["subscriptions", "cloud", "all"]}
+CUSTOM_ITEM = _obj(
+    {
+        "id": _ref("Id"),
+        "description": _text(500, 1),
+        "type": {"type": "string", "enum": ["fee", "credit"]},
+        "amount": _ref("Amount"),
+        "percent": _ref("Percent"),
+        "applies_to": APPLIES_TO,
+        "recurring": {"type": "boolean"},
+        "period": _nullable(_ref("Period")),
+        "start_period": _nullable(_ref("Period")),
+        "end_period": _nullable(_ref("Period")),
+    },
+    ("id", "description", "type"),
+)
+CUSTOMER = _obj(
+    {
+        "id": _ref("Id"),
+        "name": _nullable(_text(200)),
+        "currency": _ref("Currency"),
+        "price_list_id": _nullable(_ref("Id")),
+        "email": _nullable(_text(254)),
+        "tax_profile": _obj(
+            {
+                "country": _nullable(_ref("Country")),
+                "region": _nullable(_text(32)),
+                "tax_id": _nullable(_text(64)),
+                "exempt": {"type": "boolean"},
+            }
+        ),
+        "discount": _obj({"percent": _ref("Percent"), "applies_to": APPLIES_TO}),
+        "custom_items": {"type": "array", "maxItems": 100, "items": CUSTOM_ITEM},
+    },
+    ("currency",),
+)
+ACCOUNT = _obj(
+    {
+        "provider": _ref("Provider"),
+        "account_id": _ref("AccountId"),
+        "price_list_id": _nullable(_ref("Id")),
+        "valid_from": _nullable(_ref("Date")),
+        "valid_to": _nullable(_ref("Date")),
+        "customer_id": _ref("Id"),
+    },
+    ("provider", "account_id"),
+)
+SUBSCRIPTION = _obj(
+    {
+        "id": _ref("Id"),
+        "plan_id": _ref("Id"),
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 1000000},
+        "start_date": _ref("Date"),
+        "end_date": _nullable(_ref("Date")),
+        "customer_id": _ref("Id"),
+    },
+    ("plan_id", "start_date"),
+)
+UPLOAD_URL_REQUEST = _obj(
+    {
+        "filename": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 900,
+            # No leading '/', no control characters or backslashes; '..' segments are refused
+            # by the view.
+            "pattern": "^[^/\\\\\\u0000-\\u001f\\u007f][^\\\\\\u0000-\\u001f\\u007f]*$",
+        }
+    },
+    ("filename",),
+)
+INVOICE_RUN_REQUEST = _obj(
+    {
+        "period": _ref("Period"),
+        "mode": {"type": "string", "enum": ["issue", "draft"]},
+        "customer_ids": _nullable(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 10000,
+                "uniqueItems": True,
+                "items": _ref("Id"),
+            }
+        ),
+    },
+    ("period",),
+)
+ISSUE_REQUEST = _obj({})
+MARK_PAID_REQUEST = _obj({"paid_at": _ref("DateTime")})
+VOID_REQUEST = _obj({"reason": _text(500)})
+API_TOKEN_REQUEST = _obj(
+    {
+        "name": _text(100, 1),
+        "role": {"type": "string", "enum": ["operator", "customer"]},
+        "customer_id": _nullable(_ref("Id")),
+    },
+    ("name", "role"),
+)
+
+REQUESTS: dict[str, Schema] = {
+    "SettingsInput": SETTINGS,
+    "PriceListInput": PRICE_LIST,
+    "PlanInput": PLAN,
+    "CustomerInput": CUSTOMER,
+    "AccountInput": ACCOUNT,
+    "SubscriptionInput": SUBSCRIPTION,
+    "UploadUrlRequest": UPLOAD_URL_REQUEST,
+    "InvoiceRunRequest": INVOICE_RUN_REQUEST,
+    "IssueRequest": ISSUE_REQUEST,
+    "MarkPaidRequest": MARK_PAID_REQUEST,
+    "VoidRequest": VOID_REQUEST,
+    "ApiTokenRequest": API_TOKEN_REQUEST,
+}
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+def _loose(schema: Schema, required: tuple[str, ...] = ()) -> Schema:
+    """A response version of a request schema: the same fields, and any the server adds."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: strip(v) for k, v in node.items() if k != "additionalProperties"}
+            # Responses carry the stored, normalized values (upper-cased countries, …).
+            return out
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    result: Schema = strip(copy.deepcopy(schema))
+    result.pop("required", None)
+    if required:
+        result["required"] = list(required)
+    return result
+
+
+def _page_of(item: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(item)},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page; null on the last page.",
+            },
+        },
+    }
+
+
+INVOICE_LINE: Schema = {
+    "type": "object",
+    "required": ["kind", "description", "amount"],
+    "properties": {
+        "kind": {
+            "type": "string",
+            "enum": [
+                "subscription",
+                "cloud_usage",
+                "prepurchased_credit",
+                "unused_credit",
+                "discount",
+                "custom",
+                "tax_note",
+            ],
+        },
+        "description": {"type": "string"},
+        "provider": {"type": ["string", "null"]},
+        "service": {"type": ["string", "null"]},
+        "quantity": {"type": ["integer", "null"]},
+        "amount": _ref("Money"),
+    },
+}
+TAX_LINE: Schema = {
+    "type": "object",
+    "required": ["name", "rate", "base", "amount"],
+    "properties": {
+        "name": {"type": "string"},
+        "rate": {"type": "string"},
+        "base": _ref("Money"),
+        "amount": _ref("Money"),
+        "note": {"type": "string"},
+    },
+}
+INVOICE: Schema = {
+    "type": "object",
+    "required": [
+        "id",
+        "number",
+        "customer_id",
+        "period",
+        "currency",
+        "status",
+        "issued_at",
+        "lines",
+        "subtotal",
+        "taxes",
+        "tax_total",
+        "total",
+    ],
+    "properties": {
+        "id": _ref("InvoiceId"),
+        "number": {"type": ["string", "null"]},
+        "kind": {"type": "string", "enum": ["invoice", "credit_note"]},
+        "customer_id": _ref("Id"),
+        "period": _ref("Period"),
+        "currency": _ref("Currency"),
+        "status": {"type": "string", "enum": ["draft", "issued", "paid", "void"]},
+        "issued_at": {"type": ["string", "null"]},
+        "paid_at": {"type": ["string", "null"]},
+        "voided_at": {"type": ["string", "null"]},
+        "credit_note_for": {"type": ["string", "null"]},
+        "lines": {"type": "array", "items": INVOICE_LINE},
+        "subscriptions_total": _ref("Money"),
+        "cloud_usage_total": _ref("Money"),
+        "prepurchased_applied": _ref("Money"),
+        "overage": _ref("Money"),
+        "discount_total": _ref("Money"),
+        "subtotal": _ref("Money"),
+        "taxes": {"type": "array", "items": TAX_LINE},
+        "tax_total": _ref("Money"),
+        "total": _ref("Money"),
+    },
+    "description": "Operators also see the reseller's figures (cost, margin, savings_retained, "
+    "…); customers see the invoice only.",
+}
+BILL_ACCOUNT: Schema = {
+    "type": "object",
+    "required": ["provider", "account_id", "cost"],
+    "properties": {
+        "provider": {"type": "string"},
+        "account_id": {"type": "string"},
+        "cost": _ref("Money"),
+    },
+}
+RESPONSES: dict[str, Schema] = {
+    "Error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "description": "Stable, machine readable."},
+            "message": {"type": "string"},
+            "field": {"type": "string", "description": "The field or parameter at fault."},
+        },
+    },
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {}}},
+    "Settings": _loose(SETTINGS),
+    "PriceList": _loose(PRICE_LIST, ("id",)),
+    "PriceListPage": _page_of("PriceList"),
+    "Plan": _loose(PLAN, ("id", "price", "currency")),
+    "PlanPage": _page_of("Plan"),
+    "Customer": _loose(CUSTOMER, ("id", "currency")),
+    "CustomerPage": _page_of("Customer"),
+    "Account": _loose(ACCOUNT, ("customer_id", "provider", "account_id")),
+    "AccountPage": _page_of("Account"),
+    "Subscription": _loose(SUBSCRIPTION, ("customer_id", "id", "plan_id", "start_date")),
+    "SubscriptionPage": _page_of("Subscription"),
+    "UploadUrl": {
+        "type": "object",
+        "required": ["upload_url", "key", "expires_at"],
+        "properties": {
+            "upload_url": {"type": "string", "description": "PUT the file's bytes here."},
+            "key": {"type": "string"},
+            "expires_at": _ref("DateTime"),
+        },
+    },
+    "Bill": {
+        "type": "object",
+        "required": ["id", "key", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "key": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["processing", "processed", "superseded", "failed"],
+            },
+            "format": {"type": ["string", "null"]},
+            "provider": {"type": ["string", "null"]},
+            "periods": {"type": ["array", "null"], "items": {"type": "string"}},
+            "rows": {"type": ["integer", "null"]},
+            "final": {"type": ["boolean", "null"]},
+            "error": {"type": ["object", "null"]},
+        },
+    },
+    "BillPage": _page_of("Bill"),
+    "BillingReport": {
+        "type": "object",
+        "required": ["period", "rows", "unassigned", "totals"],
+        "properties": {
+            "period": _ref("Period"),
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["customer_id", "cost", "price", "margin", "invoice"],
+                    "properties": {
+                        "customer_id": {"type": "string"},
+                        "cost": _ref("Money"),
+                        "price": _ref("Money"),
+                        "margin": _ref("Money"),
+                        "margin_percent": {"type": ["string", "null"]},
+                        "invoice": {"type": ["object", "null"]},
+                    },
+                },
+            },
+            "unassigned": {
+                "type": "array",
+                "description": "Accounts in the bills that no customer owns (bill currency).",
+                "items": BILL_ACCOUNT,
+            },
+            "reseller_accounts": {
+                "type": "array",
+                "description": "The payer accounts' own lines, which stay with the reseller.",
+                "items": BILL_ACCOUNT,
+            },
+            "totals": {
+                "type": "array",
+                "description": "One row per invoice currency: currencies never add up.",
+                "items": {
+                    "type": "object",
+                    "required": ["currency", "customers", "cost", "price", "margin"],
+                    "properties": {
+                        "currency": _ref("Currency"),
+                        "customers": {"type": "integer"},
+                        "cost": _ref("Money"),
+                        "price": _ref("Money"),
+                        "margin": _ref("Money"),
+                        "margin_percent": {"type": ["string", "null"]},
+                    },
+                },
+            },
+        },
+    },
+    "InvoiceRunAccepted": {
+        "type": "object",
+        "required": ["run_id", "status"],
+        "properties": {"run_id": {"type": "string"}, "status": {"type": "string"}},
+    },
+    "InvoiceRun": {
+        "type": "object",
+        "required": ["run_id", "period", "mode", "status", "progress", "errors"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "period": _ref("Period"),
+            "mode": {"type": "string", "enum": ["issue", "draft"]},
+            "status": {"type": "string", "enum": ["running", "succeeded", "partial", "failed"]},
+            "customer_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+            "progress": {
+                "type": "object",
+                "required": ["customers", "done", "saved", "unchanged", "failed"],
+                "properties": {
+                    name: {"type": ["integer", "null"]}
+                    for name in ("customers", "done", "saved", "unchanged", "failed")
+                },
+            },
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["customer_id", "message"],
+                    "properties": {
+                        "customer_id": {"type": "string"},
+                        "type": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Invoice": INVOICE,
+    "InvoicePage": _page_of("Invoice"),
+    "VoidResult": {
+        "type": "object",
+        "required": ["invoice", "credit_note"],
+        "properties": {"invoice": _ref("Invoice"), "credit_note": _ref("Invoice")},
+    },
+    "CsvLink": {
+        "type": "object",
+        "required": ["url", "expires_at"],
+        "properties": {"url": {"type": "string"}, "expires_at": _ref("DateTime")},
+    },
+    "ApiToken": {
+        "type": "object",
+        "required": ["id", "name", "role", "customer_id", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "role": {"type": "string", "enum": ["operator", "customer"]},
+            "customer_id": {"type": ["string", "null"]},
+            "created_at": _ref("DateTime"),
+            "token": {
+                "type": "string",
+                "description": "The secret, in the creating response only: it is stored "
+                "hashed and cannot be shown again.",
+            },
+        },
+    },
+    "ApiTokenPage": _page_of("ApiToken"),
+}
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _path(name: str, schema: Schema, example: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "example": example}
+
+
+DECIMAL_FILTER: Schema = {"type": "string", "pattern": "^-?[0-9]{1,15}(\\.[0-9]{1,4})?$"}
+PAGE_PARAMETERS = [
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "Items per page.",
+    ),
+    _query(
+        "cursor",
+        {"type": "string", "minLength": 1, "maxLength": 2048},
+        "The `next_cursor` of the previous page.",
+    ),
+]
+PATH_PARAMETERS: dict[str, Schema] = {
+    "price_list_id": _path("price_list_id", _ref("Id"), "standard"),
+    "plan_id": _path("plan_id", _ref("Id"), "growth"),
+    "customer_id": _path("customer_id", _ref("Id"), "acme"),
+    "provider": _path("provider", _ref("Provider"), "aws"),
+    "account_id": _path("account_id", _ref("AccountId"), "111111111111"),
+    "subscription_id": _path("subscription_id", _ref("Id"), "acme-growth"),
+    "run_id": _path("run_id", _ref("InvoiceId"), "2026-10-issue-0123456789ab-1"),
+    "invoice_id": _path("invoice_id", _ref("InvoiceId"), "inv-acme-2026-10-1"),
+    "token_id": _path("token_id", {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "0" * 16),
+}
+INVOICE_FILTERS = [
+    _query("customer_id", _ref("Id"), "Only this customer's invoices."),
+    _query("period", _ref("Period"), "Only this period's invoices."),
+    _query(
+        "status",
+        {"type": "string", "enum": ["draft", "issued", "paid", "void"]},
+        "Only invoices in this status.",
+    ),
+    _query(
+        "has_discount",
+        {"type": "boolean"},
+        "true: only invoices that grant a discount (discount_total below zero); false: none.",
+    ),
+    _query("min_discount", DECIMAL_FILTER, "Discount granted (−discount_total) at least this."),
+    _query("max_discount", DECIMAL_FILTER, "Discount granted (−discount_total) at most this."),
+    _query("min_total", DECIMAL_FILTER, "Total at least this (in the invoice's currency)."),
+    _query("max_total", DECIMAL_FILTER, "Total at most this (in the invoice's currency)."),
+]
+
+# --- operations ----------------------------------------------------------------------------------
+
+
+def _json(schema: Schema, example: Any = None) -> Schema:
+    content: Schema = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"application/json": content}
+
+
+ERRORS = {"4XX": {"description": "The request was refused.", "content": _json(_ref("Error"))}}
+
+
+def _op(
+    operation_id: str,
+    summary: str,
+    *,
+    roles: list[str] | None,
+    ok: tuple[int, str | None] = (200, None),
+    body: str | None = None,
+    body_required: bool = True,
+    example: Any = None,
+    params: list[Schema] | None = None,
+    extra_responses: dict[str, Any] | None = None,
+    csv: bool = False,
+) -> Schema:
+    status, response = ok
+    content = {**_json(_ref(response)), **(CSV_CONTENT if csv else {})} if response else None
+    responses: dict[str, Any] = {
+        str(status): {"description": summary, **({"content": content} if content else {})}
+    }
+    responses.update(extra_responses or {})
+    operation: Schema = {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": params or [],
+        "responses": {**responses, **(ERRORS if roles is not None or body else {})},
+    }
+    if roles is None:
+        operation["security"] = []
+    else:
+        operation["x-rebill-roles"] = roles
+    if body:
+        operation["requestBody"] = {
+            "required": body_required,
+            "content": _json(_ref(body), example),
+        }
+    return operation
+
+
+def _path_params(*names: str) -> list[Schema]:
+    return [PATH_PARAMETERS[name] for name in names]
+
+
+SETTINGS_EXAMPLE = {
+    "seller": {"name": "Example Cloud GmbH", "country": "DE", "tax_id": "DE136695976"},
+    "tax": {"enabled": True, "rates": [{"country": "DE", "rate": "19", "name": "VAT"}]},
+    "automated_bill_processing": True,
+    "default_price_list_id": "standard",
+    "pass_through": {"provider_credits": False, "provider_tax": False, "provider_discounts": False},
+    "invoice_number_prefix": "INV-",
+    "fx_rates": [{"period": "2026-10", "from": "USD", "to": "EUR", "rate": "0.92"}],
+}
+PRICE_LIST_EXAMPLE = {
+    "id": "standard",
+    "name": "Standard",
+    "default": {"type": "markup", "percent": "10"},
+    "rules": [{"id": "s3", "match": {"service": "AmazonS3"}, "type": "markup", "percent": "5"}],
+}
+PLAN_EXAMPLE = {
+    "id": "growth",
+    "name": "Growth",
+    "price": "500.00",
+    "currency": "USD",
+    "included_credit": "40.00",
+    "credit_providers": ["aws"],
+    "unused_credit_policy": "forfeit",
+    "overage_policy": "bill",
+}
+CUSTOMER_EXAMPLE = {
+    "id": "acme",
+    "name": "Acme GmbH",
+    "currency": "USD",
+    "price_list_id": "standard",
+    "email": "billing@acme.example",
+    "tax_profile": {"country": "DE", "region": None, "tax_id": None, "exempt": False},
+    "discount": {"percent": "0", "applies_to": "all"},
+}
+ACCOUNT_EXAMPLE = {"provider": "aws", "account_id": "111111111111", "price_list_id": None}
+SUBSCRIPTION_EXAMPLE = {
+    "id": "acme-growth",
+    "plan_id": "growth",
+    "quantity": 1,
+    "start_date": "2026-10-01",
+    "end_date": None,
+}
+
+CSV_REDIRECT = {
+    "302": {
+        "description": "Redirect to a presigned URL of the detailed CSV (valid 5 minutes).",
+        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    }
+}
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+
+
+def _operations() -> dict[str, dict[str, Schema]]:
+    page = PAGE_PARAMETERS
+    return {
+        "/health": {"get": _op("getHealth", "Liveness", roles=None, ok=(200, "Health"))},
+        "/openapi.json": {
+            "get": {
+                **_op("getOpenApi", "This document", roles=None),
+                "responses": {
+                    "200": {"description": "This document", "content": _json({"type": "object"})}
+                },
+            }
+        },
+        "/settings": {
+            "get": _op("getSettings", "The settings", roles=OPERATOR, ok=(200, "Settings")),
+            "put": _op(
+                "putSettings",
+                "Replace the settings",
+                roles=OPERATOR,
+                ok=(200, "Settings"),
+                body="SettingsInput",
+                example=SETTINGS_EXAMPLE,
+            ),
+        },
+        "/price-lists": {
+            "post": _op(
+                "createPriceList",
+                "Create a price list",
+                roles=OPERATOR,
+                ok=(201, "PriceList"),
+                body="PriceListInput",
+                example=PRICE_LIST_EXAMPLE,
+            ),
+            "get": _op(
+                "listPriceLists",
+                "Price lists",
+                roles=OPERATOR,
+                ok=(200, "PriceListPage"),
+                params=page,
+            ),
+        },
+        "/price-lists/{price_list_id}": {
+            "get": _op(
+                "getPriceList",
+                "A price list",
+                roles=OPERATOR,
+                ok=(200, "PriceList"),
+                params=_path_params("price_list_id"),
+            ),
+            "put": _op(
+                "putPriceList",
+                "Replace a price list",
+                roles=OPERATOR,
+                ok=(200, "PriceList"),
+                body="PriceListInput",
+                example=PRICE_LIST_EXAMPLE,
+                params=_path_params("price_list_id"),
+            ),
+            "delete": _op(
+                "deletePriceList",
+                "Delete a price list no customer or account uses",
+                roles=OPERATOR,
+                ok=(204, None),
+                params=_path_params("price_list_id"),
+            ),
+        },
+        "/plans": {
+            "post": _op(
+                "createPlan",
+                "Create a plan",
+                roles=OPERATOR,
+                ok=(201, "Plan"),
+                body="PlanInput",
+                example=PLAN_EXAMPLE,
+            ),
+            "get": _op("listPlans", "Plans", roles=OPERATOR, ok=(200, "PlanPage"), params=page),
+        },
+        "/plans/{plan_id}": {
+            "get": _op(
+                "getPlan",
+                "A plan",
+                roles=OPERATOR,
+                ok=(200, "Plan"),
+                params=_path_params("plan_id"),
+            ),
+            "put": _op(
+                "putPlan",
+                "Replace a plan",
+                roles=OPERATOR,
+                ok=(200, "Plan"),
+                body="PlanInput",
+                example=PLAN_EXAMPLE,
+                params=_path_params("plan_id"),
+            ),
+        },
+        "/customers": {
+            "post": _op(
+                "createCustomer",
+                "Create a customer",
+                roles=OPERATOR,
+                ok=(201, "Customer"),
+                body="CustomerInput",
+                example=CUSTOMER_EXAMPLE,
+            ),
+            "get": _op(
+                "listCustomers",
+                "Customers",
+                roles=OPERATOR,
+                ok=(200, "CustomerPage"),
+                params=page,
+            ),
+        },
+        "/customers/{customer_id}": {
+            "get": _op(
+                "getCustomer",
+                "A customer",
+                roles=OPERATOR,
+                ok=(200, "Customer"),
+                params=_path_params("customer_id"),
+            ),
+            "put": _op(
+                "putCustomer",
+                "Replace a customer",
+                roles=OPERATOR,
+                ok=(200, "Customer"),
+                body="CustomerInput",
+                example=CUSTOMER_EXAMPLE,
+                params=_path_params("customer_id"),
+            ),
+            "delete": _op(
+                "deleteCustomer",
+                "Delete a customer that has no invoices, with its accounts and subscriptions",
+                roles=OPERATOR,
+                ok=(204, None),
+                params=_path_params("customer_id"),
+            ),
+        },
+        "/customers/{customer_id}/accounts": {
+            "post": _op(
+                "createAccount",
+                "Link a cloud account to the customer",
+                roles=OPERATOR,
+                ok=(201, "Account"),
+                body="AccountInput",
+                example=ACCOUNT_EXAMPLE,
+                params=_path_params("customer_id"),
+            ),
+            "get": _op(
+                "listAccounts",
+                "The customer's cloud accounts",
+                roles=OPERATOR,
+                ok=(200, "AccountPage"),
+                params=_path_params("customer_id") + page,
+            ),
+        },
+        "/customers/{customer_id}/accounts/{provider}/{account_id}": {
+            "delete": _op(
+                "deleteAccount",
+                "Unlink a cloud account",
+                roles=OPERATOR,
+                ok=(204, None),
+                params=_path_params("customer_id", "provider", "account_id"),
+            ),
+        },
+        "/customers/{customer_id}/subscriptions": {
+            "post": _op(
+                "createSubscription",
+                "Subscribe the customer to a plan",
+                roles=OPERATOR,
+                ok=(201, "Subscription"),
+                body="SubscriptionInput",
+                example=SUBSCRIPTION_EXAMPLE,
+                params=_path_params("customer_id"),
+            ),
+            "get": _op(
+                "listSubscriptions",
+                "The customer's subscriptions",
+                roles=OPERATOR,
+                ok=(200, "SubscriptionPage"),
+                params=_path_params("customer_id") + page,
+            ),
+        },
+        "/customers/{customer_id}/subscriptions/{subscription_id}": {
+            "get": _op(
+                "getSubscription",
+                "A subscription",
+                roles=OPERATOR,
+                ok=(200, "Subscription"),
+                params=_path_params("customer_id", "subscription_id"),
+            ),
+            "put": _op(
+                "putSubscription",
+                "Replace a subscription",
+                roles=OPERATOR,
+                ok=(200, "Subscription"),
+                body="SubscriptionInput",
+                example=SUBSCRIPTION_EXAMPLE,
+                params=_path_params("customer_id", "subscription_id"),
+            ),
+            "delete": _op(
+                "deleteSubscription",
+                "End a subscription's existence (use end_date to end it in time)",
+                roles=OPERATOR,
+                ok=(204, None),
+                params=_path_params("customer_id", "subscription_id"),
+            ),
+        },
+        "/bills/upload-url": {
+            "post": _op(
+                "createBillUploadUrl",
+                "A presigned URL to PUT a bill file into the bills prefix",
+                roles=OPERATOR,
+                ok=(200, "UploadUrl"),
+                body="UploadUrlRequest",
+                example={"filename": "cur/report/20261001-20261101/report-00001.csv.gz"},
+            )
+        },
+        "/bills": {
+            "get": _op(
+                "listBills",
+                "The bill files of a period and their processing status",
+                roles=OPERATOR,
+                ok=(200, "BillPage"),
+                params=[_query("period", _ref("Period"), "The period.", required=True), *page],
+            )
+        },
+        "/reports/billing": {
+            "get": _op(
+                "getBillingReport",
+                "Cost, price and margin per customer for a period",
+                roles=OPERATOR,
+                ok=(200, "BillingReport"),
+                params=[
+                    _query("period", _ref("Period"), "The period.", required=True),
+                    _query(
+                        "format",
+                        {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                        "csv: the rows as a spreadsheet.",
+                    ),
+                ],
+                csv=True,
+            )
+        },
+        "/invoice-runs": {
+            "post": _op(
+                "startInvoiceRun",
+                "Start generating the invoices of a period",
+                roles=OPERATOR,
+                ok=(202, "InvoiceRunAccepted"),
+                body="InvoiceRunRequest",
+                example={"period": "2026-10", "mode": "issue"},
+            )
+        },
+        "/invoice-runs/{run_id}": {
+            "get": _op(
+                "getInvoiceRun",
+                "An invoice run: status, progress and per-customer errors",
+                roles=OPERATOR,
+                ok=(200, "InvoiceRun"),
+                params=_path_params("run_id"),
+            )
+        },
+        "/invoices": {
+            "get": _op(
+                "listInvoices",
+                "Invoices, filtered (customers see only their own)",
+                roles=EVERYONE,
+                ok=(200, "InvoicePage"),
+                params=INVOICE_FILTERS + page,
+            )
+        },
+        "/invoices/{invoice_id}": {
+            "get": _op(
+                "getInvoice",
+                "An invoice with its lines, totals and taxes",
+                roles=EVERYONE,
+                ok=(200, "Invoice"),
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/csv": {
+            "get": _op(
+                "getInvoiceCsv",
+                "A short-lived link to the invoice's detailed CSV",
+                roles=EVERYONE,
+                ok=(200, "CsvLink"),
+                params=[
+                    *_path_params("invoice_id"),
+                    _query(
+                        "redirect",
+                        {"type": "boolean", "default": True},
+                        "false: answer {url, expires_at} instead of redirecting.",
+                    ),
+                ],
+                extra_responses=CSV_REDIRECT,
+            )
+        },
+        "/invoices/{invoice_id}/issue": {
+            "post": _op(
+                "issueInvoice",
+                "Issue a draft: it gets the next invoice number",
+                roles=OPERATOR,
+                ok=(200, "Invoice"),
+                body="IssueRequest",
+                body_required=False,
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/void": {
+            "post": _op(
+                "voidInvoice",
+                "Void an issued invoice: a credit note negates it",
+                roles=OPERATOR,
+                ok=(200, "VoidResult"),
+                body="VoidRequest",
+                body_required=False,
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/mark-paid": {
+            "post": _op(
+                "markInvoicePaid",
+                "Record that an issued invoice was paid",
+                roles=OPERATOR,
+                ok=(200, "Invoice"),
+                body="MarkPaidRequest",
+                body_required=False,
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/api-tokens": {
+            "post": _op(
+                "createApiToken",
+                "Create an API token (its secret is shown once)",
+                roles=OPERATOR,
+                ok=(201, "ApiToken"),
+                body="ApiTokenRequest",
+                example={"name": "erp", "role": "customer", "customer_id": "acme"},
+            ),
+            "get": _op(
+                "listApiTokens",
+                "API tokens (without their secrets)",
+                roles=OPERATOR,
+                ok=(200, "ApiTokenPage"),
+                params=page,
+            ),
+        },
+        "/api-tokens/{token_id}": {
+            "delete": _op(
+                "revokeApiToken",
+                "Revoke an API token",
+                roles=OPERATOR,
+                ok=(204, None),
+                params=_path_params("token_id"),
+            )
+        },
+    }
+
+
+IDEMPOTENCY_HEADER: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    "description": "Repeat a POST safely: the first successful response is stored for 24 h "
+    "and replayed to any request with the same key.",
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document (built once; callers must not change it)."""
+    paths = _operations()
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method == "post":
+                operation["parameters"] = [*operation["parameters"], IDEMPOTENCY_HEADER]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Rebill API",
+            "version": "1.0.0",
+            "description": "Cloud bills in, customer invoices out. Money is a decimal string "
+            "next to a currency; dates are ISO 8601; periods are YYYY-MM. See docs/api.md.",
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A Cognito ID or access token of the user pool, or a Rebill "
+                    "API token (rbl_…).",
+                }
+            },
+            "schemas": {**SCALARS, **REQUESTS, **RESPONSES},
+        },
+    }
+
+
+def operations() -> dict[str, tuple[str, str, Schema]]:
+    """operationId → (method, path, operation)."""
+    return {
+        operation["operationId"]: (method.upper(), path, operation)
+        for path, methods in document()["paths"].items()
+        for method, operation in methods.items()
+    }

@@ -1,0 +1,50 @@
+"""The Cognito user pool as the API needs it: the pool's signing keys and a user's attributes.
+
+The keys are served at ``<cognito-idp endpoint>/<pool id>/.well-known/jwks.json``: in AWS the
+endpoint is the tokens' issuer (``https://cognito-idp.<region>.amazonaws.com``), on the
+embedded AWS it is moto's, which boto3 resolves from ``AWS_ENDPOINT_URL`` like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from functools import cache
+from typing import Any
+
+import boto3
+
+
+def pool_region(pool_id: str) -> str:
+    """User pool ids start with their region: ``eu-west-1_AbC123``."""
+    return pool_id.split("_", 1)[0]
+
+
+@cache
+def _client(region: str) -> Any:
+    return boto3.client("cognito-idp", region_name=region)
+
+
+def jwks_url(pool_id: str) -> str:
+    endpoint: str = _client(pool_region(pool_id)).meta.endpoint_url
+    return f"{endpoint.rstrip('/')}/{pool_id}/.well-known/jwks.json"
+
+
+def fetch_jwks(pool_id: str, timeout: float = 5) -> dict[str, Any]:
+    """The pool's public signing keys (a JWK set). Raises OSError when unreachable."""
+    url = jwks_url(pool_id)
+    if not url.startswith(("https://", "http://")):  # urlopen would open file:// too
+        raise OSError(f"unexpected JWKS URL {url!r}")
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        keys: dict[str, Any] = json.load(response)
+    return keys
+
+
+def user_attributes(pool_id: str, access_token: str) -> dict[str, str]:
+    """The attributes of the user an access token belongs to (Cognito ``GetUser``)."""
+    client = _client(pool_region(pool_id))
+    try:
+        user = client.get_user(AccessToken=access_token)
+    except client.exceptions.NotAuthorizedException:
+        return {}
+    return {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}

@@ -1,0 +1,187 @@
+"""Authentication: Cognito JWTs from moto's user pool (real RS256 tokens, verified against the
+pool's JWKS) and API tokens (hashed, shown once, revocable)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.stack
+
+PASSWORD = "Correct-horse-1"
+
+
+@pytest.fixture
+def users(clean_stack: Any, reference_data: Any) -> dict[str, str]:
+    """Fresh Cognito users (the pool outlives the per-test data): operator, acme, nobody."""
+    from localaws import cognito
+
+    suffix = uuid.uuid4().hex[:8]
+    names = {role: f"{role}-{suffix}" for role in ("operator", "acme", "nobody")}
+    cognito.create_user(clean_stack, names["operator"], PASSWORD, operator=True)
+    cognito.create_user(clean_stack, names["acme"], PASSWORD, customer_id="acme")
+    cognito.create_user(clean_stack, names["nobody"], PASSWORD)
+    return names
+
+
+def _tokens(stack: Any, username: str, client_id: str | None = None) -> dict[str, Any]:
+    from localaws import cognito
+
+    return cognito.sign_in(stack, username, PASSWORD, client_id)
+
+
+def _moto_key() -> Any:
+    from joserfc.jwk import RSAKey
+    from moto.utilities.utils import load_resource
+
+    return RSAKey.import_key(load_resource("cognitoidp/resources/jwks-private.json"))
+
+
+def _claims(token: str) -> dict[str, Any]:
+    from joserfc.jws import extract_compact
+
+    claims: dict[str, Any] = json.loads(extract_compact(token.encode()).payload)
+    return claims
+
+
+def _b64(part: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+
+
+def _sign(claims: dict[str, Any], key: Any) -> str:
+    from joserfc import jwt
+
+    return jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, key)
+
+
+def test_an_operators_id_and_access_tokens(
+    api: Api, clean_stack: Any, users: dict[str, str]
+) -> None:
+    tokens = _tokens(clean_stack, users["operator"])
+    for kind in ("IdToken", "AccessToken"):
+        reply = api.get("/customers", tokens[kind])
+        assert reply.status == 200, (kind, reply)
+        assert {c["id"] for c in reply.json["items"]} == {"acme", "globex"}
+
+
+def test_a_customer_users_tokens_carry_its_customer(
+    api: Api, clean_stack: Any, users: dict[str, str], make_invoice: Any
+) -> None:
+    own = make_invoice("acme")
+    other = make_invoice("globex")
+    tokens = _tokens(clean_stack, users["acme"])
+    assert _claims(tokens["IdToken"])["custom:customer_id"] == "acme"
+    # Access tokens do not carry custom attributes: the customer is read from the user.
+    assert "custom:customer_id" not in _claims(tokens["AccessToken"])
+    for kind in ("IdToken", "AccessToken"):
+        token = tokens[kind]
+        listed = api.get("/invoices", token).json["items"]
+        assert [i["id"] for i in listed] == [own["id"]], kind
+        assert api.get(f"/invoices/{other['id']}", token).status == 404
+        assert api.get("/customers", token).status == 403
+
+
+def test_a_user_without_group_or_customer_is_refused(
+    api: Api, clean_stack: Any, users: dict[str, str]
+) -> None:
+    token = _tokens(clean_stack, users["nobody"])["IdToken"]
+    assert api.get("/invoices", token).status == 403
+
+
+def test_a_bad_signature_is_refused(api: Api, clean_stack: Any, users: dict[str, str]) -> None:
+    from joserfc.jwk import RSAKey
+
+    real = _tokens(clean_stack, users["operator"])["IdToken"]
+    forged = _sign(_claims(real), RSAKey.generate_key(2048))
+    reply = api.get("/customers", forged)
+    assert (reply.status, reply.json["code"]) == (401, "unauthorized")
+    header, payload, signature = real.split(".")
+    tampered = f"{header}.{payload[:-4]}AAAA.{signature}"
+    assert api.get("/customers", tampered).status == 401
+    assert api.get("/customers", f"{header}.{payload}.").status == 401
+
+
+def test_an_expired_token_is_refused(api: Api, clean_stack: Any, users: dict[str, str]) -> None:
+    claims = _claims(_tokens(clean_stack, users["operator"])["IdToken"])
+    now = int(time.time())
+    expired = _sign({**claims, "iat": now - 7200, "exp": now - 3600}, _moto_key())
+    reply = api.get("/customers", expired)
+    assert (reply.status, reply.json["message"]) == (401, "the token has expired")
+    # The same claims, still valid, pass: the refusal was the expiry.
+    assert api.get("/customers", _sign({**claims, "exp": now + 600}, _moto_key())).status == 200
+
+
+def test_a_token_for_another_app_client_or_pool_is_refused(
+    api: Api, clean_stack: Any, users: dict[str, str]
+) -> None:
+    idp = clean_stack.client("cognito-idp")
+    other_client = idp.create_user_pool_client(
+        UserPoolId=clean_stack.env["COGNITO_USER_POOL_ID"],
+        ClientName=f"other-{uuid.uuid4().hex[:6]}",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    tokens = _tokens(clean_stack, users["operator"], other_client)
+    for kind in ("IdToken", "AccessToken"):
+        reply = api.get("/customers", tokens[kind])
+        assert (reply.status, reply.json["message"]) == (
+            401,
+            "the token was issued to another application",
+        ), kind
+    claims = _claims(_tokens(clean_stack, users["operator"])["IdToken"])
+    other_pool = claims["iss"].rsplit("/", 1)[0] + "/us-east-1_Other"
+    assert api.get("/customers", _sign({**claims, "iss": other_pool}, _moto_key())).status == 401
+    # An unsigned token ("alg": "none") names no key of the pool.
+    unsigned = f"{_b64({'alg': 'none', 'kid': 'dummy'})}.{_b64(claims)}."
+    assert api.get("/customers", unsigned).status == 401
+
+
+def test_api_tokens_are_stored_hashed_shown_once_and_revocable(
+    api: Api, reference_data: Any
+) -> None:
+    from chalicelib.store.tables import ReferenceItem
+
+    created = api.post(
+        "/api-tokens", body={"name": "erp", "role": "customer", "customer_id": "acme"}
+    )
+    assert created.status == 201, created
+    token, token_id = created.json["token"], created.json["id"]
+    stored = ReferenceItem.get("API_TOKEN", token_id).doc
+    assert token not in json.dumps(stored)
+    assert stored["token_sha256"] == hashlib.sha256(token.encode()).hexdigest()
+    listed = api.get("/api-tokens").json["items"]
+    mine = next(t for t in listed if t["id"] == token_id)
+    assert "token" not in mine and "token_sha256" not in mine
+    assert mine["customer_id"] == "acme"
+
+    assert api.get("/invoices", token).status == 200
+    assert api.get("/invoices", token[:-1] + ("A" if token[-1] != "A" else "B")).status == 401
+    assert api.delete(f"/api-tokens/{token_id}").status == 204
+    assert api.get("/invoices", token).status == 401
+    assert api.delete(f"/api-tokens/{token_id}").status == 404
+
+
+def test_api_token_roles_and_customers_are_checked(api: Api, reference_data: Any) -> None:
+    for body, status, field in (
+        ({"name": "a", "role": "customer"}, 400, "customer_id"),
+        ({"name": "a", "role": "operator", "customer_id": "acme"}, 400, "customer_id"),
+        ({"name": "a", "role": "admin"}, 400, "role"),
+        ({"name": "a", "role": "customer", "customer_id": "nobody"}, 404, None),
+    ):
+        reply = api.post("/api-tokens", body=body)
+        assert (reply.status, reply.json.get("field")) == (status, field), body
+    operator = api.post("/api-tokens", body={"name": "ci", "role": "operator"}).json["token"]
+    assert api.get("/customers", operator).status == 200
+
+
+def test_missing_or_malformed_authorization(api: Api) -> None:
+    for header in ("", "Basic dXNlcjpwYXNz", "Bearer", "Bearer rbl_nope", "Bearer a.b.c"):
+        reply = api.get("/customers", None, headers={"Authorization": header} if header else {})
+        assert (reply.status, reply.json["code"]) == (401, "unauthorized"), header
