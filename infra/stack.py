@@ -111,14 +111,15 @@ def _chalice_packaging(region: str) -> Iterator[None]:
     """Undo what ``chalice package`` does to the process while it imports ``app.py``.
 
     It copies the stage's environment variables (CDK tokens here) into ``os.environ``, puts the
-    project first on ``sys.path`` and leaves ``app`` in ``sys.modules``: harmless in
+    project first on ``sys.path`` and leaves ``app`` and ``chalicelib`` (imported with that
+    environment) in ``sys.modules``: harmless in
     ``cdk synth``, poison for anything running later in the same process (tests). It also asks
     boto3 for a region, only to spell the API Gateway service principal (the same in every
     region of a partition): it gets one when none is configured.
     """
     environ = dict(os.environ)
     path = list(sys.path)
-    had_app = "app" in sys.modules
+    modules = set(sys.modules)
     if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         os.environ["AWS_DEFAULT_REGION"] = region
     try:
@@ -127,8 +128,11 @@ def _chalice_packaging(region: str) -> Iterator[None]:
         os.environ.clear()
         os.environ.update(environ)
         sys.path[:] = path
-        if not had_app:
-            sys.modules.pop("app", None)
+        # Modules first imported while the token-valued environment was in place (app.py and
+        # chalicelib, which read their configuration on import) must not outlive it.
+        for name in set(sys.modules) - modules:
+            if name == "app" or name.startswith("chalicelib"):
+                del sys.modules[name]
 
 
 def unzipped_size(package: Path) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,9 @@ def format_report(report: dict[str, Any]) -> str:
         rows.append(
             (
                 row["customer_id"],
-                row["cost"],
-                row["price"],
-                row["margin"],
+                row["cost"] or "-",
+                row["price"] or "-",
+                row["margin"] or "-",
                 row["margin_percent"] or "-",
                 f"{invoice.get('total', '-')} {row.get('currency') or ''}",
                 invoice.get("number") or invoice.get("status") or "no invoice",
@@ -104,7 +105,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - len(report["totals"]), "  ".join("-" * w for w in widths))
     for entry in report["unassigned"]:
+        cost = Decimal(entry["cost"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
         lines.append(
-            f"unassigned: {entry['provider']} account {entry['account_id']} cost {entry['cost']}"
+            f"unassigned: {entry['provider']} account {entry['account_id']}, "
+            f"cost {cost} {entry['currency']}: assign it to a customer"
         )
     return "\n".join(lines)

@@ -141,6 +141,9 @@ class LocalStack:
         endpoint = self._start_dynamodb()
         self.env = environment(port, endpoint)
         os.environ.update(self.env)
+        from chalicelib.config import get_config
+
+        get_config.cache_clear()  # read again now that the stack's variables are set
         # Step Functions executes only when this is set before a state machine exists.
         requests.post(
             f"{self.endpoint}/moto-api/config",

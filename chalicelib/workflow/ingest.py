@@ -19,7 +19,8 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.bills.normalize import NormalizedBill, normalize_bill
+from chalicelib.bills.model import NormalizedBill
+from chalicelib.bills.normalize import normalize_bill
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
 from chalicelib.observability import logger, metrics
