@@ -71,19 +71,20 @@ def write_invoice_csv(invoice: Invoice, priced_usage: Path, out: Path) -> None:
     columns = ", ".join((*_TEXT, "savings_removed", *_NUMBERS))
     con = duckdb.connect()
     try:
-        reader = con.execute(
+        cursor = con.execute(
             f"SELECT {columns} FROM read_parquet(?) WHERE customer_id = ? "
             "ORDER BY provider, service, account_id, usage_type, sku_id, operation, region, "
             "resource_id, charge_category, price_rule, savings_removed",
             [str(priced_usage), invoice.customer_id],
-        ).fetch_record_batch(_BATCH)
+        )
+        names = [column[0] for column in cursor.description or ()]
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
-            for batch in reader:
-                for row in batch.to_pylist():
-                    writer.writerow(_row(invoice, row))
+            while batch := cursor.fetchmany(_BATCH):
+                for values in batch:
+                    writer.writerow(_row(invoice, dict(zip(names, values, strict=True))))
     except duckdb.Error as error:
         raise BillingError(f"cannot read priced usage {priced_usage}: {error}") from error
     finally:

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.money import ZERO, exact
@@ -40,13 +39,20 @@ from chalicelib.billing.priced_usage import (
     ServiceTotal,
 )
 from chalicelib.billing.reference import PriceList, PriceRule, Settings
-from chalicelib.billing.sources import account_match, in_period, load_accounts, load_lines, sql_str
+from chalicelib.billing.sources import (
+    account_match,
+    in_period,
+    load_accounts,
+    load_lines,
+    load_rows,
+    sql_str,
+)
 from chalicelib.errors import BillingError
 
 __all__ = ["PricedUsage", "price_usage", "price_usage_batch", "rule_case_sql"]
 
 PRICE_TYPE = "DECIMAL(38,20)"
-_MONEY_ARROW = pa.decimal128(38, 10)
+_MONEY_SQL = "DECIMAL(38,10)"
 
 # AWS lineItem/LineItemType (and Azure pricing models / charge types) of commitment lines, lower
 # case. FOCUS exports say the same through CommitmentDiscountId / CommitmentDiscountStatus.
@@ -174,14 +180,12 @@ def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[Custom
                     f"commitment {commitment!r} is assigned to both {owners[key]!r} "
                     f"and {customer!r}"
                 )
-    table = pa.table(
-        {
-            "commitment_id": pa.array(list(owners), pa.string()),
-            "customer_id": pa.array(list(owners.values()), pa.string()),
-        }
+    load_rows(
+        con,
+        "commitment_owners",
+        (("commitment_id", "VARCHAR"), ("customer_id", "VARCHAR")),
+        list(owners.items()),
     )
-    con.register("owners_arrow", table)
-    con.execute("CREATE TEMP TABLE commitment_owners AS SELECT * FROM owners_arrow")
 
 
 def _price_lists(cps: Sequence[CustomerPeriod]) -> dict[str, PriceList]:
@@ -195,30 +199,35 @@ def _price_lists(cps: Sequence[CustomerPeriod]) -> dict[str, PriceList]:
 
 def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceList]) -> None:
     """The pricing of each (price list, rule): which formula, which factor or unit price."""
-    rows: dict[str, list[Any]] = defaultdict(list)
+    rows: list[tuple[Any, ...]] = []
     for list_id, price_list in price_lists.items():
         rules: Iterable[PriceRule] = price_list.rules
         if price_list.default is not None:
             rules = (*price_list.rules, price_list.default)
-        for rule in rules:
-            rows["price_list_id"].append(list_id)
-            rows["rule_id"].append(rule.id)
-            rows["fixed"].append(rule.type == "fixed_rate")
-            rows["from_list"].append(rule.basis == "list")
-            rows["factor"].append(None if rule.type == "fixed_rate" else rule.factor)
-            rows["unit_price"].append(rule.unit_price)
-    table = pa.table(
-        {
-            "price_list_id": pa.array(rows["price_list_id"], pa.string()),
-            "rule_id": pa.array(rows["rule_id"], pa.string()),
-            "fixed": pa.array(rows["fixed"], pa.bool_()),
-            "from_list": pa.array(rows["from_list"], pa.bool_()),
-            "factor": pa.array(rows["factor"], _MONEY_ARROW),
-            "unit_price": pa.array(rows["unit_price"], _MONEY_ARROW),
-        }
+        rows.extend(
+            (
+                list_id,
+                rule.id,
+                rule.type == "fixed_rate",
+                rule.basis == "list",
+                None if rule.type == "fixed_rate" else rule.factor,
+                rule.unit_price,
+            )
+            for rule in rules
+        )
+    load_rows(
+        con,
+        "price_rules",
+        (
+            ("price_list_id", "VARCHAR"),
+            ("rule_id", "VARCHAR"),
+            ("fixed", "BOOLEAN"),
+            ("from_list", "BOOLEAN"),
+            ("factor", _MONEY_SQL),
+            ("unit_price", _MONEY_SQL),
+        ),
+        rows,
     )
-    con.register("rules_arrow", table)
-    con.execute("CREATE TEMP TABLE price_rules AS SELECT * FROM rules_arrow")
 
 
 # --- stages 3 and 4: disposition and re-basing, aggregated --------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from chalicelib.billing.periods import Period
 from chalicelib.billing.reference import Account
@@ -39,23 +39,44 @@ def load_lines(
     )
 
 
+def load_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+    chunk: int = 500,
+) -> None:
+    """A temp table ``table`` with ``columns`` (name, SQL type) holding ``rows`` — reference
+    data handed to a query, inserted in multi-row statements with bound parameters."""
+    con.execute(f"CREATE TEMP TABLE {table} ({', '.join(f'{n} {t}' for n, t in columns)})")
+    placeholders = "(" + ", ".join("?" for _ in columns) + ")"
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        con.execute(
+            f"INSERT INTO {table} VALUES {', '.join(placeholders for _ in part)}",
+            [value for row in part for value in row],
+        )
+
+
 def load_accounts(
     con: duckdb.DuckDBPyConnection, accounts: Iterable[tuple[Account, str | None]]
 ) -> None:
     """A table ``accounts`` (acct_ix, customer_id, provider, account_id, price_list_id,
     valid_from, valid_to); ``acct_ix`` is a small integer standing for the whole row."""
     rows = list(accounts)
-    table = pa.table(
-        {
-            "customer_id": pa.array([a.customer_id for a, _ in rows], pa.string()),
-            "provider": pa.array([a.provider for a, _ in rows], pa.string()),
-            "account_id": pa.array([a.account_id for a, _ in rows], pa.string()),
-            "price_list_id": pa.array([p for _, p in rows], pa.string()),
-            "valid_from": pa.array([a.valid_from for a, _ in rows], pa.date32()),
-            "valid_to": pa.array([a.valid_to for a, _ in rows], pa.date32()),
-        }
+    load_rows(
+        con,
+        "accounts_given",
+        (
+            ("customer_id", "VARCHAR"),
+            ("provider", "VARCHAR"),
+            ("account_id", "VARCHAR"),
+            ("price_list_id", "VARCHAR"),
+            ("valid_from", "DATE"),
+            ("valid_to", "DATE"),
+        ),
+        [(a.customer_id, a.provider, a.account_id, p, a.valid_from, a.valid_to) for a, p in rows],
     )
-    con.register("accounts_arrow", table)
     # Open ends become ±infinity so that the join condition stays a conjunction of comparisons
     # (an OR there turns DuckDB's hash join into a nested loop).
     con.execute(
@@ -63,9 +84,9 @@ def load_accounts(
         "customer_id, provider, account_id, price_list_id, "
         "coalesce(CAST(valid_from AS TIMESTAMP), TIMESTAMP '-infinity') AS valid_from, "
         "coalesce(CAST(valid_to AS TIMESTAMP), TIMESTAMP 'infinity') AS valid_to "
-        "FROM accounts_arrow"
+        "FROM accounts_given"
     )
-    con.unregister("accounts_arrow")
+    con.execute("DROP TABLE accounts_given")
 
 
 def account_match(line: str, account: str, account_column: str = "SubAccountId") -> str:
