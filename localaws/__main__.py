@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CREDENTIALS = ROOT / ".local" / "credentials.json"
 
 
-def serve(demo: bool, port: int) -> int:
+def serve(demo: bool, port: int, credentials: Path = CREDENTIALS) -> int:
     from localaws.stack import LocalStack
 
     print("Starting the embedded AWS…", flush=True)
@@ -30,8 +30,8 @@ def serve(demo: bool, port: int) -> int:
 
         token = create_api_token("local operator", "operator")["token"]
         servers.start()
-        CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-        CREDENTIALS.write_text(
+        credentials.parent.mkdir(parents=True, exist_ok=True)
+        credentials.write_text(
             json.dumps(
                 {
                     "api_url": servers.api_url,
@@ -44,7 +44,7 @@ def serve(demo: bool, port: int) -> int:
             + "\n"
         )
         print(f"\nAPI:    {servers.api_url}\nPortal: {servers.portal_url}")
-        rel = CREDENTIALS.relative_to(ROOT)
+        rel = credentials.relative_to(ROOT) if credentials.is_relative_to(ROOT) else credentials
         print(f"Credentials: {rel}")
         print("Try:")
         read_token = f'import json; print(json.load(open("{rel}"))["operator_token"])'
@@ -92,9 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = sub.add_parser("serve", help="run the embedded AWS with Rebill deployed on it")
     serve_parser.add_argument("--demo", action="store_true", help="load the demo and run invoices")
     serve_parser.add_argument("--port", type=int, default=8000, help="API port (portal: port+1)")
+    serve_parser.add_argument(
+        "--credentials",
+        type=Path,
+        default=CREDENTIALS,
+        help="where to write api_url, portal_url and operator_token (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(args.demo, args.port)
+        return serve(args.demo, args.port, args.credentials.resolve())
     return 2
 
 

@@ -499,9 +499,10 @@ RESPONSES: dict[str, Schema] = {
                     "required": ["customer_id", "cost", "price", "margin", "invoice"],
                     "properties": {
                         "customer_id": {"type": "string"},
-                        "cost": _ref("Money"),
-                        "price": _ref("Money"),
-                        "margin": _ref("Money"),
+                        # null while the customer has no invoice for the period
+                        "cost": {"anyOf": [_ref("Money"), {"type": "null"}]},
+                        "price": {"anyOf": [_ref("Money"), {"type": "null"}]},
+                        "margin": {"anyOf": [_ref("Money"), {"type": "null"}]},
                         "margin_percent": {"type": ["string", "null"]},
                         "invoice": {"type": ["object", "null"]},
                     },

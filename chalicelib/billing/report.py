@@ -95,6 +95,7 @@ def billing_report(
             for name, value in figures.items():
                 bucket[name] += value
             bucket["invoice_total"] += invoice.total
+            bucket["customers"] += 1
         report_rows.append(out)
     for account in unassigned:
         totals[account.currency]["unassigned_cost"] += account.cost
@@ -114,6 +115,7 @@ def billing_report(
         "totals": [
             {
                 "currency": currency,
+                "customers": int(bucket["customers"]),
                 **{name: to_str(bucket[name], currency) for name in (*FIGURES, "invoice_total")},
                 "margin_percent": margin_percent(bucket["price"], bucket["margin"]),
                 "unassigned_cost": plain(bucket["unassigned_cost"]),

@@ -87,7 +87,10 @@ def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
     assert "price" in header.split(","), header
 
     report = api.get("/reports/billing", period=DEMO_PERIOD).json
+    _matches_schema(report, "BillingReport")
     assert {row["customer_id"] for row in report["rows"]} == customers
+    totals = {entry["currency"]: entry["customers"] for entry in report["totals"]}
+    assert sum(totals.values()) == len(customers)
     assert all(row["invoice"]["status"] == "issued" for row in report["rows"])
     assert [u["account_id"] for u in report["unassigned"]] == [UNASSIGNED]
     spreadsheet = api.get("/reports/billing", period=DEMO_PERIOD, format="csv")
@@ -188,3 +191,14 @@ def test_a_failed_bill_says_why(api: Api) -> None:
     [bill] = [b for b in bills if b["key"] == link["key"]]
     assert bill["status"] == "failed"
     assert bill["error"]["message"]
+
+
+def _matches_schema(value: Any, name: str) -> None:
+    """The response has the shape the OpenAPI document promises."""
+    from jsonschema import Draft202012Validator
+
+    from chalicelib.api.openapi import document
+
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document()["components"]}
+    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]

@@ -41,10 +41,6 @@ NO_CATCH: dict[tuple[str, str], str] = {
         "that customer's child execution fails and ToleratedFailurePercentage=100 lets the "
         "run go on"
     ),
-    ("generate_invoices.asl.json", "FinishRun"): (
-        "it records the run's outcome; no later state could record more, so after its "
-        "retries the execution fails and shows as failed in Step Functions"
-    ),
     ("generate_invoices.asl.json", "AnnounceRun"): (
         "a notification after the run is recorded; after its retries a failed publish fails "
         "the execution, which is the signal an operator needs"

@@ -1,0 +1,140 @@
+// The Rebill API over fetch: bearer token, JSON in and out, errors as ApiError/ApiUnreachable.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const message = (body && (body.message || body.Message)) || `The API answered HTTP ${status}.`;
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = body?.code ?? null;
+    this.field = body?.field ?? null;
+  }
+
+  get notFound() {
+    return this.status === 404;
+  }
+}
+
+/** The API could not be reached at all (down, offline, blocked): no HTTP answer. */
+export class ApiUnreachable extends Error {
+  constructor(url) {
+    super(`The Rebill API at ${url} cannot be reached.`);
+    this.name = "ApiUnreachable";
+    this.url = url;
+  }
+}
+
+function queryString(query) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === null || value === undefined || value === "") continue;
+    params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+function newKey() {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+export class Api {
+  /**
+   * @param {string} baseUrl the API's URL (config.json api_url)
+   * @param {{token(): string|null, refresh(): Promise<boolean>, expired(): void}} auth
+   */
+  constructor(baseUrl, auth) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.auth = auth;
+  }
+
+  url(path, query) {
+    return `${this.baseUrl}${path}${queryString(query)}`;
+  }
+
+  /**
+   * One request. `idempotencyKey: true` sends a fresh Idempotency-Key so that a retried POST
+   * (double click, flaky network) is answered once.
+   */
+  async request(method, path, { query, body, signal, idempotencyKey, token, accept } = {}) {
+    const headers = { Accept: accept ?? "application/json" };
+    const bearer = token ?? this.auth?.token();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey === true ? newKey() : idempotencyKey;
+    const init = { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) };
+    const url = this.url(path, query);
+    let response = await this.#fetch(url, init);
+    if (response.status === 401 && !token && this.auth && (await this.auth.refresh())) {
+      headers.Authorization = `Bearer ${this.auth.token()}`;
+      response = await this.#fetch(url, init);
+    }
+    if (response.status === 401 && !token && this.auth) this.auth.expired();
+    return this.#read(response, accept);
+  }
+
+  async #fetch(url, init) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (error?.name === "AbortError") throw error;
+      throw new ApiUnreachable(this.baseUrl);
+    }
+  }
+
+  async #read(response, accept) {
+    if (response.status === 204) return null;
+    const type = response.headers.get("Content-Type") || "";
+    const text = await response.text();
+    let body = text;
+    if (type.includes("json") || (!accept && text.startsWith("{"))) {
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = { message: text };
+      }
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, typeof body === "object" ? body : { message: text || null });
+    }
+    return body;
+  }
+
+  get(path, query, options = {}) {
+    return this.request("GET", path, { ...options, query });
+  }
+
+  /**
+   * POST. Buttons are disabled while their request runs and the API's writes are idempotent by
+   * natural key; pass `idempotencyKey: true` to send an Idempotency-Key too (the API's CORS
+   * configuration must then allow that header).
+   */
+  post(path, body, options = {}) {
+    return this.request("POST", path, { ...options, body: body ?? {} });
+  }
+
+  put(path, body, options = {}) {
+    return this.request("PUT", path, { ...options, body });
+  }
+
+  delete(path, options = {}) {
+    return this.request("DELETE", path, options);
+  }
+
+  /** Every item of a paginated list, following next_cursor, up to `cap` items. */
+  async all(path, query = {}, { cap = 1000, pageSize = 100, signal } = {}) {
+    const items = [];
+    let cursor = null;
+    do {
+      const page = await this.get(path, { ...query, limit: pageSize, cursor }, { signal });
+      items.push(...(page?.items ?? []));
+      cursor = page?.next_cursor ?? null;
+    } while (cursor && items.length < cap);
+    return { items: items.slice(0, cap), truncated: Boolean(cursor) || items.length > cap };
+  }
+}
+
+/** A path segment, encoded. */
+export function seg(value) {
+  return encodeURIComponent(String(value));
+}

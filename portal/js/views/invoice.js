@@ -1,0 +1,256 @@
+// One invoice: number, status, lines, pre-purchased credit, discounts, taxes (with the
+// reverse-charge note), totals in the invoice's currency, its detailed CSV — and, for
+// operators, issue / void (with the credit note it creates) / mark paid, each confirmed.
+
+import { ApiError, seg } from "../api.js";
+import { h } from "../dom.js";
+import { saveUrl } from "../download.js";
+import { DASH, date, dateTime, money, number, percent, providerName, titleCase } from "../format.js";
+import { badge, busy, confirm, dataTable, errorNotice, field, flash, notFound, notice, pageHeader, takeFlash } from "../ui.js";
+
+const KINDS = {
+  subscription: "Subscription",
+  cloud_usage: "Cloud usage",
+  prepurchased_credit: "Pre-purchased credit",
+  unused_credit: "Unused credit",
+  discount: "Discount",
+  custom: "Custom item",
+};
+
+function label(invoice) {
+  const kind = invoice.kind === "credit_note" ? "Credit note" : "Invoice";
+  return invoice.number ? `${kind} ${invoice.number}` : `Draft ${kind.toLowerCase()}`;
+}
+
+function amount(value, currency) {
+  return h("span", { dataset: { amount: value ?? "" } }, money(value, currency));
+}
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  let invoice;
+  try {
+    invoice = await ctx.api.get(`/invoices/${seg(id)}`, undefined, { signal: ctx.signal });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      ctx.setTitle("Invoice not found");
+      ctx.render(...notFound("invoice"));
+      return;
+    }
+    throw error;
+  }
+  const operator = ctx.auth.role === "operator";
+  const related = await relatedDocuments(ctx, invoice);
+  ctx.setTitle(label(invoice));
+  const messages = h("div", { class: "messages", "aria-live": "polite" }, takeFlash());
+  const cur = invoice.currency;
+
+  ctx.render(
+    pageHeader(label(invoice), csvButton(ctx, invoice, messages), operator ? actions(ctx, invoice, messages) : null),
+    messages,
+    header(invoice, operator, related),
+    linesTable(invoice),
+    totals(invoice),
+    summary(invoice),
+    operator && invoice.report ? resellerFigures(invoice.report, cur) : null,
+    h("p", {}, h("a", { href: operator ? `#/invoices?customer_id=${seg(invoice.customer_id)}` : "#/invoices" },
+      operator ? `All invoices of ${invoice.customer_id}` : "All my invoices")),
+  );
+}
+
+/** The credit note of a voided invoice, or the invoice a credit note negates. */
+async function relatedDocuments(ctx, invoice) {
+  if (invoice.status !== "void" && !invoice.credit_note_for) return [];
+  if (invoice.credit_note_for) return [{ id: invoice.credit_note_for, relation: "negates" }];
+  if (invoice.credit_note_id) return [{ id: invoice.credit_note_id, relation: "credit_note" }];
+  try {
+    const page = await ctx.api.all("/invoices", { customer_id: invoice.customer_id, period: invoice.period }, { signal: ctx.signal, cap: 200 });
+    return page.items
+      .filter((other) => other.credit_note_for === invoice.id)
+      .map((other) => ({ id: other.id, number: other.number, relation: "credit_note" }));
+  } catch {
+    return [];
+  }
+}
+
+function header(invoice, operator, related) {
+  const rows = [
+    ["Status", badge(invoice.status)],
+    ["Customer", operator ? h("a", { href: `#/customers/${seg(invoice.customer_id)}` }, invoice.customer_id) : invoice.customer_id],
+    ["Billing period", invoice.period],
+    ["Currency", invoice.currency],
+    ["Issued", invoice.issued_at ? dateTime(invoice.issued_at) : "not issued"],
+    invoice.paid_at ? ["Paid", dateTime(invoice.paid_at)] : null,
+    invoice.voided_at ? ["Voided", dateTime(invoice.voided_at)] : null,
+    ...related.map((doc) => [
+      doc.relation === "negates" ? "Credit note for" : "Credit note",
+      h("a", { href: `#/invoices/${seg(doc.id)}` }, doc.number ?? doc.id),
+    ]),
+  ].filter(Boolean);
+  return h("dl", { class: "pairs invoice-header" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+function linesTable(invoice) {
+  const lines = (invoice.lines ?? []).filter((line) => line.kind !== "tax_note");
+  // A tax note (reverse charge) is shown with its tax; a note line repeating it is not.
+  const taxNotes = new Set((invoice.taxes ?? []).map((tax) => tax.note).filter(Boolean));
+  const notes = (invoice.lines ?? []).filter((line) => line.kind === "tax_note" && !taxNotes.has(line.description));
+  return [
+    dataTable({
+      caption: "Lines",
+      columns: [
+        { label: "Description", value: (l) => l.description },
+        { label: "Kind", value: (l) => [KINDS[l.kind] ?? titleCase(l.kind), l.provider ? ` · ${providerName(l.provider)}` : ""] },
+        { label: "Quantity", numeric: true, value: (l) => (l.quantity === null || l.quantity === undefined ? "" : number(l.quantity)) },
+        { label: "Amount", numeric: true, value: (l) => amount(l.amount, invoice.currency) },
+      ],
+      rows: lines,
+      empty: "This invoice has no lines.",
+      rowAttrs: (l) => ({ dataset: { kind: l.kind, service: l.service ?? "", provider: l.provider ?? "" } }),
+    }),
+    notes.map((line) => h("p", { class: "notice notice-info tax-note" }, line.description)),
+  ];
+}
+
+function totals(invoice) {
+  const cur = invoice.currency;
+  const taxes = invoice.taxes ?? [];
+  const row = (heading, value, attrs = {}) => h("tr", attrs, h("th", { scope: "row" }, heading), h("td", { class: "num" }, value));
+  return h(
+    "div",
+    { class: "table-wrap totals" },
+    h(
+      "table",
+      { "aria-label": "Totals" },
+      h(
+        "tbody",
+        {},
+        row("Subtotal", amount(invoice.subtotal, cur), { dataset: { total: "subtotal" } }),
+        taxes.map((tax) => [
+          row(`${tax.name} ${percent(tax.rate)} on ${money(tax.base, cur)}`, amount(tax.amount, cur), { class: "tax", dataset: { tax: tax.name } }),
+          tax.note ? h("tr", { class: "tax-note" }, h("td", { colspan: 2 }, h("small", {}, tax.note))) : null,
+        ]),
+        taxes.length ? null : row("Tax", amount(invoice.tax_total ?? "0", cur)),
+        taxes.length > 1 ? row("Tax total", amount(invoice.tax_total, cur)) : null,
+        row(`Total (${cur})`, amount(invoice.total, cur), { class: "grand", dataset: { total: "total" } }),
+      ),
+    ),
+  );
+}
+
+function summary(invoice) {
+  const cur = invoice.currency;
+  const items = [
+    ["Subscriptions", invoice.subscriptions_total],
+    ["Cloud usage", invoice.cloud_usage_total],
+    ["Pre-purchased credit applied", invoice.prepurchased_applied],
+    ["Overage (usage beyond the credit)", invoice.overage],
+    ["Discounts", invoice.discount_total],
+  ].filter(([, value]) => value !== undefined && value !== null);
+  if (!items.length) return null;
+  const rates = (invoice.fx_rates ?? []).map((fx) => h("li", {}, `1 ${fx.from} = ${number(fx.rate)} ${fx.to}`));
+  return h("section", { "aria-labelledby": "summary-title" },
+    h("h2", { id: "summary-title" }, "Summary"),
+    h("dl", { class: "pairs invoice-summary" },
+      items.map(([term, value]) => [h("dt", {}, term), h("dd", {}, amount(value, cur))]),
+      rates.length ? [h("dt", {}, "Exchange rates"), h("dd", {}, h("ul", { class: "plain" }, rates))] : null));
+}
+
+function resellerFigures(report, cur) {
+  const items = [
+    ["Provider cost", money(report.cost, cur)],
+    ["Price", money(report.price, cur)],
+    ["Margin", `${money(report.margin, cur)} (${report.margin_percent ? percent(report.margin_percent) : DASH})`],
+    ["Savings retained", money(report.savings_retained, cur)],
+  ];
+  return h("details", { class: "reseller-figures" },
+    h("summary", {}, "Reseller figures (not shown to the customer)"),
+    h("dl", { class: "pairs" }, items.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])));
+}
+
+function csvButton(ctx, invoice, messages) {
+  const button = h("button", { type: "button" }, "Download CSV");
+  button.addEventListener("click", () =>
+    busy(button, async () => {
+      try {
+        const link = await ctx.api.get(`/invoices/${seg(invoice.id)}/csv`, { redirect: "false" });
+        await saveUrl(link.url, `${invoice.number ?? invoice.id}.csv`);
+      } catch (error) {
+        messages.replaceChildren(errorNotice(error));
+      }
+    }, "Preparing…"),
+  );
+  return button;
+}
+
+function actions(ctx, invoice, messages) {
+  const buttons = [];
+  const name = invoice.number ?? "this draft";
+  const total = money(invoice.total, invoice.currency);
+  const act = (text, confirmation, request, after) => {
+    const button = h("button", { type: "button", class: confirmation.danger ? "danger" : "primary" }, text);
+    button.addEventListener("click", async () => {
+      const reasonInput = confirmation.reason ? h("textarea", { name: "reason", rows: 2, maxlength: 500 }) : null;
+      const ok = await confirm({ ...confirmation, body: [confirmation.body, reasonInput ? field("Reason (optional)", reasonInput) : null] });
+      if (!ok) return;
+      try {
+        const result = await busy(button, () => request(reasonInput?.value.trim()), "Working…");
+        after(result);
+        ctx.refresh();
+      } catch (error) {
+        messages.replaceChildren(errorNotice(error));
+      }
+    });
+    buttons.push(button);
+  };
+  const path = (action) => `/invoices/${seg(invoice.id)}/${action}`;
+  if (invoice.status === "draft") {
+    act(
+      "Issue invoice…",
+      {
+        title: `Issue the ${invoice.period} invoice of ${invoice.customer_id}?`,
+        body: h("p", {}, `It gets the next invoice number, can no longer change, and the customer sees it in the portal. Total: ${total}.`),
+        confirmLabel: "Issue invoice",
+      },
+      () => ctx.api.post(path("issue"), {}),
+      (issued) => flash("ok", h("p", {}, `Issued as ${issued?.number ?? "a numbered invoice"}.`)),
+    );
+  }
+  if (invoice.status === "issued") {
+    act(
+      "Mark paid…",
+      {
+        title: `Mark ${name} as paid?`,
+        body: h("p", {}, `Records that ${invoice.customer_id} paid ${total} today (${date(new Date().toISOString())}).`),
+        confirmLabel: "Mark paid",
+      },
+      () => ctx.api.post(path("mark-paid"), {}),
+      () => flash("ok", h("p", {}, `${name} is marked paid.`)),
+    );
+    act(
+      "Void…",
+      {
+        title: `Void ${name}?`,
+        body: [
+          h("p", {}, `${name} stays on record as void, and a credit note that negates it (${money(negate(invoice.total), invoice.currency)}) is created and issued to ${invoice.customer_id}.`),
+          h("p", {}, `The next invoice run for ${invoice.period} can then invoice ${invoice.customer_id} again. This cannot be undone.`),
+        ],
+        confirmLabel: "Void and create credit note",
+        danger: true,
+        reason: true,
+      },
+      (reason) => ctx.api.post(path("void"), reason ? { reason } : {}),
+      (result) => {
+        const note = result?.credit_note;
+        flash("ok", h("p", {}, `${name} is void. `,
+          note ? ["Credit note ", h("a", { href: `#/invoices/${seg(note.id)}` }, note.number ?? note.id), ` created for ${money(note.total, note.currency)}.`] : "A credit note was created."));
+      },
+    );
+  }
+  return buttons.length ? buttons : null;
+}
+
+function negate(value) {
+  const text = String(value ?? "0");
+  return text.startsWith("-") ? text.slice(1) : `-${text}`;
+}

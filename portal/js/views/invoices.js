@@ -1,0 +1,188 @@
+// Invoices: filters by customer, period, status, discount and total (all kept in the URL, so a
+// view can be shared), sorting and pages. Customers see the same screen with their own invoices.
+
+import { seg } from "../api.js";
+import { h } from "../dom.js";
+import { compareDecimal, date, integer, isPeriod, money } from "../format.js";
+import { href, navigate } from "../router.js";
+import { badge, dataTable, field, input, notice, pageHeader, select, takeFlash } from "../ui.js";
+
+const PAGE_SIZES = [10, 25, 50, 100];
+const PAGE_SIZE = 25;
+const LOAD_CAP = 1000; // invoices fetched for one view; beyond it the user narrows the filters
+const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total"];
+const STATUSES = [["", "Any status"], ["draft", "Draft"], ["issued", "Issued"], ["paid", "Paid"], ["void", "Void"]];
+const DISCOUNT = [["", "Any"], ["true", "With a discount"], ["false", "Without a discount"]];
+
+const SORTS = {
+  number: (a, b) => String(a.number ?? "").localeCompare(String(b.number ?? "")),
+  customer_id: (a, b) => a.customer_id.localeCompare(b.customer_id),
+  period: (a, b) => a.period.localeCompare(b.period),
+  status: (a, b) => a.status.localeCompare(b.status),
+  discount_total: (a, b) => compareDecimal(a.discount_total, b.discount_total),
+  total: (a, b) => compareDecimal(a.total, b.total),
+  issued_at: (a, b) => String(a.issued_at ?? "").localeCompare(String(b.issued_at ?? "")),
+};
+const DEFAULT_SORT = "-period";
+
+function filtersOf(query) {
+  const filters = {};
+  for (const name of FILTERS) {
+    const value = query.get(name);
+    if (value) filters[name] = value;
+  }
+  if (filters.period && !isPeriod(filters.period)) delete filters.period;
+  return filters;
+}
+
+function sortOf(query) {
+  const raw = query.get("sort") || DEFAULT_SORT;
+  const key = raw.replace(/^-/, "");
+  return SORTS[key] ? { key, dir: raw.startsWith("-") ? "desc" : "asc" } : { key: "period", dir: "desc" };
+}
+
+function sorted(items, sort) {
+  const compare = SORTS[sort.key];
+  const sign = sort.dir === "desc" ? -1 : 1;
+  // Ties keep a stable, meaningful order: customer, then period.
+  return [...items].sort((a, b) => sign * compare(a, b) || SORTS.customer_id(a, b) || SORTS.period(b, a));
+}
+
+export async function render(ctx) {
+  const operator = ctx.auth.role === "operator";
+  const filters = filtersOf(ctx.query);
+  const sort = sortOf(ctx.query);
+  const page = Math.max(1, Number.parseInt(ctx.query.get("page") || "1", 10) || 1);
+  const requestedSize = Number.parseInt(ctx.query.get("size") || "", 10);
+  const size = requestedSize >= 1 && requestedSize <= 100 ? requestedSize : PAGE_SIZE;
+  ctx.setTitle(operator ? "Invoices" : "My invoices");
+
+  const [result, customers] = await Promise.all([
+    ctx.api.all("/invoices", filters, { cap: LOAD_CAP, signal: ctx.signal }),
+    operator ? ctx.api.all("/customers", {}, { signal: ctx.signal }).then((r) => r.items).catch(() => []) : [],
+  ]);
+  const names = new Map(customers.map((c) => [c.id, c.name || c.id]));
+  const items = sorted(result.items, sort);
+  const pages = Math.max(1, Math.ceil(items.length / size));
+  const current = Math.min(page, pages);
+  const shown = items.slice((current - 1) * size, current * size);
+
+  const sizeParam = size === PAGE_SIZE ? null : size;
+  const state = { ...filters, sort: ctx.query.get("sort") || null, size: sizeParam };
+  const onSort = (key) => {
+    const dir = sort.key === key && sort.dir === "asc" ? "desc" : "asc";
+    navigate("/invoices", { ...filters, sort: dir === "desc" ? `-${key}` : key, size: sizeParam });
+  };
+
+  const columns = [
+    {
+      label: "Invoice",
+      key: "number",
+      value: (i) => h("a", { href: `#/invoices/${seg(i.id)}` }, i.number ?? (i.kind === "credit_note" ? "Credit note (draft)" : "Draft")),
+    },
+    operator ? { label: "Customer", key: "customer_id", value: (i) => names.get(i.customer_id) ?? i.customer_id } : null,
+    { label: "Period", key: "period", value: (i) => i.period },
+    { label: "Status", key: "status", value: (i) => [badge(i.status), i.kind === "credit_note" ? " credit note" : ""] },
+    { label: "Discount", key: "discount_total", numeric: true, value: (i) => money(i.discount_total, i.currency) },
+    { label: "Tax", numeric: true, value: (i) => money(i.tax_total, i.currency) },
+    { label: "Total", key: "total", numeric: true, value: (i) => h("span", { dataset: { amount: i.total } }, money(i.total, i.currency)) },
+    { label: "Issued", key: "issued_at", value: (i) => date(i.issued_at) },
+  ].filter(Boolean);
+
+  ctx.render(
+    pageHeader(operator ? "Invoices" : "My invoices"),
+    takeFlash(),
+    filterForm(filters, customers, operator, ctx.query.get("sort"), size),
+    result.truncated
+      ? notice("warn", h("p", {}, `More than ${integer(LOAD_CAP)} invoices match: only the first ${integer(LOAD_CAP)} are shown. Narrow the filters.`))
+      : null,
+    summary(items, filters),
+    dataTable({
+      caption: `${integer(items.length)} ${items.length === 1 ? "invoice" : "invoices"}`,
+      columns,
+      rows: shown,
+      sort: { ...sort, onSort },
+      empty: Object.keys(filters).length ? "No invoice matches these filters." : "No invoices yet.",
+      rowAttrs: (i) => ({ dataset: { invoice: i.id, customer: i.customer_id, status: i.status } }),
+    }),
+    pager(current, pages, state),
+  );
+}
+
+function filterForm(filters, customers, operator, sort, size) {
+  // `sort`: the URL's own sort parameter, kept when the filters change (null: the default).
+  const customerControl = customers.length
+    ? select("customer_id", [["", "All customers"], ...customers.map((c) => [c.id, c.name ? `${c.name} (${c.id})` : c.id])], filters.customer_id)
+    : input("customer_id", filters.customer_id, { placeholder: "customer id" });
+  const controls = [
+    operator ? field("Customer", customerControl) : null,
+    field("Billing period", input("period", filters.period, { type: "month" })),
+    field("Status", select("status", STATUSES, filters.status)),
+    operator ? field("Discount", select("has_discount", DISCOUNT, filters.has_discount)) : null,
+    operator ? field("Total at least", input("min_total", filters.min_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
+    operator ? field("Total at most", input("max_total", filters.max_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
+    field("Per page", select("size", [...new Set([...PAGE_SIZES, size])].sort((a, b) => a - b), size)),
+  ];
+  return h(
+    "form",
+    {
+      class: "filters",
+      role: "search",
+      "aria-label": "Filter invoices",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const data = new FormData(event.target);
+        const query = {};
+        for (const name of FILTERS) {
+          const value = String(data.get(name) ?? "").trim();
+          if (value) query[name] = value;
+        }
+        if (sort) query.sort = sort;
+        if (Number(data.get("size")) !== PAGE_SIZE) query.size = data.get("size");
+        navigate("/invoices", query);
+      },
+    },
+    controls,
+    h("div", { class: "actions" },
+      h("button", { type: "submit", class: "primary" }, "Apply filters"),
+      h("a", { href: "#/invoices", class: "button" }, "Clear")),
+  );
+}
+
+/** What the filtered invoices add up to, per currency (never across currencies). */
+function summary(items, filters) {
+  const live = items.filter((i) => i.status !== "void" && i.kind !== "credit_note");
+  if (!live.length) return null;
+  const byCurrency = new Map();
+  for (const invoice of live) {
+    const cents = byCurrency.get(invoice.currency) ?? 0n;
+    byCurrency.set(invoice.currency, cents + toMinor(invoice.total));
+  }
+  const parts = [...byCurrency.entries()].sort().map(([currency, minor]) => money(fromMinor(minor), currency));
+  return h("p", { class: "meta" }, `Invoiced${filters.period ? ` for ${filters.period}` : ""} (not void): `, parts.join(" · "));
+}
+
+// Sums in exact integer minor units (4 decimals), so totals never pick up float noise.
+function toMinor(value) {
+  const [whole, fraction = ""] = String(value ?? "0").replace("-", "").split(".");
+  const minor = BigInt(whole || "0") * 10000n + BigInt((fraction + "0000").slice(0, 4));
+  return String(value ?? "").startsWith("-") ? -minor : minor;
+}
+
+function fromMinor(minor) {
+  const sign = minor < 0n ? "-" : "";
+  const abs = minor < 0n ? -minor : minor;
+  return `${sign}${abs / 10000n}.${String(abs % 10000n).padStart(4, "0")}`;
+}
+
+function pager(current, pages, state) {
+  if (pages <= 1) return null;
+  const link = (page, label, rel) =>
+    page >= 1 && page <= pages && page !== current
+      ? h("a", { href: href("/invoices", { ...state, page }), rel, class: "button" }, label)
+      : h("span", { class: "button", "aria-disabled": "true" }, label);
+  return h("nav", { class: "pager", "aria-label": "Pages" },
+    link(current - 1, "Previous page", "prev"),
+    h("span", { "aria-current": "page" }, `Page ${current} of ${pages}`),
+    link(current + 1, "Next page", "next"));
+}

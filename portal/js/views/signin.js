@@ -1,0 +1,146 @@
+// Sign in: a Cognito user with name and password, or an API token; both end in one session.
+
+import { ApiError, ApiUnreachable } from "../api.js";
+import { hasCognito } from "../config.js";
+import { h } from "../dom.js";
+import { navigate } from "../router.js";
+import { busy, errorNotice, field, input, notice, pageHeader } from "../ui.js";
+
+function destination(query) {
+  const next = query.get("next") || "/";
+  const [path, search = ""] = next.split("?", 2);
+  return { path: path.startsWith("/") && path !== "/signin" ? path : "/", query: new URLSearchParams(search) };
+}
+
+function describe(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    return notice("error", h("p", {}, h("strong", {}, "Not accepted. "), `The API refused these credentials: ${error.message}`));
+  }
+  if (error instanceof ApiUnreachable) return errorNotice(error);
+  return errorNotice(error);
+}
+
+export function render(ctx) {
+  const { auth, api, config, query } = ctx;
+  if (auth.signedIn) {
+    const target = destination(query);
+    navigate(target.path, target.query, { replace: true });
+    return;
+  }
+  ctx.setTitle("Sign in");
+  const messages = h("div", { class: "messages", "aria-live": "polite" });
+  const done = () => {
+    const target = destination(query);
+    navigate(target.path, target.query, { replace: true });
+  };
+  const fail = (error) => messages.replaceChildren(describe(error));
+
+  const cognito = hasCognito(config);
+  const passwordForm = cognito ? passwordSignIn(ctx, messages, done, fail) : null;
+
+  const tokenInput = input("token", "", { type: "password", autocomplete: "off", required: true, spellcheck: "false" });
+  const tokenButton = h("button", { type: "submit", class: cognito ? null : "primary" }, "Sign in with token");
+  const tokenForm = h(
+    "form",
+    {
+      "aria-label": "Sign in with an API token",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        messages.replaceChildren();
+        try {
+          await busy(tokenButton, () => auth.signInWithToken(api, tokenInput.value), "Signing in…");
+          done();
+        } catch (error) {
+          fail(error);
+          tokenInput.focus();
+        }
+      },
+    },
+    field("API token", tokenInput, "An operator or customer token (rbl_…) created with POST /api-tokens."),
+    h("div", { class: "actions" }, tokenButton),
+  );
+
+  const banner = query.get("expired")
+    ? notice("warn", h("p", {}, "Your session has ended. Sign in again."))
+    : query.get("signedout")
+      ? notice("info", h("p", {}, "You are signed out."))
+      : null;
+
+  ctx.render(
+    h(
+      "section",
+      { class: "signin" },
+      pageHeader("Sign in to Rebill"),
+      banner,
+      messages,
+      passwordForm,
+      cognito
+        ? h("details", {}, h("summary", {}, "Sign in with an API token"), tokenForm)
+        : [notice("info", h("p", {}, "Sign-in with a user name is not configured here; use an API token.")), tokenForm],
+    ),
+  );
+  (cognito ? passwordForm.querySelector("input[name=username]") : tokenInput).focus();
+}
+
+function passwordSignIn(ctx, messages, done, fail) {
+  const { auth, api } = ctx;
+  const username = input("username", auth.lastUser(), { autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
+  const password = input("password", "", { type: "password", autocomplete: "current-password", required: true });
+  const button = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const form = h(
+    "form",
+    {
+      "aria-label": "Sign in with your user name",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        messages.replaceChildren();
+        try {
+          const result = await busy(button, () => auth.signInWithPassword(api, username.value.trim(), password.value), "Signing in…");
+          if (result.challenge) form.replaceWith(newPasswordForm(ctx, result.challenge, messages, done, fail));
+          else done();
+        } catch (error) {
+          fail(error);
+          password.value = "";
+          password.focus();
+        }
+      },
+    },
+    field("Email or user name", username),
+    field("Password", password),
+    h("div", { class: "actions" }, button),
+  );
+  return form;
+}
+
+function newPasswordForm(ctx, challenge, messages, done, fail) {
+  const first = input("new_password", "", { type: "password", autocomplete: "new-password", required: true, minlength: 8 });
+  const second = input("confirm_password", "", { type: "password", autocomplete: "new-password", required: true });
+  const button = h("button", { type: "submit", class: "primary" }, "Set password and sign in");
+  const form = h(
+    "form",
+    {
+      "aria-label": "Choose a new password",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (first.value !== second.value) {
+          second.setCustomValidity("The two passwords differ.");
+          second.reportValidity();
+          return;
+        }
+        second.setCustomValidity("");
+        try {
+          await busy(button, () => ctx.auth.completeNewPassword(ctx.api, challenge, first.value), "Signing in…");
+          done();
+        } catch (error) {
+          fail(error);
+        }
+      },
+    },
+    notice("info", h("p", {}, "This is your first sign-in: choose a new password.")),
+    field("New password", first),
+    field("New password again", second),
+    h("div", { class: "actions" }, button),
+  );
+  queueMicrotask(() => first.focus());
+  return form;
+}
