@@ -1,0 +1,118 @@
+"""Bill files landing in the bucket, through the S3 notification and the real ingest Lambda."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXTERNAL_DATA
+
+pytestmark = pytest.mark.stack
+
+# (file, format, the column holding its billed cost) — see shared/data/external/README.md
+EXTERNAL_FILES = [
+    ("focus-1.0-sample.csv", "focus-1.0", "BilledCost"),
+    ("aws-cur-2023-06-final.csv", "aws-cur-legacy", "lineItem/UnblendedCost"),
+    ("aws-cur-2023-06-not-final.csv", "aws-cur-legacy", "lineItem/UnblendedCost"),
+    ("gcp-billing-export-2024-03.csv", "gcp-billing-export", "cost"),
+    ("azure-cost-details-mca.csv", "azure-mca", "CostInBillingCurrency"),
+    ("azure-cost-details-ea.csv", "azure-ea", "Cost"),
+]
+
+
+def _column_sum(name: str, column: str) -> Decimal:
+    """The file's own total, each value kept to the normalized money scale (schema.MONEY)."""
+    from chalicelib.bills.schema import MONEY
+
+    scale = Decimal(1).scaleb(-int(MONEY.rstrip(")").split(",")[1]))
+    with (EXTERNAL_DATA / name).open(encoding="utf-8-sig", newline="") as handle:
+        values = [row[column] for row in csv.DictReader(handle)]
+    return sum(
+        (Decimal(v).quantize(scale, ROUND_HALF_UP) for v in values if v not in ("", "NULL")),
+        Decimal(0),
+    )
+
+
+def _land(key: str, body: bytes) -> dict[str, Any]:
+    """PUT a file under bills/ as a cloud would; return the bill record the ingest wrote."""
+    from chalicelib.store import bills, objects
+    from chalicelib.store.aws import client
+    from chalicelib.workflow.ingest import LandedObject
+
+    etag = client("s3").put_object(Bucket=objects.bucket(), Key=key, Body=body)["ETag"]
+    record = bills.get_bill(LandedObject(key, etag.strip('"'), 0, "").bill_id)
+    assert record is not None, f"no bill record for {key}: the notification did not fire"
+    return record
+
+
+@pytest.mark.parametrize(("name", "expected_format", "billed_column"), EXTERNAL_FILES)
+def test_every_external_file_is_taken_in(
+    clean_stack: Any, name: str, expected_format: str, billed_column: str
+) -> None:
+    record = _land(f"bills/external/{name}", (EXTERNAL_DATA / name).read_bytes())
+    assert record["status"] == "processed", record["error"]
+    assert record["format"] == expected_format
+    assert record["rows"] > 0
+    assert Decimal(record["totals"]["billed_cost"]) == _column_sum(name, billed_column)
+
+
+def test_final_cur_is_flagged_and_not_final_is_not(clean_stack: Any) -> None:
+    final = _land("bills/a/final.csv", (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes())
+    draft = _land(
+        "bills/b/draft.csv", (EXTERNAL_DATA / "aws-cur-2023-06-not-final.csv").read_bytes()
+    )
+    assert final["final"] is True
+    assert draft["final"] is False
+
+
+BAD_FILES = {
+    "truncated.csv.gz": gzip.compress((EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes())[
+        :-40
+    ],
+    "empty.csv": b"",
+    "not-a-bill.csv": b"name,colour\napple,red\n",
+    "latin1.csv": (EXTERNAL_DATA / "aws-cur-2023-06-final.csv")
+    .read_bytes()
+    .replace(b"NOK", "NØK".encode("latin-1")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_a_bad_file_is_quarantined_with_a_clear_error(clean_stack: Any, name: str) -> None:
+    from chalicelib.store import objects
+
+    key = f"bills/bad/{name}"
+    record = _land(key, BAD_FILES[name])
+    assert record["status"] == "failed"
+    assert record["error"]["message"].startswith(key)
+    # Moved, never deleted: the original bytes are kept under quarantine/.
+    assert objects.head(key) is None
+    assert objects.get_bytes(record["quarantine_key"]) == BAD_FILES[name]
+
+
+def test_a_bad_file_does_not_disturb_earlier_data(clean_stack: Any) -> None:
+    from chalicelib.store import bills
+
+    good = _land("bills/a/final.csv", (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes())
+    [period] = good["periods"]
+    before = bills.current_aggregates(period)
+    _land("bills/a/broken.csv", b"lineItem/UsageAccountId\n")
+    assert bills.current_aggregates(period) == before
+    assert bills.get_bill(good["id"])["status"] == "processed"
+
+
+def test_a_redelivery_under_the_same_key_replaces_the_older_one(clean_stack: Any) -> None:
+    from chalicelib.store import bills
+
+    body = (EXTERNAL_DATA / "aws-cur-2023-06-not-final.csv").read_bytes()
+    first = _land("bills/cur/report.csv", body)
+    second = _land("bills/cur/report.csv", body.replace(b",10,", b",12,", 1))
+    assert second["id"] != first["id"]
+    [period] = second["periods"]
+    current = bills.current_aggregates(period)
+    assert {a["bill_id"] for a in current} == {second["id"]}
+    assert bills.get_bill(first["id"])["status"] == "superseded"
