@@ -97,8 +97,10 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
     }
     if not bills.create_bill(bill_id, record):
         existing = bills.get_bill(bill_id) or {}
-        logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
-        return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
+        # Only a failure of ours (not of the file) is worth the retry Lambda makes.
+        if not (existing.get("status") == "failed" and existing.get("retryable")):
+            logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
+            return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
     logger.append_keys(bill_id=bill_id, key=landed.key)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
@@ -114,7 +116,9 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         except InvalidBillFile as error:
             return _quarantine(record, error)
         except Exception as error:  # a bug or an outage: keep the file where it is, say so
-            record.update(status="failed", error={"message": f"internal error: {error}"})
+            record.update(
+                status="failed", retryable=True, error={"message": f"internal error: {error}"}
+            )
             bills.save_bill(record)
             raise
     record.update(

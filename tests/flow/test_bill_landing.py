@@ -116,3 +116,35 @@ def test_a_redelivery_under_the_same_key_replaces_the_older_one(clean_stack: Any
     current = bills.current_aggregates(period)
     assert {a["bill_id"] for a in current} == {second["id"]}
     assert bills.get_bill(first["id"])["status"] == "superseded"
+
+
+def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
+    clean_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import bills, objects
+    from chalicelib.store.aws import client
+    from chalicelib.workflow import ingest
+
+    key = "bills/retry/final.csv"
+    body = (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes()
+    real = ingest.normalize_bill
+
+    def outage(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(ingest, "normalize_bill", outage)
+    # The notification's invocation fails inside moto (which swallows it): the record says why.
+    etag = client("s3").put_object(Bucket=objects.bucket(), Key=key, Body=body)["ETag"]
+    bill_id = ingest.LandedObject(key, etag.strip('"'), 0, "").bill_id
+    failed = bills.get_bill(bill_id)
+    assert failed is not None and failed["status"] == "failed" and failed["retryable"] is True
+    assert objects.head(key) is not None  # not quarantined: the file is fine
+
+    # Lambda retries the same event; this time the work gets done.
+    monkeypatch.setattr(ingest, "normalize_bill", real)
+    event = {"Records": [{"s3": {"object": {"key": key, "eTag": etag, "size": len(body)}}}]}
+    [outcome] = ingest.handle_s3_event(event)
+    assert outcome["status"] == "processed"
+    assert bills.get_bill(bill_id)["status"] == "processed"
+    [again] = ingest.handle_s3_event(event)
+    assert again["duplicate"] is True
