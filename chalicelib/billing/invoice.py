@@ -268,12 +268,18 @@ def _consume(remaining: dict[str, Decimal], scope: Sequence[str], amount: Decima
 # --- stage 6: the cloud lines and the pre-purchased lines ---------------------------------------
 
 
+def cloud_line_description(provider: str, service: str) -> str:
+    """'AWS Amazon Simple Storage Service', but 'AWS Lambda', not 'AWS AWS Lambda'."""
+    label = provider.upper()
+    return service if service.upper().startswith(label + " ") else f"{label} {service}"
+
+
 def cloud_usage_lines(cloud: Iterable[CloudCharge], currency: str) -> list[InvoiceLine]:
     """One line per provider + service: round(Σ price)."""
     return [
         InvoiceLine(
             kind="cloud_usage",
-            description=f"{c.provider.upper()} {c.service}",
+            description=cloud_line_description(c.provider, c.service),
             amount=round_money(c.price, currency),
             provider=c.provider,
             service=c.service,

@@ -429,3 +429,13 @@ def test_worked_example(pipeline: Pipeline) -> None:
     # cost 100 + 20.10 + 6 = 126.10; savings 9.60 − 6 = 3.60; overage 163.665 − 27.096… = 136.57
     assert (d["cost"], d["savings_retained"], d["overage"]) == ("126.10", "3.60", "136.57")
     assert (d["price"], d["margin"], d["margin_percent"]) == ("458.34", "332.24", "72.49")
+
+
+def test_a_cloud_line_names_its_provider_once() -> None:
+    from chalicelib.billing.invoice import cloud_line_description
+
+    assert cloud_line_description("aws", "Amazon Simple Storage Service") == (
+        "AWS Amazon Simple Storage Service"
+    )
+    assert cloud_line_description("aws", "AWS Lambda") == "AWS Lambda"
+    assert cloud_line_description("gcp", "Compute Engine") == "GCP Compute Engine"
