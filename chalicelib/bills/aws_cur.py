@@ -280,20 +280,25 @@ def _product_key(cols: Columns, snake: bool, key: str) -> str:
     if product is None:
         return sql.NULL_TEXT
     if product.type.upper().startswith("MAP"):
-        return sql.text_of(f"element_at({product.ref}, {sql.lit(key)})[1]")
-    return sql.text_of(f"json_extract_string({sql.valid_json(product.ref)}, {sql.lit('$.' + key)})")
+        value = cols.define(f"element_at({product.ref}, {sql.lit(key)})[1]")
+        return cols.define(sql.text_of(value), 2)
+    valid = cols.define(sql.valid_json(cols.text_ref(product)), 2)
+    value = cols.define(f"json_extract_string({valid}, {sql.lit('$.' + key)})", 3)
+    return cols.define(sql.text_of(value), 4)
 
 
 def _tags(cols: Columns, snake: bool) -> str:
     if not snake:
         prefix = "resourceTags/"
-        pairs = [(c.name.strip()[len(prefix) :], c.ref) for c in cols.with_prefix(prefix)]
+        pairs = [
+            (c.name.strip()[len(prefix) :], cols.text_ref(c)) for c in cols.with_prefix(prefix)
+        ]
         return sql.json_object_from_pairs(pairs)
     tags = cols.get("resource_tags")
     if tags is not None:
         if tags.type.upper().startswith("MAP"):
-            return sql.json_object_from_list(f"map_entries({tags.ref})", key="key", value="value")
-        return sql.json_object_text(tags.ref)
+            return sql.json_object_from_map(tags.ref, tags.type)
+        return cols.json_text(tags)
     prefix = "resource_tags_"
-    pairs = [(c.name.strip()[len(prefix) :], c.ref) for c in cols.with_prefix(prefix)]
+    pairs = [(c.name.strip()[len(prefix) :], cols.text_ref(c)) for c in cols.with_prefix(prefix)]
     return sql.json_object_from_pairs(pairs)

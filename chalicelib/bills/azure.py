@@ -131,7 +131,7 @@ def build(cols: Columns) -> Mapping:
         "CommitmentDiscountStatus": status,
         "CommitmentOwnerAccountId": sql.NULL_TEXT,
         "ProviderLineType": charge_type,
-        "Tags": "'{}'" if tags is None else sql.json_object_text(tags.ref, wrap_braces=True),
+        "Tags": "'{}'" if tags is None else cols.json_text(tags, wrap_braces=True),
     }
     invoice = cols.text("InvoiceId") if cols.has("InvoiceId") else None
     return Mapping(format=fmt, select=select, invoice_id=invoice)

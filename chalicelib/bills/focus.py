@@ -78,13 +78,14 @@ def version(cols: Columns) -> str:
 def build(cols: Columns) -> Mapping:
     for name in REQUIRED:
         cols.require(name)
-    provider = provider_code(cols.require("ProviderName").ref)
+    provider = cols.define(provider_code(cols.text_ref(cols.require("ProviderName"))), 2)
     billing_account = _azure_id(
+        cols,
         cols.text("BillingAccountId", required=True),
         provider,
         r"^/providers/Microsoft\.Billing/billingAccounts/([^/]+)$",
     )
-    sub_account = _azure_id(cols.text("SubAccountId"), provider, r"^/subscriptions/([^/]+)$")
+    sub_account = _azure_id(cols, cols.text("SubAccountId"), provider, r"^/subscriptions/([^/]+)$")
     category_raw = cols.text("ChargeCategory", required=True)
     commitment_id = cols.text("CommitmentDiscountId")
     select = {
@@ -124,9 +125,13 @@ def build(cols: Columns) -> Mapping:
     return Mapping(format=version(cols), select=select, invoice_id=invoice)
 
 
-def _azure_id(expr: str, provider: str, pattern: str) -> str:
-    stripped = f"regexp_extract({expr}, {sql.lit(pattern)}, 1)"
-    return f"CASE WHEN {provider} = 'azure' AND {stripped} <> '' THEN {stripped} ELSE {expr} END"
+def _azure_id(cols: Columns, text: str, provider: str, pattern: str) -> str:
+    if text == sql.NULL_TEXT:
+        return text
+    stripped = cols.define(f"regexp_extract({text}, {sql.lit(pattern)}, 1)", 2)
+    return cols.define(
+        f"CASE WHEN {provider} = 'azure' AND {stripped} <> '' THEN {stripped} ELSE {text} END", 3
+    )
 
 
 def _tags(cols: Columns) -> str:
@@ -134,5 +139,5 @@ def _tags(cols: Columns) -> str:
     if tags is None:
         return "'{}'"
     if tags.type.upper().startswith("MAP"):
-        return sql.json_object_from_list(f"map_entries({tags.ref})", key="key", value="value")
-    return sql.json_object_text(tags.ref)
+        return sql.json_object_from_map(tags.ref, tags.type)
+    return cols.json_text(tags)

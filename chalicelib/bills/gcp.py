@@ -116,7 +116,7 @@ def build(cols: Columns) -> Mapping:
     )
     column = cols.get("credits")
     if column is not None:
-        cols.checks.append(
+        cols.add_check(
             Check(
                 bad=(
                     f"len(list_filter({credits}, c -> NULLIF(trim(c.amount), '') IS NOT NULL "
@@ -127,9 +127,10 @@ def build(cols: Columns) -> Mapping:
             )
         )
     billed = f"CAST({cost} + COALESCE({credit_sum}, 0) AS {MONEY})"
-    cud = (
+    cud = cols.define(
         f"list_filter({credits}, c -> c.type IN ({', '.join(sql.lit(t) for t in _CUD_TYPES)}) "
-        "OR c.name ILIKE 'committed use discount%')[1]"
+        "OR c.name ILIKE 'committed use discount%')[1]",
+        4,
     )
     cost_type = f"lower({cols.text('cost_type')})"
     sku_description = cols.text("sku.description")
@@ -137,7 +138,7 @@ def build(cols: Columns) -> Mapping:
     invoice_month = cols.text("invoice.month")
     month_start = f"TRY_STRPTIME({invoice_month}, '%Y%m')"
     if cols.has("invoice.month"):
-        cols.checks.append(
+        cols.add_check(
             Check(
                 bad=f"({invoice_month} IS NOT NULL AND {month_start} IS NULL)",
                 column="invoice.month",
@@ -191,19 +192,23 @@ def _list(cols: Columns, name: str, json_layout: str) -> str:
         return f"CAST([] AS {_CREDIT}[])" if name == "credits" else f"CAST([] AS {_KV}[])"
     if column.type.endswith("[]"):
         return column.ref
-    raw = sql.text_of(column.ref)
-    is_list = f"(json_type({sql.valid_json(raw)}) = 'ARRAY')"
-    cols.checks.append(
+    raw = cols.text_ref(column)
+    is_list = _is_json_list(cols, raw)
+    cols.add_check(
         Check(
-            bad=f"({raw} IS NOT NULL AND NOT COALESCE({is_list}, false))",
+            bad=f"({raw} IS NOT NULL AND NOT {is_list})",
             column=column.name,
             message=f"'not a JSON list: ' || left({raw}, 80)",
         )
     )
     # from_json must only ever see valid JSON: DuckDB may hoist a shared sub-expression out of a
     # CASE and evaluate it on every row, so the guard goes inside its argument.
-    guarded = f"CASE WHEN COALESCE({is_list}, false) THEN {raw} END"
-    return f"from_json({guarded}, {sql.lit(json_layout)})"
+    guarded = f"CASE WHEN {is_list} THEN {raw} END"
+    return cols.define(f"from_json({guarded}, {sql.lit(json_layout)})", 3)
+
+
+def _is_json_list(cols: Columns, raw: str) -> str:
+    return cols.define(f"COALESCE(json_type({sql.valid_json(raw)}) = 'ARRAY', false)", 2)
 
 
 def _labels(cols: Columns) -> str:
@@ -211,10 +216,10 @@ def _labels(cols: Columns) -> str:
     if labels is None:
         return "'{}'"
     if not labels.type.endswith("[]"):
-        raw = sql.text_of(labels.ref)
+        raw = cols.text_ref(labels)
         # Labels are informative: an odd cell is kept as text rather than failing the bill.
-        is_list = f"COALESCE(json_type({sql.valid_json(raw)}) = 'ARRAY', false)"
+        is_list = _is_json_list(cols, raw)
         parsed = f"from_json(CASE WHEN {is_list} THEN {raw} END, {sql.lit(_KV_JSON)})"
         as_object = sql.json_object_from_list(parsed, key="key", value="value")
-        return f"CASE WHEN {is_list} THEN {as_object} ELSE {sql.json_object_text(labels.ref)} END"
+        return f"CASE WHEN {is_list} THEN {as_object} ELSE {cols.json_text(labels)} END"
     return sql.json_object_from_list(labels.ref, key="key", value="value")

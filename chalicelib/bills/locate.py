@@ -5,9 +5,11 @@ Two sources of row errors:
 - DuckDB's CSV rejects table (column count, quoting, encoding): it records the byte position
   of the bad record, which is turned into a physical line by counting newlines.
 - Per-row checks (money, timestamps, required values, JSON cells): evaluated in bulk, so on
-  failure the source is scanned again in file order (DuckDB keeps insertion order) to find the
-  first failing record's index; for CSV that index becomes a physical line by re-reading the
-  file with Python's csv module (records may span lines). This runs only on the error path.
+  failure the source is scanned again, numbering the records in file order (a streaming
+  ``row_number() OVER ()``, which follows the scan order while insertion order is preserved),
+  to find the first failing record's index; for CSV that index becomes a physical line by
+  re-reading the file with Python's csv module (records may span lines). This runs only on the
+  error path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
-import pyarrow.compute as pc
 
 from chalicelib.bills import sql
 from chalicelib.bills.columns import Check
@@ -75,16 +76,16 @@ def raise_for_rejects(
 def first_failing_row(
     con: duckdb.DuckDBPyConnection, expression: str, relation: str
 ) -> tuple[int, str] | None:
-    """(0-based record index, error cell) of the first row where ``expression`` is not NULL."""
-    result = con.execute(f"SELECT {expression} AS e FROM {relation}")
-    offset = 0
-    for batch in result.fetch_record_batch(100_000):
-        column = batch.column(0)
-        if column.null_count < len(column):
-            index = int(pc.index(pc.is_valid(column), True).as_py())
-            return offset + index, str(column[index].as_py())
-        offset += batch.num_rows
-    return None
+    """(0-based record index, error cell) of the first row where ``expression`` is not NULL.
+
+    ``relation`` is a FROM item (a table function call or a parenthesized query); the
+    connection must preserve insertion order.
+    """
+    row = con.execute(
+        f"SELECT i, e FROM (SELECT row_number() OVER () - 1 AS i, {expression} AS e "
+        f"FROM {relation}) WHERE e IS NOT NULL ORDER BY i LIMIT 1"
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def raise_for_row(*, kind: str, path: Path, index: int, cell: str, label: str) -> None:

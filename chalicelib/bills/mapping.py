@@ -41,10 +41,10 @@ PROVIDER_CODES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def provider_code(expr: str) -> str:
-    """SQL mapping a provider name to aws | azure | gcp | oci | other."""
+def provider_code(text: str) -> str:
+    """SQL mapping a provider name (text, empty as NULL) to aws | azure | gcp | oci | other."""
     pairs = tuple((names, sql.lit(code)) for names, code in PROVIDER_CODES)
-    return sql.case_map(f"lower({sql.text_of(expr)})", pairs, "'other'")
+    return sql.case_map(f"lower({text})", pairs, "'other'")
 
 
 # Normalized ChargeCategory spelled any case -> canonical spelling (FOCUS values).

@@ -1,17 +1,29 @@
 """Normalize one bill file: detect its format, map it to the normalized schema with DuckDB, write
 Parquet partitions, and summarize. Pure: local files in, local files out; no AWS.
 
-Pipeline (memory stays bounded whatever the file size: DuckDB streams the source, spills its
-sort to ``temp_directory`` under ``memory_limit``, and the partition writer streams too):
+Pipeline (memory stays bounded whatever the file size: DuckDB streams the source and spills
+its tables to ``temp_directory`` under ``memory_limit``):
 
-1. unpack (gzip / zip → a plain file, with the decompressed-size limit) — :mod:`container`;
+1. unpack (gzip / zip → a plain file, CRC-checked, with the decompressed-size limit) —
+   :mod:`container`. DuckDB parses a plain file on all threads, a compressed one on one;
 2. read the header / schema / first JSON record and pick the format — :mod:`source`,
-   :mod:`detect`; the format's mapper gives one SQL expression per normalized column;
-3. one DuckDB pass: read, map, validate every row, and write a staging Parquet file sorted by
-   provider / period / account;
-4. fail with :class:`InvalidBillFile` (file, line, column) on the first problem found: CSV
-   rejects, then failed row checks, then no rows, then mixed currencies;
-5. aggregate the staging file per partition and split it into one Parquet file per partition.
+   :mod:`detect`; the format's mapper gives one SQL expression per normalized column over
+   conversions that are each computed once per row (:mod:`columns`, :mod:`sql`);
+3. one parallel DuckDB pass over the source (the only full read of it): read only the needed
+   columns, convert, map, validate every row (a row's first failed check, as text, in
+   ``_error``; TRY_CASTs, so a bad value never stops the scan) and stage the lines in a table —
+   unsorted, in memory as long as it fits;
+4. one aggregate over the staged lines gives the failed-row count and, per partition, the rows,
+   sums, currencies, lines without an invoice id;
+5. fail with :class:`InvalidBillFile` (file, line, column) on the first problem found: a row
+   DuckDB cannot parse (the scan stops; only then is it repeated with a rejects table to say
+   where), failed row checks (only then is the source scanned again in file order to find the
+   first), no rows, mixed currencies;
+6. DuckDB writes the partitions' Parquet files from the staged table (:mod:`partition`); they
+   are checked against the sums and moved into place.
+
+Speed: ``bench/bench_ingest.py`` measures this against the floor (inflating the file once) and
+a pandas ingest; its docstring and the module docstrings say where the time goes.
 
 Rules applied to every format after its mapper:
 - SubAccountId falls back to BillingAccountId (a charge no sub-account carries belongs to the
@@ -30,15 +42,17 @@ operator (or a later rule with a clock) decides.
 
 from __future__ import annotations
 
+import contextlib
+import decimal
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 
@@ -59,7 +73,14 @@ from chalicelib.bills.model import (
     PartitionSummary,
     Totals,
 )
-from chalicelib.bills.partition import PERIOD_COLUMN, Key, write_partitions
+from chalicelib.bills.partition import (
+    BUCKET,
+    BUCKET_COLUMN,
+    PERIOD_COLUMN,
+    Key,
+    partition_dir,
+    write_partitions,
+)
 from chalicelib.bills.schema import NORMALIZED_COLUMNS
 from chalicelib.bills.source import REJECTS_TABLE, Source, open_source
 from chalicelib.errors import InvalidBillFile
@@ -67,6 +88,13 @@ from chalicelib.errors import InvalidBillFile
 DEFAULT_MAX_DECOMPRESSED_BYTES = 20 * 2**30
 DEFAULT_MEMORY_LIMIT = "1GB"
 _INVOICE = "_invoice"
+_EXACT = decimal.Context(prec=80)
+_STAGED = "rebill_staged"
+_COMPRESSED = "rebill_compressed"  # an in-memory database whose tables DuckDB compresses
+# The staged lines take about this much memory uncompressed (31 columns, text inline).
+STAGED_ROW_BYTES = 700
+# Compression methods whose gain on bill lines does not pay for their CPU time.
+_SLOW_COMPRESSION = "fsst,chimp,patas,alp,alprd"
 _ERROR = "_error"
 
 
@@ -99,12 +127,15 @@ def normalize_bill(
         con = _connect(work, memory_limit, threads)
         try:
             src = open_source(con, plain, label)
-            staging = work / "staging.parquet"
-            with _reading(label, src):
-                checks = _stage(con, src, staging, source_file_id)
-            if src.kind == "csv":
-                raise_for_rejects(con, REJECTS_TABLE, src.path, _names(src), label)
-            summary = _summarize(con, src, checks, staging, label)
+            staged = _STAGED
+            if _estimated_rows(con, src) * STAGED_ROW_BYTES > _bytes(memory_limit) * 3 // 4:
+                # Too big for memory as it is: keep the staged lines compressed (~15x smaller,
+                # ~1.5 s of CPU per million lines) rather than spill them to disk and back.
+                con.execute(f"ATTACH ':memory:' AS {_COMPRESSED} (COMPRESS)")
+                con.execute(f"SET disabled_compression_methods = '{_SLOW_COMPRESSION}'")
+                staged = f"{_COMPRESSED}.{_STAGED}"
+            checks = _stage(con, src, staged, source_file_id, label)
+            summary = _summarize(con, src, staged, checks, label)
             bill_periods = sorted({key[1] for key in summary})
             if (
                 src.family.name == "aws"
@@ -115,11 +146,16 @@ def normalize_bill(
                     f"{label}: the manifest is for {identity.billing_period} but the file holds "
                     f"{', '.join(bill_periods)}"
                 )
-            final, invoice_ids = _finality(con, src, staging)
+            final, invoice_ids = _finality(con, src, staged, summary)
+            written = write_partitions(
+                con,
+                staged,
+                [(key, int(v[0]), int(v[8])) for key, v in summary.items()],
+                work / "parts",
+            )
         finally:
             con.close()
-        written = write_partitions(staging, work / "parts", f"part-{part_index}.parquet")
-        partitions = _publish(written, work / "parts", out_dir, summary)
+        partitions = _publish(written, out_dir, summary, f"part-{part_index}.parquet")
     except duckdb.Error as exc:
         raise BillProcessingError(f"{label}: processing failed: {_first_line(exc)}") from exc
     finally:
@@ -135,9 +171,9 @@ def normalize_bill(
         periods=bill_periods,
         rows=sum(p.rows for p in partitions),
         totals=Totals(
-            billed_cost=sum((p.billed_cost for p in partitions), Decimal(0)),
-            effective_cost=sum((p.effective_cost for p in partitions), Decimal(0)),
-            list_cost=sum((p.list_cost for p in partitions), Decimal(0)),
+            billed_cost=_sum(p.billed_cost for p in partitions),
+            effective_cost=_sum(p.effective_cost for p in partitions),
+            list_cost=_sum(p.list_cost for p in partitions),
         ),
         final=final,
         invoice_ids=invoice_ids,
@@ -146,11 +182,20 @@ def normalize_bill(
     )
 
 
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    """Exact: Python's default context keeps 28 digits, a money value up to 38."""
+    total = Decimal(0)
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
 def _connect(work: Path, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
     config: dict[str, Any] = {
         "memory_limit": memory_limit,
         "temp_directory": str(work / "duckdb-tmp"),
-        "preserve_insertion_order": True,  # the error locator and the sorted staging rely on it
+        # On for the error locator's file-order scans; each bulk statement turns it off.
+        "preserve_insertion_order": True,
         "autoinstall_known_extensions": False,  # everything needed is built in; Lambda is offline
     }
     if threads is not None:
@@ -162,14 +207,14 @@ def _connect(work: Path, memory_limit: str, threads: int | None) -> duckdb.DuckD
     return con
 
 
-def _names(src: Source) -> list[str]:
-    return [c.name for c in src.columns.columns]
-
-
 def _stage(
-    con: duckdb.DuckDBPyConnection, src: Source, staging: Path, source_file_id: str
+    con: duckdb.DuckDBPyConnection, src: Source, staged: str, source_file_id: str, label: str
 ) -> list[Check]:
-    """One pass over the source: map, validate, sort, write ``staging``. Returns the checks."""
+    """One pass over the source: map, validate, stage in table ``staged``. Returns the checks.
+
+    ``staged`` is a plain (not TEMP) table: the partition writer reads it from several
+    connections of the same database at once.
+    """
     select = dict(src.mapping.select)
     sub_account = f"COALESCE({select['SubAccountId']}, {select['BillingAccountId']})"
     checks = [
@@ -192,74 +237,119 @@ def _stage(
         outer.append(f"CAST({value} AS {kind}) AS {column}")
     outer.append(f"strftime(\"BillingPeriodStart\", '%Y-%m') AS {PERIOD_COLUMN}")
     outer += [_INVOICE, _ERROR]
-    mapped = (
-        f"SELECT {', '.join(outer)} FROM (SELECT {inner},\n  {invoice} AS {_INVOICE},\n"
-        f"  {error_expression(checks)} AS {_ERROR}\nFROM {src.relation})"
-    )
-    # Sorted on the final (fallen-back) keys: the partition writer needs equal keys adjacent.
-    query = f'SELECT * FROM ({mapped}) ORDER BY "ProviderName", {PERIOD_COLUMN}, "SubAccountId"'
+    prefix = f"SELECT *, {BUCKET} AS {BUCKET_COLUMN} FROM (SELECT {', '.join(outer)} FROM"
 
-    con.execute(f"COPY ({query}) TO {sql.lit(str(staging))} (FORMAT parquet)")
+    def staging(relation: str) -> str:
+        return (
+            f"{prefix} (SELECT {inner},\n  {invoice} AS {_INVOICE},\n"
+            f"  {error_expression(checks)} AS {_ERROR}\nFROM ({src.columns.relation(relation)})))"
+        )
+
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(f"CREATE TABLE {staged} AS {staging(src.relation)}")
+    except _FILE_ERRORS as exc:
+        if src.rejects_relation is not None:
+            # The scan stopped at a row it cannot parse: scan again recording every bad row.
+            with contextlib.suppress(*_FILE_ERRORS):
+                con.execute(f"CREATE TEMP TABLE rebill_rejected AS {staging(src.rejects_relation)}")
+            raise_for_rejects(con, REJECTS_TABLE, src.path, _names(src), label)
+        _raise_read_error(label, src, exc)
     return checks
 
 
 def _summarize(
-    con: duckdb.DuckDBPyConnection, src: Source, checks: list[Check], staging: Path, label: str
+    con: duckdb.DuckDBPyConnection, src: Source, staged: str, checks: list[Check], label: str
 ) -> dict[Key, tuple[Any, ...]]:
-    """Fail on bad rows, no rows or mixed currencies; else the sums per partition key."""
-    table = f"read_parquet({sql.lit(str(staging))})"
-    (bad,) = _one(con, f"SELECT count(*) FROM {table} WHERE {_ERROR} IS NOT NULL")
-    if bad:
-        with _reading(label):
-            # The scan is repeated in file order only now, on the error path.
-            located = first_failing_row(con, error_expression(checks), src.relation)
-        if located is None:  # cannot happen: the same expressions failed a moment ago
-            raise BillProcessingError(f"{label}: a row failed validation but was not found again")
-        index, cell = located
-        raise_for_row(kind=src.kind, path=src.path, index=index, cell=cell, label=label)
+    """Fail on bad rows, no rows or mixed currencies; else the sums per partition key.
+
+    Per key: rows, Σ billed, Σ effective, Σ list, Σ savings-eligible list, min billing account,
+    currency, lines without an invoice id, bucket (see :mod:`partition`).
+    """
     rows = con.execute(
         f'SELECT "ProviderName", {PERIOD_COLUMN}, "SubAccountId", count(*), '
         'sum("BilledCost"), sum("EffectiveCost"), sum("ListCost"), '
         'COALESCE(sum("ListCost") FILTER (WHERE "CommitmentDiscountStatus" = \'Used\'), 0), '
-        'min("BillingAccountId"), min("BillingCurrency"), count(DISTINCT "BillingCurrency") '
-        f"FROM {table} GROUP BY ALL ORDER BY 1, 2, 3"
+        'min("BillingAccountId"), min("BillingCurrency"), max("BillingCurrency"), '
+        f"count(*) - count({_INVOICE}), count({_ERROR}), {BUCKET_COLUMN} "
+        f"FROM {staged} GROUP BY ALL ORDER BY 1, 2, 3"
     ).fetchall()
+    if any(r[12] for r in rows):
+        con.execute("SET preserve_insertion_order = true")
+        with _reading(label):
+            # The scan is repeated in file order only now, on the error path.
+            located = first_failing_row(con, error_expression(checks), _layered(src))
+        if located is None:  # cannot happen: the same expressions failed a moment ago
+            raise BillProcessingError(f"{label}: a row failed validation but was not found again")
+        index, cell = located
+        raise_for_row(kind=src.kind, path=src.path, index=index, cell=cell, label=label)
     if not rows:
         what = "a header but no line items" if src.kind == "csv" else "no line items"
         raise InvalidBillFile(
             f"{label}: the file has {what}", line=2 if src.kind == "csv" else None
         )
-    currencies = {r[9] for r in rows}
-    if len(currencies) > 1 or any(r[10] > 1 for r in rows):
+    if len({r[9] for r in rows} | {r[10] for r in rows}) > 1:
         _raise_mixed_currency(con, src, label)
-    return {(r[0], r[1], r[2]): tuple(r[3:10]) for r in rows}
+    return {(r[0], r[1], r[2]): (*r[3:10], r[11], r[13]) for r in rows}
+
+
+def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
+    """Lines in the source, from Parquet metadata or the line length of the first MiB."""
+    if src.kind == "parquet":
+        row = con.execute(
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({sql.lit(str(src.path))})"
+        ).fetchone()
+        return int(row[0] or 0) if row else 0
+    with src.path.open("rb") as f:
+        head = f.read(1 << 20)
+    return src.path.stat().st_size * max(1, head.count(b"\n")) // max(1, len(head))
+
+
+def _bytes(size: str) -> int:
+    """'1GB', '512 MiB', … in bytes (DuckDB's units: KB = 1000, KiB = 1024)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B?\s*", size, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a memory size: {size!r}")
+    number, unit, binary = match.groups()
+    power = "KMGT".find(unit.upper()) + 1 if unit else 0
+    return int(float(number) * (1024 if binary else 1000) ** power)
+
+
+def _names(src: Source) -> list[str]:
+    return [c.name for c in src.columns.columns]
+
+
+def _layered(src: Source) -> str:
+    return f"({src.columns.relation(src.relation)})"
 
 
 def _raise_mixed_currency(con: duckdb.DuckDBPyConnection, src: Source, label: str) -> None:
     currency = src.mapping.select["BillingCurrency"]
-    (first,) = _one(con, f"SELECT {currency} FROM {src.relation} LIMIT 1")
+    con.execute("SET preserve_insertion_order = true")
+    (first,) = _one(con, f"SELECT {currency} FROM {_layered(src)} LIMIT 1")
     expression = (
         f"CASE WHEN {currency} IS DISTINCT FROM {sql.lit(str(first))} THEN "
         f"concat('currency\x1fthis line is in ', {currency}, ' but the first line is in ', "
         f"{sql.lit(str(first))}, '; one bill file must be in one currency') END"
     )
     with _reading(label):
-        located = first_failing_row(con, expression, src.relation)
+        located = first_failing_row(con, expression, _layered(src))
     if located is None:
         raise InvalidBillFile(f"{label}: the file mixes currencies")
     index, cell = located
     raise_for_row(kind=src.kind, path=src.path, index=index, cell=cell, label=label)
 
 
-def _finality(con: duckdb.DuckDBPyConnection, src: Source, staging: Path) -> tuple[bool, list[str]]:
+def _finality(
+    con: duckdb.DuckDBPyConnection, src: Source, staged: str, summary: dict[Key, tuple[Any, ...]]
+) -> tuple[bool, list[str]]:
     if src.mapping.invoice_id is None:
         return False, []
-    table = f"read_parquet({sql.lit(str(staging))})"
-    (missing,) = _one(con, f"SELECT count(*) FROM {table} WHERE {_INVOICE} IS NULL")
+    missing = sum(int(v[7]) for v in summary.values())
     ids = [
         str(r[0])
         for r in con.execute(
-            f"SELECT DISTINCT {_INVOICE} FROM {table} WHERE {_INVOICE} IS NOT NULL "
+            f"SELECT DISTINCT {_INVOICE} FROM {staged} WHERE {_INVOICE} IS NOT NULL "
             "ORDER BY 1 LIMIT 1000"
         ).fetchall()
     ]
@@ -268,17 +358,17 @@ def _finality(con: duckdb.DuckDBPyConnection, src: Source, staging: Path) -> tup
 
 def _publish(
     written: dict[Key, Path],
-    parts_root: Path,
     out_dir: Path,
     summary: dict[Key, tuple[Any, ...]],
+    file_name: str,
 ) -> list[PartitionSummary]:
     """Move the finished files into ``out_dir`` (replacing an earlier normalization's)."""
     if set(written) != set(summary):
         raise BillProcessingError("partition files and partition sums disagree")
     partitions = []
     for key in sorted(summary):
-        rows, billed, effective, listed, eligible, billing_account, currency = summary[key]
-        target = out_dir / written[key].relative_to(parts_root)
+        rows, billed, effective, listed, eligible, billing_account, currency, *_ = summary[key]
+        target = partition_dir(out_dir, key) / file_name
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(written[key], target)
         partitions.append(
@@ -314,17 +404,19 @@ def _reading(label: str, src: Source | None = None) -> Iterator[None]:
     try:
         yield
     except _FILE_ERRORS as exc:
-        if src is not None and src.kind == "jsonl":
-            found = first_bad_json_line(src.path)
-            if found is not None:
-                bad_line, problem = found
-                raise InvalidBillFile(
-                    f"{label}: line {bad_line}: {problem}", line=bad_line
-                ) from exc
-        message = _first_line(exc)
-        match = re.search(r"\bline (\d+)", message)
-        line = int(match.group(1)) if match else None
-        raise InvalidBillFile(f"{label}: cannot be read: {message}", line=line) from exc
+        _raise_read_error(label, src, exc)
+
+
+def _raise_read_error(label: str, src: Source | None, exc: Exception) -> NoReturn:
+    if src is not None and src.kind == "jsonl":
+        found = first_bad_json_line(src.path)
+        if found is not None:
+            bad_line, problem = found
+            raise InvalidBillFile(f"{label}: line {bad_line}: {problem}", line=bad_line) from exc
+    message = _first_line(exc)
+    match = re.search(r"\bline (\d+)", message)
+    line = int(match.group(1)) if match else None
+    raise InvalidBillFile(f"{label}: cannot be read: {message}", line=line) from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,10 +1,12 @@
 """Open a plain bill file as the DuckDB relation ``src``, with its format's column mapping.
 
 CSV is read with the header parsed by :mod:`csvhead`, positional column names, every column
-as text, no sniffing, strict RFC 4180 quoting, and a rejects table: a row DuckDB cannot parse
-(wrong column count, bad quoting, invalid UTF-8) is recorded with its position instead of
-aborting the scan, and reported afterwards with line and column. Parquet and JSON lines are
-read with their own readers. Bad values in any format surface as per-row checks.
+as text, no sniffing and strict RFC 4180 quoting; only the columns the mapping uses are
+materialized (DuckDB pushes the projection into the reader). A row DuckDB cannot parse (wrong
+column count, bad quoting, invalid UTF-8) aborts the scan; only then is the file scanned again
+with a rejects table (:attr:`Source.rejects_relation`), which records each bad row's position
+for a message with line and column. Parquet and JSON lines are read with their own readers.
+Bad values in any format surface as per-row checks.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Source:
     family: detect.Family
     mapping: Mapping
     relation: str  # SQL table function call reading the file
+    rejects_relation: str | None = None  # CSV: the same, recording bad rows in REJECTS_TABLE
 
 
 def open_source(con: duckdb.DuckDBPyConnection, plain: Plain, label: str) -> Source:
@@ -61,15 +64,25 @@ def _csv(path: Path, label: str) -> Source:
     # Everything as text: conversions happen in SQL, where a failure becomes a located check.
     types = ", ".join(f"{sql.lit(r)}: 'VARCHAR'" for r in refs)
     nulls = "['', 'NULL']" if family.null_literal else "['']"
-    relation = (
-        f"read_csv({sql.lit(str(path))}, columns = {{{types}}}, header = true, "
+    options = (
+        f"{sql.lit(str(path))}, columns = {{{types}}}, header = true, "
         "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
         f"nullstr = {nulls}, allow_quoted_nulls = false, max_line_size = {MAX_LINE_BYTES}, "
-        f"buffer_size = {BUFFER_BYTES}, "
-        f"store_rejects = true, rejects_table = {sql.lit(REJECTS_TABLE)}, "
-        f"rejects_scan = {sql.lit(REJECTS_SCAN)}, rejects_limit = 100)"
+        f"buffer_size = {BUFFER_BYTES}"
     )
-    return Source("csv", path, cols, family, mapping, relation)
+    rejects = (
+        f"store_rejects = true, rejects_table = {sql.lit(REJECTS_TABLE)}, "
+        f"rejects_scan = {sql.lit(REJECTS_SCAN)}, rejects_limit = 100"
+    )
+    return Source(
+        "csv",
+        path,
+        cols,
+        family,
+        mapping,
+        relation=f"read_csv({options})",
+        rejects_relation=f"read_csv({options}, {rejects})",
+    )
 
 
 def _parquet(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> Source:

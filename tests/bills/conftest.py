@@ -37,11 +37,19 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def qsum(values: Iterable[str | Decimal]) -> Decimal:
-    return sum((q(v) for v in values), Decimal(0))
+    return _add(q(v) for v in values)
 
 
 def exact_sum(values: Iterable[str]) -> Decimal:
-    return sum((_CONTEXT.create_decimal(v) for v in values), Decimal(0))
+    return _add(_CONTEXT.create_decimal(v) for v in values)
+
+
+def _add(values: Iterable[Decimal]) -> Decimal:
+    """Σ without rounding (the default context keeps only 28 digits)."""
+    total = Decimal(0)
+    for value in values:
+        total = _CONTEXT.add(total, value)
+    return total
 
 
 def lines(

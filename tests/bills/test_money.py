@@ -1,5 +1,7 @@
 """Money is exact: any decimal text a bill may hold (plain, scientific notation, many decimals)
-sums to what Python's Decimal says, once each value is rounded to the schema's scale."""
+sums to what Python's Decimal says, once each value is rounded to the schema's scale; and the
+fast conversions (int64 pieces, direct timestamp casts, trim only when needed) give exactly what
+the plain conversions give, at both money scales the schema may use."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.bills import sql
 from chalicelib.bills.normalize import normalize_bill
 from chalicelib.bills.schema import MONEY_COLUMNS, NORMALIZED_COLUMNS
 from tests.bills import curgen
@@ -77,3 +82,94 @@ def test_tiny_scientific_notation_rounds_to_zero(tmp_path: Path) -> None:
     assert values == sorted(q(c) for c in costs)
     assert [q(c) for c in TINY] == [0] * len(TINY)
     assert bill.totals.billed_cost == qsum(costs) == Decimal("2E-10")
+
+
+# --- the fast text conversions equal the exact ones ----------------------------------------------
+
+_FORMATS = ", ".join(
+    f"'{f}'"
+    for f in (
+        "%m/%d/%Y",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%Y%m%dT%H%M%S.%gZ",
+        "%Y%m%dT%H%M%SZ",
+    )
+)
+
+
+def _connection(monkeypatch: pytest.MonkeyPatch, scale: int) -> duckdb.DuckDBPyConnection:
+    """DuckDB with Rebill's macros for MONEY = DECIMAL(38, scale), and the reference conversions
+    as they were before the fast paths: trim, then DuckDB's casts."""
+    money = f"DECIMAL(38,{scale})"
+    monkeypatch.setattr(sql, "MONEY", money)
+    monkeypatch.setattr(sql, "MONEY_SCALE", scale)
+    monkeypatch.setattr(sql, "_FAST_SCALE", min(scale, 18))
+    con = duckdb.connect()
+    for statement in sql.macro_statements():
+        con.execute(statement)
+    con.execute("CREATE MACRO ref_text(s) AS NULLIF(trim(s), '')")
+    con.execute(
+        "CREATE MACRO ref_money(s) AS CASE WHEN (contains(ref_text(s), 'e') "
+        f"OR contains(ref_text(s), 'E')) AND abs(TRY_CAST(ref_text(s) AS DOUBLE)) < 49e-{scale + 2}"
+        f" THEN CAST(0 AS {money}) ELSE TRY_CAST(ref_text(s) AS {money}) END"
+    )
+    con.execute(
+        "CREATE MACRO ref_ts(s) AS COALESCE(timezone('UTC', TRY_CAST(ref_text(s) AS TIMESTAMPTZ)),"
+        f" TRY_STRPTIME(ref_text(s), [{_FORMATS}]))"
+    )
+    return con
+
+
+_EDGE_TEXTS = [
+    *("5", "+5", "-5", " 5", "5 ", "1_000", "1e5", "1E5", "0x10", "0b101", "--5", "+-5", "-", "+"),
+    *("", " ", "05", "9223372036854775807", "9223372036854775808", "1.5", "5\t", "\t5", "-0"),
+    *("1,000", "inf", "nan", "-.5", ".5", "5.", "5 .5", "5. 5", "1_0.5", "1._5", "1_.5", "-1.5"),
+    *("123456789.123456789123", "-123456789.00000000005", "0.00000000005", "-0.00000000005"),
+    *("0.999999999999999999999", "99999999999999999999.5", "12345678901234567890123.5"),
+    *("1.5.5", "1..5", "-1-2.5", "1.5e3", "1.-5", "0.0", "-0.0", "1." + "9" * 40, "- ", "+ "),
+    *("-" + "9" * 18 + "." + "9" * 20, "\t-1.5", "-\t1.5", "1.5-", "0001.0001", "1\u00a0.5"),
+    *("\u00a01.5", "1.5\u00a0", "\u20031.5\u3000", "٣", "½", "0.5e-3", "-0.49999999995"),
+    *(" 0.30 ", "0.00000000004999999999", "-999999999999999999.99999999995"),
+]
+_TIMES = [
+    *("2026-10-01T00:00:00Z", "2026-10-01T00:00:00.123Z", "2026-10-01 00:00:00Z", "2026-10-01Z"),
+    *("2026-1-1T0:0:0Z", "2026-10-01T00:00:00+02:00", "2026-10-01T00:00:00+02:00Z", "yesterday"),
+    *("2026-10-01T24:00:00Z", "2026-02-30T00:00:00Z", "20231001T000000.000Z", "20231001T000000Z"),
+    *("10/01/2026", "10/01/2026 13:05:00", "10/01/2026 1:05:00 PM", "2026-10-01 00:00:00 UTC"),
+    *(" 2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z ", "\u00a02026-10-01T00:00:00Z", "Z", ""),
+    *("infinity", "infinityZ", "epochZ", "2026-10-01T00:00:00ZZ", "-2026-10-01T00:00:00Z"),
+]
+
+
+def _texts_strategy() -> st.SearchStrategy[str]:
+    plain = st.builds(
+        lambda sign, whole, frac, pad: f"{pad}{sign}{whole}.{frac}{pad}",
+        st.sampled_from(["", "-"]),
+        st.integers(min_value=0, max_value=10**20),
+        st.text("0123456789", min_size=1, max_size=25),
+        st.sampled_from(["", " ", "\u00a0"]),
+    )
+    return st.one_of(plain, st.text("0123456789.-+_eE \t,x", max_size=14), _texts())
+
+
+@pytest.mark.parametrize("scale", [10, 18])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extra=st.lists(_texts_strategy(), max_size=40))
+def test_fast_money_conversion_equals_the_exact_one(scale: int, extra: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        con = _connection(patch, scale)
+        rows = con.execute(
+            "SELECT s, rebill_money(s), ref_money(s), rebill_text(s), ref_text(s) "
+            "FROM unnest(?) t(s)",
+            [_EDGE_TEXTS + extra],
+        ).fetchall()
+    assert [r for r in rows if r[1] != r[2] or r[3] != r[4]] == []
+
+
+def test_fast_timestamp_conversion_equals_the_exact_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    con = _connection(monkeypatch, 10)
+    rows = con.execute("SELECT s, rebill_ts(s), ref_ts(s) FROM unnest(?) t(s)", [_TIMES]).fetchall()
+    assert [r for r in rows if r[1] != r[2]] == []
+    assert sum(1 for r in rows if r[1] is not None) > 15

@@ -30,10 +30,22 @@ def _accounts_cur(tmp_path: Path, accounts: int, per_account: int) -> Path:
     return curgen.write(tmp_path / "cur.csv", rows)
 
 
-def test_one_file_per_partition_across_batch_boundaries(
-    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("single_copies", "per_copy"),
+    [(100, 128), (0, 128), (0, 7)],
+    ids=["a-copy-per-partition", "one-partitioned-copy", "sorted-bucket-ranges"],
+)
+def test_one_file_per_partition(
+    tmp_path: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    single_copies: int,
+    per_copy: int,
 ) -> None:
-    monkeypatch.setattr(partition, "BATCH_ROWS", 7)  # runs cross batch boundaries
+    # The three ways of partition.write_partitions; 7: more partitions than one COPY takes, so
+    # the lines are sorted by a hash bucket of their keys and written in bucket ranges.
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", single_copies)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", per_copy)
     bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
     assert len(bill.partitions) == 40
     files = sorted(out_dir.rglob("*.parquet"))
@@ -46,6 +58,25 @@ def test_one_file_per_partition_across_batch_boundaries(
         assert {g["SubAccountId"] for g in _lines_of(p.path)} == {p.account_id}
     assert bill.totals.billed_cost == sum(3 * a + Decimal("0.03") for a in range(40))
     assert [p.account_id for p in bill.partitions] == sorted(p.account_id for p in bill.partitions)
+
+
+def test_a_partition_split_by_duckdb_is_merged_into_one_file(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One open file and a flush per row make DuckDB close and reopen partitions' files.
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_OPEN_FILES", 1)
+    monkeypatch.setattr(partition, "FLUSH_THRESHOLD_ROWS", 1)
+    bill = normalize_bill(
+        _accounts_cur(tmp_path, 5, 3000), source_file_id="x", out_dir=out_dir, threads=2
+    )
+    assert [p.rows for p in bill.partitions] == [3000] * 5
+    assert sorted(out_dir.rglob("*.parquet")) == sorted(p.path for p in bill.partitions)
+    for p in bill.partitions:
+        got = _lines_of(p.path)
+        assert len(got) == 3000
+        assert {g["SubAccountId"] for g in got} == {p.account_id}
+        assert sum(g["BilledCost"] for g in got) == p.billed_cost
 
 
 def _lines_of(path: Path) -> list[dict[str, object]]:
