@@ -124,7 +124,7 @@ class Columns:
     # -- SQL ------------------------------------------------------------------------------
     def _raw_text(self, column: SourceColumn) -> str:
         """The column as VARCHAR, untrimmed (a name, or the column itself if it is text)."""
-        if column.type.upper() == "VARCHAR" and not column.ref.endswith(")"):
+        if column.type.upper() == "VARCHAR" and column.ref.startswith('"'):
             return column.ref
         return self.define(f"CAST({column.ref} AS VARCHAR)")
 

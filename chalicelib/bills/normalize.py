@@ -76,9 +76,11 @@ from chalicelib.bills.model import (
 from chalicelib.bills.partition import (
     BUCKET,
     BUCKET_COLUMN,
+    PERIOD,
     PERIOD_COLUMN,
     Key,
     partition_dir,
+    period_text,
     write_partitions,
 )
 from chalicelib.bills.schema import NORMALIZED_COLUMNS
@@ -127,13 +129,7 @@ def normalize_bill(
         con = _connect(work, memory_limit, threads)
         try:
             src = open_source(con, plain, label)
-            staged = _STAGED
-            if _estimated_rows(con, src) * STAGED_ROW_BYTES > _bytes(memory_limit) * 3 // 4:
-                # Too big for memory as it is: keep the staged lines compressed (~15x smaller,
-                # ~1.5 s of CPU per million lines) rather than spill them to disk and back.
-                con.execute(f"ATTACH ':memory:' AS {_COMPRESSED} (COMPRESS)")
-                con.execute(f"SET disabled_compression_methods = '{_SLOW_COMPRESSION}'")
-                staged = f"{_COMPRESSED}.{_STAGED}"
+            staged = _staging_table(con, src)
             checks = _stage(con, src, staged, source_file_id, label)
             summary = _summarize(con, src, staged, checks, label)
             bill_periods = sorted({key[1] for key in summary})
@@ -235,7 +231,7 @@ def _stage(
         else:
             value = column
         outer.append(f"CAST({value} AS {kind}) AS {column}")
-    outer.append(f"strftime(\"BillingPeriodStart\", '%Y-%m') AS {PERIOD_COLUMN}")
+    outer.append(f"{PERIOD} AS {PERIOD_COLUMN}")
     outer += [_INVOICE, _ERROR]
     prefix = f"SELECT *, {BUCKET} AS {BUCKET_COLUMN} FROM (SELECT {', '.join(outer)} FROM"
 
@@ -290,7 +286,19 @@ def _summarize(
         )
     if len({r[9] for r in rows} | {r[10] for r in rows}) > 1:
         _raise_mixed_currency(con, src, label)
-    return {(r[0], r[1], r[2]): (*r[3:10], r[11], r[13]) for r in rows}
+    return {(r[0], period_text(r[1]), r[2]): (*r[3:10], r[11], r[13]) for r in rows}
+
+
+def _staging_table(con: duckdb.DuckDBPyConnection, src: Source) -> str:
+    """Where to stage the lines: a plain in-memory table, or, when they would not fit in memory
+    as they are, one in a compressed in-memory database (some 15x smaller, about 1.5 s of CPU
+    per million lines more) rather than spilling them to disk and reading them back."""
+    (limit,) = _one(con, "SELECT current_setting('memory_limit')")
+    if _estimated_rows(con, src) * STAGED_ROW_BYTES <= _bytes(str(limit)) * 3 // 4:
+        return _STAGED
+    con.execute(f"ATTACH ':memory:' AS {_COMPRESSED} (COMPRESS)")
+    con.execute(f"SET disabled_compression_methods = '{_SLOW_COMPRESSION}'")
+    return f"{_COMPRESSED}.{_STAGED}"
 
 
 def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
@@ -306,8 +314,8 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
 
 
 def _bytes(size: str) -> int:
-    """'1GB', '512 MiB', … in bytes (DuckDB's units: KB = 1000, KiB = 1024)."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)B?\s*", size, re.IGNORECASE)
+    """DuckDB's '953.6 MiB', '1GB', … in bytes (KB = 1000, KiB = 1024)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(i?)(?:B|bytes)?\s*", size, re.IGNORECASE)
     if match is None:
         raise ValueError(f"not a memory size: {size!r}")
     number, unit, binary = match.groups()

@@ -4,13 +4,11 @@ Layout: ``<root>/provider=<code>/period=<YYYY-MM>/account=<SubAccountId>/<name>.
 The account id is percent-encoded (only ``[A-Za-z0-9._~-]`` stay as they are), so Azure
 paths and odd ids cannot escape the tree; plain AWS, GCP and Azure ids read unchanged.
 
-How: DuckDB's ``COPY … (FORMAT parquet, PARTITION_BY …, RETURN_STATS)`` writes the files in
-parallel, straight from the staged table, and reports every file with its partition key and
-row count. DuckDB's directory names are not ours (it percent-encodes differently), so the
-files land in a work directory and :func:`write_partitions` returns where each key's file is;
-the caller moves them to :func:`partition_dir`.
-
-Three ways, by the number of partitions (P):
+How: DuckDB's ``COPY … (FORMAT parquet, RETURN_STATS)`` writes the files, straight from the
+staged table, and reports each file with its row count (and partition key). DuckDB's
+directory names are not ours (it percent-encodes differently), so the files land in a work
+directory and :func:`write_partitions` returns where each key's file is; the caller moves
+them to :func:`partition_dir`. Three ways, by the number of partitions (P):
 
 - P <= :data:`MAX_SINGLE_COPIES` (a payer and a few linked accounts) and the staged table in
   memory: one plain COPY per partition, filtered on the table. DuckDB's partitioned writer
@@ -41,10 +39,13 @@ from chalicelib.bills import sql
 from chalicelib.bills.model import BillProcessingError
 from chalicelib.bills.schema import COLUMN_NAMES
 
+# The billing period as yyyymm (an integer: cheaper to compute, compare and hash than text).
 PERIOD_COLUMN = "_period"
+PERIOD = 'year("BillingPeriodStart") * 100 + month("BillingPeriodStart")'
 KEYS = ("ProviderName", PERIOD_COLUMN, "SubAccountId")
-# DuckDB pins a 256 KiB block per open partition, per thread and per ~7 columns: 128
-# partitions of the 31 normalized columns on 2 threads stay well inside a 1 GB memory limit.
+# DuckDB pins 256 KiB blocks per open partition and thread (measured: 2000 partitions of 7
+# columns exhaust a 1 GB memory limit on 2 threads); WRITERS COPYs of 128 partitions of the 31
+# normalized columns stay within it.
 MAX_PARTITIONS_PER_COPY = 128
 MAX_OPEN_FILES = 2 * MAX_PARTITIONS_PER_COPY
 # With more partitions, the rows are split into COPYs by a hash bucket of the partition key,
@@ -62,6 +63,17 @@ _PARTITION_NAMES = ("__rebill_provider", "__rebill_period", "__rebill_account")
 
 Key = tuple[str, str, str]
 Partition = tuple[Key, int, int]  # key, rows, bucket
+
+
+def period_text(period: int) -> str:
+    """yyyymm -> 'YYYY-MM'."""
+    return f"{period // 100:04d}-{period % 100:02d}"
+
+
+def period_number(period: str) -> int:
+    """'YYYY-MM' -> yyyymm."""
+    year, month = period.rsplit("-", 1)
+    return int(year) * 100 + int(month)
 
 
 def encode_account(account: str) -> str:
@@ -132,9 +144,10 @@ def _copy_one(
     """COPY one partition of ``table`` to one file (selected by its bucket first: a small
     integer column is the cheapest filter)."""
     key, _, bucket = partition
-    where = " AND ".join(
-        [f"{BUCKET_COLUMN} = {bucket}"]
-        + [f"{sql.ident(name)} = {sql.lit(value)}" for name, value in zip(KEYS, key, strict=True)]
+    provider, period, account = key
+    where = (
+        f"{BUCKET_COLUMN} = {bucket} AND {PERIOD_COLUMN} = {period_number(period)} "
+        f'AND "ProviderName" = {sql.lit(provider)} AND "SubAccountId" = {sql.lit(account)}'
     )
     columns = ", ".join(sql.ident(name) for name in COLUMN_NAMES)
     con.execute("SET preserve_insertion_order = false")
@@ -206,8 +219,9 @@ def _copy(
     ).fetchall()
     result = []
     for filename, count, _size, _footer, _columns, partition_keys in stats:
-        key = tuple(str(partition_keys[name]) for name in _PARTITION_NAMES)
-        result.append((Path(filename), (key[0], key[1], key[2]), int(count)))
+        provider, period, account = (str(partition_keys[name]) for name in _PARTITION_NAMES)
+        key = (provider, period_text(int(period)), account)
+        result.append((Path(filename), key, int(count)))
     return result
 
 
