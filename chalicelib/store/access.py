@@ -21,6 +21,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import InvalidInput
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.tables import ReferenceItem
 
 Doc = dict[str, Any]
@@ -30,10 +31,6 @@ PENDING, DONE = "idempotency_pending", "idempotency_done"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # A claim older than this belongs to a request that died (API Gateway gives up after 29 s).
 ABANDONED_AFTER = timedelta(seconds=60)
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _now() -> datetime:
@@ -63,7 +60,7 @@ def delete_api_token(token_id: str) -> bool:
         ReferenceItem(TOKENS, token_id).delete(condition=ReferenceItem.pk.exists())
         return True
     except DeleteError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
 
@@ -108,7 +105,7 @@ def claim_idempotency_key(caller: str, key: str, fingerprint: str) -> Doc | None
         item.save(condition=free)
         return None
     except PutError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise
     try:
         doc: Doc = ReferenceItem.get(f"IDEMPOTENCY#{caller}", key, consistent_read=True).doc

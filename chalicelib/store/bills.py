@@ -25,14 +25,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.tables import BillItem
 
 Doc = dict[str, Any]
-
-
-def _conditional_failed(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 # --- bill file records --------------------------------------------------------------------
@@ -46,7 +42,7 @@ def create_bill(bill_id: str, doc: Doc) -> bool:
         )
         return True
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
 
@@ -156,7 +152,7 @@ def publish_version(period: str, part: DeliveryPart, bill_ids: list[str]) -> lis
         try:
             new.save(condition=condition)
         except PutError as error:
-            if _conditional_failed(error):
+            if condition_failed(error):
                 continue  # another delivery switched it meanwhile: look again
             raise
         replaced: list[str] = [] if current is None else list(current.doc["bill_ids"])
@@ -184,7 +180,7 @@ def claim_final_notice(period: str, provider: str) -> bool:
         )
         return True
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
 

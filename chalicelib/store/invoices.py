@@ -25,17 +25,11 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.invoice_keys import index_attributes
 from chalicelib.store.tables import InvoiceItem
 
 Doc = dict[str, Any]
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) in (
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    )
 
 
 def _invoice_item(doc: Doc) -> InvoiceItem:
@@ -112,7 +106,7 @@ def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
             transaction.save(pointer, condition=condition)
             transaction.save(_invoice_item(doc))
     except TransactWriteError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise Conflict(f"invoice of {doc['customer_id']} for {doc['period']} changed") from None
         raise
 
@@ -134,7 +128,7 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
                     )
                 )
     except TransactWriteError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise Conflict(f"invoice {doc['id']} is no longer {expected_status}") from None
         raise
 
@@ -177,7 +171,7 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
                 )
             return issued
         except TransactWriteError as error:
-            if not _conditional_failed(error):
+            if not condition_failed(error):
                 raise
             try:
                 if get_invoice(doc["id"])["status"] not in ("draft",):
@@ -230,7 +224,7 @@ def void_with_credit_note(
                     )
             return note
         except TransactWriteError as error:
-            if not _conditional_failed(error):
+            if not condition_failed(error):
                 raise
             if get_invoice(voided["id"])["status"] != "issued":
                 raise Conflict(f"invoice {voided['id']} is no longer issued") from None
@@ -247,7 +241,7 @@ def create_run(run_id: str, doc: Doc) -> bool:
         )
         return True
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
 

@@ -22,6 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.tables import ReferenceItem
 
 Doc = dict[str, Any]
@@ -122,10 +123,6 @@ def list_subscriptions(customer_id: str) -> list[Doc]:
 # --- what the API adds: conditional writes, deletes and pages -------------------------------
 
 
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _create(pk: str, sk: str, kind: str, doc: Doc, account_key: str | None = None) -> bool:
     """Write a new item; False when one with that key exists already (nothing is written)."""
     item = ReferenceItem(pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now())
@@ -133,7 +130,7 @@ def _create(pk: str, sk: str, kind: str, doc: Doc, account_key: str | None = Non
         item.save(condition=ReferenceItem.pk.does_not_exist())
         return True
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
 
@@ -145,7 +142,7 @@ def _replace(pk: str, sk: str, kind: str, doc: Doc, what: str) -> Doc:
         item.save(condition=ReferenceItem.pk.exists())
         return doc
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise NotFound(f"{what} not found") from None
         raise
 
@@ -154,7 +151,7 @@ def _delete(pk: str, sk: str, what: str) -> None:
     try:
         ReferenceItem(pk, sk).delete(condition=ReferenceItem.pk.exists())
     except DeleteError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise NotFound(f"{what} not found") from None
         raise
 
