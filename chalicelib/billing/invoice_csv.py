@@ -17,6 +17,7 @@ import duckdb
 from chalicelib.billing.csvsafe import safe_cell
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.money import exact, plain
+from chalicelib.billing.priced_usage import GROUP_COLUMNS
 from chalicelib.errors import BillingError, MissingFxRate
 
 CSV_COLUMNS = (
@@ -45,20 +46,10 @@ CSV_COLUMNS = (
     "price",
     "currency",
 )
+# A usage group's key columns (the customer is the file's filter, savings_removed a flag) and
+# the rule that priced it.
 _TEXT = (
-    "account_id",
-    "provider",
-    "service",
-    "service_code",
-    "sku_id",
-    "usage_type",
-    "operation",
-    "region",
-    "resource_id",
-    "charge_category",
-    "pricing_unit",
-    "currency",
-    "price_list_id",
+    *(c for c in GROUP_COLUMNS if c not in ("customer_id", "savings_removed")),
     "price_rule",
 )
 _NUMBERS = ("quantity", "cost", "list_cost", "basis", "savings_retained", "price")
