@@ -1,8 +1,8 @@
 """The billing report of a period, read from storage: live invoices and current bill data.
 
 The figures and totals come from the pure :mod:`chalicelib.billing.report`; this module only
-gathers its inputs — each customer's live invoice, and the accounts in the period's current
-bills that no customer owns.
+gathers its inputs — each customer's live invoice, the accounts in the period's current bills
+that no customer owns, and the reconciliation of the latest invoice run over every customer.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from chalicelib.billing.report import ReportInput
 from chalicelib.billing.report import billing_report as build_report
 from chalicelib.billing.report import report_csv as report_csv
 from chalicelib.store import bills, invoices, reference
+from chalicelib.workflow.run_reconciliation import period_reconciliation
 
 PROVIDERS = ("aws", "gcp", "azure", "oci")
 
@@ -52,6 +53,8 @@ def billing_report(period: str) -> dict[str, Any]:
         }
         for a in reseller
     ]
+    # The latest run over every customer checked every cent of the bills it priced.
+    report["reconciliation"] = period_reconciliation(period)
     report["final"] = {provider: bills.is_final(period, provider) for provider in PROVIDERS}
     return report
 

@@ -110,4 +110,20 @@ def format_report(report: dict[str, Any]) -> str:
             f"unassigned: {entry['provider']} account {entry['account_id']}, "
             f"cost {cost} {entry['currency']}: assign it to a customer"
         )
+    lines.extend(_reconciliation_lines(report.get("reconciliation")))
     return "\n".join(lines)
+
+
+def _reconciliation_lines(result: dict[str, Any] | None) -> list[str]:
+    if not result or result.get("balanced") is None:
+        return [] if not result else [f"reconciliation: {result.get('error')}"]
+    lines = []
+    for c in result["currencies"]:
+        retained = sum((Decimal(v) for v in c["retained"].values()), Decimal(0))
+        lines.append(
+            f"reconciliation {c['currency']}: bill {c['bill_total']} = billed {c['billed']}"
+            f" + retained {retained} + unassigned {c['unassigned']}"
+            f" + not priced {c['unpriced']}"
+            + ("" if Decimal(c["difference"]) == 0 else f"; DIFFERENCE {c['difference']}")
+        )
+    return lines

@@ -437,6 +437,37 @@ BILL_ACCOUNT: Schema = {
         "cost": _ref("Money"),
     },
 }
+RECONCILIATION: Schema = {
+    "type": ["object", "null"],
+    "description": "Every cent of the period's bills accounted for, per bill currency, as the "
+    "invoice run computed it: bill total = billed + retained + unassigned + not priced.",
+    "required": ["period", "balanced"],
+    "properties": {
+        "period": {"type": "string"},
+        # null when the bills could not be read (the run says why in ``error``)
+        "balanced": {"type": ["boolean", "null"]},
+        "run_id": {"type": "string"},
+        "computed_at": {"type": "string"},
+        "error": {"type": "string"},
+        "unpriced_customers": {"type": "array", "items": {"type": "string"}},
+        "currencies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["currency", "bill_total", "billed", "difference"],
+                "properties": {
+                    "currency": {"type": "string"},
+                    "bill_total": _ref("Money"),
+                    "billed": _ref("Money"),
+                    "retained": {"type": "object", "additionalProperties": _ref("Money")},
+                    "unassigned": _ref("Money"),
+                    "unpriced": _ref("Money"),
+                    "difference": _ref("Money"),
+                },
+            },
+        },
+    },
+}
 RESPONSES: dict[str, Schema] = {
     "Error": {
         "type": "object",
@@ -518,6 +549,7 @@ RESPONSES: dict[str, Schema] = {
                 "description": "The payer accounts' own lines, which stay with the reseller.",
                 "items": BILL_ACCOUNT,
             },
+            "reconciliation": RECONCILIATION,
             "totals": {
                 "type": "array",
                 "description": "One row per invoice currency: currencies never add up.",
@@ -550,6 +582,7 @@ RESPONSES: dict[str, Schema] = {
             "mode": {"type": "string", "enum": ["issue", "draft"]},
             "status": {"type": "string", "enum": ["running", "succeeded", "partial", "failed"]},
             "customer_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+            "reconciliation": RECONCILIATION,
             "progress": {
                 "type": "object",
                 "required": ["customers", "done", "saved", "unchanged", "failed"],

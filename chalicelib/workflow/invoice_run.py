@@ -21,10 +21,15 @@ from chalicelib.billing.invoice_csv import write_invoice_csv
 from chalicelib.billing.lifecycle import format_invoice_number
 from chalicelib.billing.pricing import price_usage
 from chalicelib.config import get_config
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
 from chalicelib.workflow.customer_period import load_customer_period
+from chalicelib.workflow.run_reconciliation import (
+    period_inputs_key,
+    priced_summary_key,
+    reconcile_run_safely,
+)
 
 Payload = dict[str, Any]
 
@@ -55,13 +60,16 @@ def prepare_run(payload: Payload) -> Payload:
         customers = [c for c in customers if c in set(wanted)]
     owners = _account_owners(customers)
     inputs: dict[str, list[str]] = {c: [] for c in customers}
+    everything: set[str] = set()
     for aggregate in bills.current_aggregates(period):
+        everything.add(aggregate["parquet_key"])
         for owner in owners.get((aggregate["provider"], aggregate["account_id"]), []):
             inputs[owner].append(aggregate["parquet_key"])
     prefix = f"{objects.RUNS_PREFIX}{run_id}/"
     for customer_id, keys in inputs.items():
         objects.put_json(f"{prefix}customers/{customer_id}/inputs.json", sorted(set(keys)))
     objects.put_json(f"{prefix}customers.json", customers)
+    objects.put_json(period_inputs_key(run_id), sorted(everything))
     invoices.save_run(invoices_run_doc(payload, len(customers)))
     return {
         "run_id": run_id,
@@ -90,7 +98,7 @@ def invoices_run_doc(payload: Payload, customer_count: int) -> Payload:
 def _existing_run(run_id: str) -> Payload:
     try:
         return invoices.get_run(run_id)
-    except Exception:
+    except NotFound:
         return {}
 
 
@@ -118,6 +126,7 @@ def price_customer_usage(payload: Payload) -> Payload:
         out = Path(tmp) / "priced-usage.parquet"
         summary = price_usage(customer_period, local, out)
         objects.upload(out, prefix + "priced-usage.parquet")
+    objects.put_json(priced_summary_key(run_id, customer_id), summary.to_dict())
     logger.info("usage priced", extra={"rows": summary.rows})
     return {**payload, "priced_key": prefix + "priced-usage.parquet"}
 
@@ -274,12 +283,17 @@ def finish_run(payload: Payload) -> Payload:
         status = "failed" if len(failed) + counts["not_run"] == counts["customers"] else "partial"
     else:
         status = "succeeded"
+    priced = [r["customer_id"] for r in results if r["status"] != "failed"]
     run.update(
         status=status,
         counts=counts,
         finished_at=_now(),
         errors=[{"customer_id": r["customer_id"], **r["error"]} for r in failed],
     )
+    if "error" not in payload:
+        run["reconciliation"] = reconcile_run_safely(
+            run_id, run["period"], priced, whole_period=not run.get("customer_ids")
+        )
     invoices.save_run(run)
     return {
         "type": "invoice-run.finished",
@@ -288,5 +302,6 @@ def finish_run(payload: Payload) -> Payload:
         "mode": run["mode"],
         "status": status,
         "counts": counts,
+        "balanced": (run.get("reconciliation") or {}).get("balanced"),
         "errors": run["errors"][:20],
     }

@@ -8,6 +8,7 @@ import io
 import time
 import urllib.request
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
     assert sum(totals.values()) == len(customers)
     assert all(row["invoice"]["status"] == "issued" for row in report["rows"])
     assert [u["account_id"] for u in report["unassigned"]] == [UNASSIGNED]
+    # The run reconciled the bills: the unassigned account's cost is part of the identity.
+    reconciled = report["reconciliation"]
+    assert reconciled["balanced"] is True and reconciled["run_id"] == run_id
+    assert api.get(f"/invoice-runs/{run_id}").json["reconciliation"] == reconciled
+    assert Decimal(reconciled["currencies"][0]["unassigned"]) != 0
     spreadsheet = api.get("/reports/billing", period=DEMO_PERIOD, format="csv")
     assert spreadsheet.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(spreadsheet.body.decode())))

@@ -1,0 +1,93 @@
+"""The reconciliation at the end of an invoice run: every cent of the period's bills accounted for.
+
+FinishRun reads the bill data the run priced (the period's current partitions, as PrepareRun
+snapshotted them) and each customer's priced-usage summary, and checks — with the pure
+:func:`chalicelib.billing.reconcile.reconcile` — that the bills' BilledCost equals what was
+billed to customers, plus what the reseller retained, plus what no customer owns. The result is
+kept on the run and, for a run over every customer, as the period's reconciliation that the
+billing report shows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.billing.priced_usage import PricedUsage
+from chalicelib.billing.reconcile import bill_ledger, reconcile
+from chalicelib.billing.reference import Account
+from chalicelib.config import get_config
+from chalicelib.errors import BillingError
+from chalicelib.observability import logger, metrics
+from chalicelib.store import objects, reference
+
+Payload = dict[str, Any]
+
+
+def period_inputs_key(run_id: str) -> str:
+    """Where PrepareRun lists every current partition of the period, owned or not."""
+    return f"{objects.RUNS_PREFIX}{run_id}/period-inputs.json"
+
+
+def priced_summary_key(run_id: str, customer_id: str) -> str:
+    return f"{objects.RUNS_PREFIX}{run_id}/customers/{customer_id}/priced-usage.json"
+
+
+def period_reconciliation_key(period: str) -> str:
+    return f"{objects.RUNS_PREFIX}periods/{period}/reconciliation.json"
+
+
+def reconcile_run(run_id: str, period: str, customer_ids: list[str], whole_period: bool) -> Payload:
+    """The run's reconciliation as stored on the run (``balanced``, per currency, the gaps)."""
+    accounts = [
+        Account.from_dict({**doc, "customer_id": customer["id"]})
+        for customer in reference.list_documents("customer")
+        for doc in reference.list_accounts(customer["id"])
+    ]
+    priced = [
+        PricedUsage.from_dict(objects.get_json(key))
+        for key in (priced_summary_key(run_id, c) for c in customer_ids)
+        if objects.head(key) is not None
+    ]
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        bills = [
+            objects.download(key, Path(tmp) / f"{index}.parquet")
+            for index, key in enumerate(objects.get_json(period_inputs_key(run_id)))
+        ]
+        result = reconcile(bill_ledger(period, accounts, bills), priced)
+    stored = {
+        **result.to_dict(),
+        "run_id": run_id,
+        "computed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if whole_period:
+        objects.put_json(period_reconciliation_key(period), stored)
+    if not result.balanced:
+        metrics.add_metric(name="RunsNotReconciled", unit=MetricUnit.Count, value=1)
+        logger.warning("the bills do not reconcile", extra={"reconciliation": stored})
+    return stored
+
+
+def reconcile_run_safely(
+    run_id: str, period: str, customer_ids: list[str], whole_period: bool
+) -> Payload:
+    """As :func:`reconcile_run`; a bill that cannot be read is reported on the run, not raised:
+    the invoices are made, and the run says why it could not check them."""
+    try:
+        return reconcile_run(run_id, period, customer_ids, whole_period)
+    except BillingError as error:
+        logger.warning("reconciliation failed", extra={"error": str(error)})
+        return {"period": period, "balanced": None, "error": str(error), "run_id": run_id}
+
+
+def period_reconciliation(period: str) -> Payload | None:
+    """The reconciliation of the latest run over every customer of ``period``, if any."""
+    key = period_reconciliation_key(period)
+    if objects.head(key) is None:
+        return None
+    stored: Payload = objects.get_json(key)
+    return stored
