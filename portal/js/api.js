@@ -64,13 +64,27 @@ export class Api {
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey === true ? newKey() : idempotencyKey;
     const init = { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) };
     const url = this.url(path, query);
-    let response = await this.#fetch(url, init);
+    let response = await this.#sendOnce(url, init, Boolean(idempotencyKey));
     if (response.status === 401 && !token && this.auth && (await this.auth.refresh())) {
       headers.Authorization = `Bearer ${this.auth.token()}`;
       response = await this.#fetch(url, init);
     }
     if (response.status === 401 && !token && this.auth) this.auth.expired();
     return this.#read(response, accept);
+  }
+
+  /**
+   * With an Idempotency-Key, a request whose answer was lost on the way (the API may have done
+   * it) is sent once more with the same key: the API answers it once, replaying the first answer.
+   */
+  async #sendOnce(url, init, keyed) {
+    try {
+      return await this.#fetch(url, init);
+    } catch (error) {
+      if (!keyed || !(error instanceof ApiUnreachable)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return this.#fetch(url, init);
+    }
   }
 
   async #fetch(url, init) {
@@ -105,12 +119,12 @@ export class Api {
   }
 
   /**
-   * POST. Buttons are disabled while their request runs and the API's writes are idempotent by
-   * natural key; pass `idempotencyKey: true` to send an Idempotency-Key too (the API's CORS
-   * configuration must then allow that header).
+   * POST, with a fresh Idempotency-Key unless `idempotencyKey` says otherwise: buttons are
+   * disabled while their request runs, and a request whose answer is lost is retried once with
+   * the same key, so a void, an issue or a run is never done twice.
    */
   post(path, body, options = {}) {
-    return this.request("POST", path, { ...options, body: body ?? {} });
+    return this.request("POST", path, { idempotencyKey: true, ...options, body: body ?? {} });
   }
 
   put(path, body, options = {}) {

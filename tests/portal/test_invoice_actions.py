@@ -109,3 +109,35 @@ def test_void_creates_a_credit_note(operator_page: Any, portal: Portal) -> None:
     )
     expect(page.locator(".invoice-header")).to_contain_text("Credit note for")
     shot(page, "credit-note")
+
+
+def test_a_void_whose_answer_is_lost_is_sent_again_and_done_once(
+    operator_page: Any, portal: Portal
+) -> None:
+    page = operator_page
+    invoice = invoiced_customer(portal, "issue")
+    go(page, portal, f"/invoices/{invoice['id']}")
+    sent: list[dict[str, str]] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        sent.append(request.headers)
+        if len(sent) == 1:
+            route.fetch()  # the API voids the invoice…
+            route.abort("connectionreset")  # …and the browser never hears back
+        else:
+            route.continue_()
+
+    page.route(f"**/invoices/{invoice['id']}/void", lose_the_first_answer)
+    page.get_by_role("button", name="Void…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Void and create credit note").click()
+    expect(page.locator(".invoice-header [data-status]")).to_have_text("Void")
+
+    assert len(sent) == 2
+    assert sent[0]["idempotency-key"] and sent[0]["idempotency-key"] == sent[1]["idempotency-key"]
+    documents = portal.api("GET", f"/invoices?customer_id={invoice['customer_id']}")["items"]
+    notes = [d for d in documents if d.get("credit_note_for") == invoice["id"]]
+    assert len(notes) == 1, "the retried void made a second credit note"
