@@ -1,28 +1,34 @@
 """Stages 3–4 of DESIGN §4.2: which cloud lines a customer pays for, and at what price.
 
-A few DuckDB statements on one connection do the work, for one customer or for every customer of
-a run at once:
+Two DuckDB statements on one connection do the work, for one customer or for every customer of a
+run at once:
 
-1. ``fine``: the period's normalized lines whose ``SubAccountId`` is one of the customers'
+1. ``groups``: the period's normalized lines whose ``SubAccountId`` is one of the customers'
    accounts on the line's ``ChargePeriodStart``, summed per account and per every column that
-   keys a usage group or decides a line's fate (the decisions then run per group, not per line);
-2. ``groups``: each line's *disposition* — billed, or retained by the reseller (provider tax,
-   provider credits, negotiated discounts, another owner's commitment lines, categories not
-   billable) — and the re-basing of lines covered by a commitment the customer did not buy to
-   ``ListCost`` (stage 4), summed into usage groups: account, provider, service, sku / usage
-   type, operation, region, resource, charge category;
-3. ``priced``: the billed groups priced with their price list (§4.3), written to Parquet.
+   keys a usage group or decides a line's fate (``fine``); then each fine group's *disposition*
+   — billed, or retained by the reseller (provider tax, provider credits, negotiated discounts,
+   another owner's commitment lines, categories not billable) — and the re-basing of lines
+   covered by a commitment the customer did not buy to ``ListCost`` (stage 4), summed into usage
+   groups: account, provider, service, sku / usage type, operation, region, resource, charge
+   category. Retained lines only count per account, currency and reason;
+2. the billed groups priced with their price list (§4.3), written to Parquet.
 
 Pricing a group equals pricing its lines one by one because every price rule is linear in the
 basis (or the quantity) and every match key is part of the group key, so the price stays exact at
-full precision (``DECIMAL(38,20)``) while the rules run once per group instead of once per line.
+full precision while the rules run once per group instead of once per line. The price keeps every
+digit of amount × factor: 20 decimals, more when the bill's amounts carry more than 10 (the scale
+follows the bill columns' type and the rules' decimals). The summaries are read back from the
+written file, so they are the sums of exactly what the invoice reads.
 Prices stay in the bill's currency here; the invoice converts them (stage 9).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,21 +44,16 @@ from chalicelib.billing.priced_usage import (
     PricedUsage,
     ServiceTotal,
 )
-from chalicelib.billing.reference import PriceList, PriceRule, Settings
-from chalicelib.billing.sources import (
-    account_match,
-    in_period,
-    load_accounts,
-    load_lines,
-    load_rows,
-    sql_str,
-)
+from chalicelib.billing.reference import Account, PriceList, PriceRule, Settings
+from chalicelib.billing.sources import account_match, in_period, load_lines, sql_str
 from chalicelib.errors import BillingError
 
 __all__ = ["PricedUsage", "price_usage", "price_usage_batch", "rule_case_sql"]
 
-PRICE_TYPE = "DECIMAL(38,20)"
-_MONEY_SQL = "DECIMAL(38,10)"
+# Decimals of a price at least; more when the bill's amounts × the rules' factors need more.
+PRICE_SCALE = 20
+_MAX_PRECISION = 38
+_MONEY_COLUMNS = ("PricingQuantity", "BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 
 # AWS lineItem/LineItemType (and Azure pricing models / charge types) of commitment lines, lower
 # case. FOCUS exports say the same through CommitmentDiscountId / CommitmentDiscountStatus.
@@ -145,22 +146,21 @@ def price_usage_batch(
     con = duckdb.connect(config={"preserve_insertion_order": False})
     try:
         load_lines(con, normalized_parquet, _NEEDED)
-        load_accounts(con, ((a, cp.price_list_id(a)) for cp in cps for a in cp.accounts))
+        _load_accounts(con, ((a, cp.price_list_id(a)) for cp in cps for a in cp.accounts))
         _load_commitment_owners(con, cps)
         price_lists = _price_lists(cps)
-        _load_rules(con, price_lists)
+        places = _load_rules(con, price_lists)
+        price_type = _price_type(_money_scale(con), places)
         assignments = any(cp.commitment_owners for cp in cps)
         fine = _fine_sql(Period.parse(period), assignments=assignments)
-        con.execute(f"CREATE TEMP TABLE fine AS {fine}")
-        con.execute(f"CREATE TEMP TABLE groups AS {_groups_sql(settings)}")
-        con.execute(f"CREATE TEMP TABLE priced AS {_priced_sql(price_lists)}")
+        con.execute(f"CREATE TEMP TABLE groups AS {_groups_sql(settings, fine)}")
         out.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
             # Sorted by customer: a reader of one customer skips the other row groups.
-            f"COPY (SELECT * FROM priced ORDER BY customer_id) TO '{sql_str(str(out))}' "
-            "(FORMAT parquet, COMPRESSION zstd)"
+            f"COPY ({_priced_sql(price_lists, price_type)} ORDER BY customer_id) "
+            f"TO '{sql_str(str(out))}' (FORMAT parquet, COMPRESSION zstd)"
         )
-        return _summaries(con, period, ids)
+        return _summaries(con, period, ids, out)
     except duckdb.Error as error:
         raise BillingError(f"pricing usage of {period} failed: {error}") from error
     finally:
@@ -168,6 +168,77 @@ def price_usage_batch(
 
 
 # --- inputs -------------------------------------------------------------------------------------
+
+
+def _sql_value(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"no SQL text for {value!r}")
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """A temp table ``table`` with ``columns`` (name, SQL type) holding ``rows``.
+
+    The rows travel as one JSON text, a list of texts per column, which DuckDB parses in one go
+    and casts to the column types: fast for tens of thousands of accounts, and no Python value is
+    bound one by one.
+    """
+    data = {f"c{i}": [_sql_value(row[i]) for row in rows] for i in range(len(columns))}
+    shape = {f"c{i}": "VARCHAR[]" for i in range(len(columns))}
+    picks = ", ".join(
+        f"CAST(unnest(j.c{i}) AS {kind}) AS {name}" for i, (name, kind) in enumerate(columns)
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT {picks} FROM (SELECT from_json("
+        f"'{sql_str(json.dumps(data))}', '{json.dumps(shape)}') AS j)"
+    )
+
+
+def _load_accounts(
+    con: duckdb.DuckDBPyConnection, accounts: Iterable[tuple[Account, str | None]]
+) -> None:
+    """A table ``accounts`` (acct_ix, customer_id, provider, account_id, price_list_id,
+    valid_from, valid_to) as :func:`chalicelib.billing.sources.load_accounts` makes it;
+    ``acct_ix`` is a small integer standing for the whole row."""
+    _load_table(
+        con,
+        "accounts_given",
+        (
+            ("customer_id", "VARCHAR"),
+            ("provider", "VARCHAR"),
+            ("account_id", "VARCHAR"),
+            ("price_list_id", "VARCHAR"),
+            ("valid_from", "DATE"),
+            ("valid_to", "DATE"),
+        ),
+        [
+            (a.customer_id, a.provider, a.account_id, p, a.valid_from, a.valid_to)
+            for a, p in accounts
+        ],
+    )
+    # Open ends become ±infinity so that the join condition stays a conjunction of comparisons
+    # (an OR there turns DuckDB's hash join into a nested loop).
+    con.execute(
+        "CREATE TEMP TABLE accounts AS SELECT CAST(row_number() OVER () AS INTEGER) AS acct_ix, "
+        "customer_id, provider, account_id, price_list_id, "
+        "coalesce(CAST(valid_from AS TIMESTAMP), TIMESTAMP '-infinity') AS valid_from, "
+        "coalesce(CAST(valid_to AS TIMESTAMP), TIMESTAMP 'infinity') AS valid_to "
+        "FROM accounts_given"
+    )
+    con.execute("DROP TABLE accounts_given")
 
 
 def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[CustomerPeriod]) -> None:
@@ -180,7 +251,7 @@ def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[Custom
                     f"commitment {commitment!r} is assigned to both {owners[key]!r} "
                     f"and {customer!r}"
                 )
-    load_rows(
+    _load_table(
         con,
         "commitment_owners",
         (("commitment_id", "VARCHAR"), ("customer_id", "VARCHAR")),
@@ -197,8 +268,17 @@ def _price_lists(cps: Sequence[CustomerPeriod]) -> dict[str, PriceList]:
     return lists
 
 
-def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceList]) -> None:
-    """The pricing of each (price list, rule): which formula, which factor or unit price."""
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceList]) -> int:
+    """The pricing of each (price list, rule): which formula, which factor or unit price.
+
+    Factors and unit prices are typed with just the decimals they need (at most 10), so that an
+    amount × a factor has only the digits it really has. Returns those decimals."""
     rows: list[tuple[Any, ...]] = []
     for list_id, price_list in price_lists.items():
         rules: Iterable[PriceRule] = price_list.rules
@@ -215,7 +295,9 @@ def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceL
             )
             for rule in rules
         )
-    load_rows(
+    places = max((_places(v) for row in rows for v in row[4:] if v is not None), default=0)
+    rule_type = f"DECIMAL({_MAX_PRECISION},{places})"
+    _load_table(
         con,
         "price_rules",
         (
@@ -223,11 +305,36 @@ def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceL
             ("rule_id", "VARCHAR"),
             ("fixed", "BOOLEAN"),
             ("from_list", "BOOLEAN"),
-            ("factor", _MONEY_SQL),
-            ("unit_price", _MONEY_SQL),
+            ("factor", rule_type),
+            ("unit_price", rule_type),
         ),
         rows,
     )
+    return places
+
+
+def _money_scale(con: duckdb.DuckDBPyConnection) -> int:
+    """The decimals of the bill's amounts and quantities, as ``normalized`` types them."""
+    scale = 0
+    for name, kind, *_ in con.execute("DESCRIBE normalized").fetchall():
+        if name in _MONEY_COLUMNS:
+            found = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", kind)
+            if found is None:
+                raise BillingError(f"bill column {name} is {kind}, not a decimal")
+            scale = max(scale, int(found.group(2)))
+    return scale
+
+
+def _price_type(money_scale: int, rule_places: int) -> str:
+    """A decimal that holds every amount × factor exactly: amount (or quantity) decimals plus
+    the rules' decimals, and never fewer than :data:`PRICE_SCALE`."""
+    scale = max(PRICE_SCALE, money_scale + rule_places)
+    if scale > _MAX_PRECISION - 10:
+        raise BillingError(
+            f"prices would need {scale} decimals: bill amounts with {money_scale} and rules with "
+            f"{rule_places} are more than a decimal of {_MAX_PRECISION} digits holds"
+        )
+    return f"DECIMAL({_MAX_PRECISION},{scale})"
 
 
 # --- stages 3 and 4: disposition and re-basing, aggregated --------------------------------------
@@ -288,15 +395,34 @@ def _fine_sql(period: Period, *, assignments: bool) -> str:
     """
 
 
-def _groups_sql(settings: Settings) -> str:
+def _groups_sql(settings: Settings, fine: str) -> str:
     """Level 2: each fine group's disposition (stage 3) and re-basing (stage 4), summed into the
-    usage groups of the CSV, billed or retained."""
+    usage groups of the CSV; retained lines summed per account, currency and reason only."""
     passing = settings.pass_through
     tax = f"'{BILLED}'" if passing.provider_tax else "'provider_tax'"
     discounts = f"'{BILLED}'" if passing.provider_discounts else "'provider_discounts'"
     credits = f"'{BILLED}'" if passing.provider_credits else "'provider_credits'"
+
+    def billed_only(expression: str, name: str) -> str:
+        return f"CASE WHEN disposition = '{BILLED}' THEN {expression} END AS {name}"
+
+    keys = ",\n           ".join(
+        billed_only(expression, name)
+        for expression, name in (
+            ("coalesce(nullif(ServiceName, ''), nullif(ServiceCode, ''), 'Other')", "service"),
+            ("ServiceCode", "service_code"),
+            ("SkuId", "sku_id"),
+            ("SkuMeter", "usage_type"),
+            ("Operation", "operation"),
+            ("RegionId", "region"),
+            ("ResourceId", "resource_id"),
+            ("ChargeCategory", "charge_category"),
+            ("PricingUnit", "pricing_unit"),
+        )
+    )
     return f"""
-    WITH typed AS (
+    WITH fine AS ({fine}),
+    typed AS (
         SELECT *, lower(coalesce(ProviderLineType, '')) AS line_type,
                lower(coalesce(CommitmentDiscountStatus, '')) AS commitment_status
         FROM fine
@@ -330,10 +456,7 @@ def _groups_sql(settings: Settings) -> str:
         FROM roles
     )
     SELECT acct_ix,
-           coalesce(nullif(ServiceName, ''), nullif(ServiceCode, ''), 'Other') AS service,
-           ServiceCode AS service_code, SkuId AS sku_id, SkuMeter AS usage_type,
-           Operation AS operation, RegionId AS region, ResourceId AS resource_id,
-           ChargeCategory AS charge_category, PricingUnit AS pricing_unit,
+           {keys},
            BillingCurrency AS currency,
            disposition = '{BILLED}' AND rebased AS savings_removed,
            disposition,
@@ -389,7 +512,7 @@ def rule_case_sql(price_lists: Mapping[str, PriceList]) -> str:
     return f"CASE price_list_id {' '.join(branches)} ELSE 'default' END"
 
 
-def _priced_sql(price_lists: Mapping[str, PriceList]) -> str:
+def _priced_sql(price_lists: Mapping[str, PriceList], price_type: str) -> str:
     """The billed usage groups with the customer, account and price list of their account, the
     rule that prices them and the price."""
     keys = ", ".join(f"g.{c}" for c in GROUP_COLUMNS)
@@ -404,13 +527,14 @@ def _priced_sql(price_lists: Mapping[str, PriceList]) -> str:
     )
     SELECT {keys}, g.price_rule, g.lines, g.quantity, g.cost, g.billed_cost, g.list_cost, g.basis,
            g.savings_retained,
-           -- Each branch cast on its own: a CASE over DECIMAL(38,10) and DECIMAL(38,20) would
-           -- settle on a common type with 10 decimals and round the products.
+           -- Each branch cast on its own: a CASE over decimals of different scales would settle
+           -- on a common type with fewer decimals and round the products. Every product's scale
+           -- (amount decimals + rule decimals) is at most the price's, so the casts are exact.
            CASE
-             WHEN r.rule_id IS NULL THEN CAST(g.basis AS {PRICE_TYPE})
-             WHEN r.fixed THEN CAST(g.quantity * r.unit_price AS {PRICE_TYPE})
-             WHEN r.from_list THEN CAST(g.list_cost * r.factor AS {PRICE_TYPE})
-             ELSE CAST(g.basis * r.factor AS {PRICE_TYPE})
+             WHEN r.rule_id IS NULL THEN CAST(g.basis AS {price_type})
+             WHEN r.fixed THEN CAST(g.quantity * r.unit_price AS {price_type})
+             WHEN r.from_list THEN CAST(g.list_cost * r.factor AS {price_type})
+             ELSE CAST(g.basis * r.factor AS {price_type})
            END AS price
     FROM ruled g
     LEFT JOIN price_rules r ON r.price_list_id = g.price_list_id AND r.rule_id = g.price_rule
@@ -420,27 +544,43 @@ def _priced_sql(price_lists: Mapping[str, PriceList]) -> str:
 # --- summaries ----------------------------------------------------------------------------------
 
 
+def _text_sum(column: str) -> str:
+    return f"CAST(coalesce(sum({column}), 0) AS VARCHAR)"
+
+
 def _summaries(
-    con: duckdb.DuckDBPyConnection, period: str, customer_ids: Sequence[str]
+    con: duckdb.DuckDBPyConnection, period: str, customer_ids: Sequence[str], out: Path
 ) -> dict[str, PricedUsage]:
+    """Per customer: Σ of the written groups per provider + service, and where the BilledCost of
+    its lines went. Sums travel as decimal text (exact, and quicker to take in than DuckDB's
+    Python decimals)."""
     services: dict[str, list[ServiceTotal]] = defaultdict(list)
     rows: dict[str, int] = defaultdict(int)
     for customer, provider, service, currency, price, cost, savings, count in con.execute(
-        """SELECT customer_id, provider, service, currency, sum(price), sum(cost),
-                  sum(savings_retained), count(*)
-           FROM priced GROUP BY ALL ORDER BY ALL"""
+        f"""SELECT customer_id, provider, service, currency, {_text_sum("price")},
+                  {_text_sum("cost")}, {_text_sum("savings_retained")}, count(*)
+           FROM read_parquet('{sql_str(str(out))}') GROUP BY ALL ORDER BY ALL"""
     ).fetchall():
         services[customer].append(
-            ServiceTotal(provider, service, currency or "", price, cost, savings, int(count))
+            ServiceTotal(
+                provider,
+                service,
+                currency or "",
+                Decimal(price),
+                Decimal(cost),
+                Decimal(savings),
+                int(count),
+            )
         )
         rows[customer] += int(count)
     by_disposition: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     lines: dict[str, int] = defaultdict(int)
     for customer, currency, disposition, billed_cost, count in con.execute(
-        """SELECT a.customer_id, g.currency, g.disposition, sum(g.billed_cost), sum(g.lines)
+        f"""SELECT a.customer_id, g.currency, g.disposition, {_text_sum("g.billed_cost")},
+                  sum(g.lines)
            FROM groups g JOIN accounts a ON a.acct_ix = g.acct_ix GROUP BY ALL ORDER BY ALL"""
     ).fetchall():
-        by_disposition[(customer, currency or "")][disposition] = billed_cost
+        by_disposition[(customer, currency or "")][disposition] = Decimal(billed_cost)
         lines[customer] += int(count)
     balances: dict[str, list[CurrencyBalance]] = defaultdict(list)
     for (customer, currency), amounts in by_disposition.items():
