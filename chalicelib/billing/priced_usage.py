@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.billing.money import ZERO, plain
+from chalicelib.billing.money import EXACT, ZERO, plain
 
 GROUP_COLUMNS = (
     "customer_id",
@@ -75,7 +75,11 @@ class CurrencyBalance:
 
     @property
     def difference(self) -> Decimal:
-        return self.assigned - self.billed - sum(self.retained.values(), ZERO)
+        # Exact whatever the caller's decimal context: the default one keeps only 28 digits.
+        retained = ZERO
+        for amount in self.retained.values():
+            retained = EXACT.add(retained, amount)
+        return EXACT.subtract(EXACT.subtract(self.assigned, self.billed), retained)
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,10 @@ class PricedUsage:
         )
 
     def _by_currency(self, attr: str) -> dict[str, Decimal]:
+        # Exact whatever the caller's decimal context: the default one keeps only 28 digits.
         out: dict[str, Decimal] = defaultdict(Decimal)
         for s in self.services:
-            out[s.currency] += getattr(s, attr)
+            out[s.currency] = EXACT.add(out[s.currency], getattr(s, attr))
         return dict(out)
 
     @property
