@@ -243,7 +243,11 @@ def _load_accounts(
 
 def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[CustomerPeriod]) -> None:
     owners: dict[str, str] = {}
+    seen: set[int] = set()  # the customers of a run usually share one assignment mapping
     for cp in cps:
+        if id(cp.commitment_owners) in seen:
+            continue
+        seen.add(id(cp.commitment_owners))
         for commitment, customer in cp.commitment_owners.items():
             key = commitment.lower()
             if owners.setdefault(key, customer) != customer:
@@ -263,7 +267,8 @@ def _price_lists(cps: Sequence[CustomerPeriod]) -> dict[str, PriceList]:
     lists: dict[str, PriceList] = {}
     for cp in cps:
         for list_id, price_list in cp.price_lists.items():
-            if lists.setdefault(list_id, price_list) != price_list:
+            known = lists.setdefault(list_id, price_list)
+            if known is not price_list and known != price_list:
                 raise BillingError(f"price list {list_id!r} differs between customers of a batch")
     return lists
 
