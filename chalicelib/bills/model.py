@@ -1,6 +1,6 @@
 """What normalizing one bill file produces: the summary handed back to the ingestion glue.
 
-Money is ``Decimal`` (exact sums of ``DECIMAL(38,10)`` line amounts). The Parquet files
+Money is ``Decimal`` (exact sums of ``DECIMAL(38,18)`` line amounts). The Parquet files
 themselves are described by :mod:`chalicelib.bills.schema`.
 """
 

@@ -78,7 +78,7 @@ def test_gcp_json_lines_with_nested_credits(tmp_path: Path, out_dir: Path) -> No
     assert bill.periods == ["2026-10"]
     # BilledCost = cost + Σ credits, exactly (JSON numbers keep their text).
     expected = q("1.2345678901234") + q("-0.9") + q("-1.5e-3") + q("0.5") + q("0.25")
-    assert bill.totals.billed_cost == expected == Decimal("1.0830678901")
+    assert bill.totals.billed_cost == expected == Decimal("1.0830678901234")
     assert bill.totals.list_cost == q("1.2345678901234") + q("0.5") + q("0.25")
     assert bill.final is False
 

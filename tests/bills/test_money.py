@@ -59,15 +59,23 @@ def test_money_columns_are_decimals_never_doubles(tmp_path: Path) -> None:
     bill = normalize_bill(path, source_file_id="m", out_dir=tmp_path / "out")
     types = dict(parquet_types(bill.partitions[0].path))
     assert types == dict(NORMALIZED_COLUMNS)
-    assert {types[c] for c in MONEY_COLUMNS} == {"DECIMAL(38,10)"}
+    assert {types[c] for c in MONEY_COLUMNS} == {"DECIMAL(38,18)"}
     assert isinstance(bill.totals.billed_cost, Decimal)
     assert bill.totals.billed_cost == Decimal("0.001")
 
 
-# DuckDB 1.4.4 casts these to ±1E-10 (it rounds on a digit far below the scale); they are 0.
-TINY = ["5e-15", "5.0E-15", "9.9e-12", "-5.0411194E-12", "5e-40", "0.05e-10"]
-# The edges around half a unit of the scale, in both notations.
-EDGES = ["5e-11", "4.9e-11", "4.9999999999e-11", "0.00000000005", "0.0000000000499", "1.5e-11"]
+# DuckDB 1.4.4 casts these to ±1E-18 (it rounds on a digit far below the scale); they are 0.
+TINY = ["5e-23", "5.0E-23", "9.9e-20", "-5.0411194E-20", "5e-40", "0.05e-18"]
+# The edges around half a unit of the scale, in both notations (more than 18 decimals: rounded
+# half away from zero).
+EDGES = [
+    "5e-19",
+    "4.9e-19",
+    "4.9999999999e-19",
+    "0.0000000000000000005",
+    "0.000000000000000000499",
+    "1.5e-19",
+]
 
 
 def test_tiny_scientific_notation_rounds_to_zero(tmp_path: Path) -> None:
@@ -81,7 +89,7 @@ def test_tiny_scientific_notation_rounds_to_zero(tmp_path: Path) -> None:
     values = sorted(g["BilledCost"] for g in lines(bill))
     assert values == sorted(q(c) for c in costs)
     assert [q(c) for c in TINY] == [0] * len(TINY)
-    assert bill.totals.billed_cost == qsum(costs) == Decimal("2E-10")
+    assert bill.totals.billed_cost == qsum(costs) == Decimal("2E-18")
 
 
 # --- the fast text conversions equal the exact ones ----------------------------------------------

@@ -103,7 +103,7 @@ def test_no_pyarrow_or_pandas_is_needed(tmp_path: Path) -> None:
 
 
 def test_money_scale_18(tmp_path: Path) -> None:
-    """schema.MONEY may become DECIMAL(38,18): everything follows it (types, exact sums)."""
+    """Money at DECIMAL(38,18), in a process of its own: types and exact sums follow it."""
     path = curgen.write(
         tmp_path / "cur.csv",
         [

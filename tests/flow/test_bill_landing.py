@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import gzip
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,16 +26,15 @@ EXTERNAL_FILES = [
 
 
 def _column_sum(name: str, column: str) -> Decimal:
-    """The file's own total, each value kept to the normalized money scale (schema.MONEY)."""
-    from chalicelib.bills.schema import MONEY
-
-    scale = Decimal(1).scaleb(-int(MONEY.rstrip(")").split(",")[1]))
+    """The file's own total, to the last decimal: every value of the raw text, summed exactly."""
+    exact = decimal.Context(prec=80)
     with (EXTERNAL_DATA / name).open(encoding="utf-8-sig", newline="") as handle:
         values = [row[column] for row in csv.DictReader(handle)]
-    return sum(
-        (Decimal(v).quantize(scale, ROUND_HALF_UP) for v in values if v not in ("", "NULL")),
-        Decimal(0),
-    )
+    total = Decimal(0)
+    for value in values:
+        if value not in ("", "NULL"):
+            total = exact.add(total, exact.create_decimal(value))
+    return total
 
 
 def _land(key: str, body: bytes) -> dict[str, Any]:
