@@ -22,6 +22,7 @@ class AppConfig:
     data_bucket: str
     events_topic_arn: str
     generate_invoices_state_machine_arn: str
+    ingest_report_state_machine_arn: str
     tmp_dir: str
     # The Cognito user pool whose JWTs the API accepts (empty: API tokens only).
     cognito_user_pool_id: str = ""
@@ -43,6 +44,7 @@ class AppConfig:
             data_bucket=env.get("DATA_BUCKET", f"{prefix}-data"),
             events_topic_arn=env.get("EVENTS_TOPIC_ARN", ""),
             generate_invoices_state_machine_arn=env.get("GENERATE_INVOICES_STATE_MACHINE_ARN", ""),
+            ingest_report_state_machine_arn=env.get("INGEST_REPORT_STATE_MACHINE_ARN", ""),
             tmp_dir=env.get("REBILL_TMP_DIR", "/tmp"),
             cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
             cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),

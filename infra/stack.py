@@ -67,6 +67,7 @@ LAMBDA_UNZIPPED_LIMIT = 262_144_000
 # (DESIGN §7): a multi-GB CUR part is downloaded, decompressed and rewritten as Parquet there.
 EPHEMERAL_STORAGE_MB: dict[str, int] = {
     "ingest_bill": 10240,
+    "ingest_part": 10240,
     "price_usage": 4096,
     "compose_invoice": 4096,
     "save_invoice": 4096,

@@ -1,7 +1,8 @@
 """The demo: a small reseller's reference data and a month of AWS bills, run through the stack.
 
 The bills are uploaded to the bucket like a cloud delivers them; the bucket notification runs
-the ingest Lambda; then an invoice run goes through the generate-invoices state machine.
+the ingest Lambda, and a report's manifest starts its ingest-report execution; then an invoice
+run goes through the generate-invoices state machine.
 """
 
 from __future__ import annotations
@@ -40,6 +41,23 @@ def upload_bills(files: list[tuple[Path, str]]) -> None:
     ordered = sorted(files, key=lambda f: f[1].endswith("-Manifest.json"))
     for path, key in ordered:
         objects.upload(path, objects.BILLS_PREFIX + key)
+    wait_for_deliveries()
+
+
+def wait_for_deliveries(timeout: float = 300) -> None:
+    """Wait until no report delivery is still being taken in (its execution has ended)."""
+    from chalicelib.config import get_config
+    from chalicelib.store.aws import client
+
+    sfn = client("stepfunctions")
+    machine = get_config().ingest_report_state_machine_arn
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")
+        if not running["executions"]:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"report deliveries still being taken in after {timeout} s")
 
 
 def load_demo() -> str:

@@ -74,6 +74,8 @@ def provision(stack: LocalStack) -> None:
         )["stateMachineArn"]
         if machine.name == "generate-invoices":
             assert arn == config.generate_invoices_state_machine_arn, arn
+        if machine.name == "ingest-report":
+            assert arn == config.ingest_report_state_machine_arn, arn
     provision_user_pool(stack)
 
 

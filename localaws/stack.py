@@ -49,6 +49,9 @@ def environment(moto_port: int, dynamodb_endpoint: str | None) -> dict[str, str]
         "GENERATE_INVOICES_STATE_MACHINE_ARN": (
             f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{prefix}-generate-invoices"
         ),
+        "INGEST_REPORT_STATE_MACHINE_ARN": (
+            f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{prefix}-ingest-report"
+        ),
         "POWERTOOLS_SERVICE_NAME": "rebill",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",

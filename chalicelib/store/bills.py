@@ -15,7 +15,12 @@ delivery          ``PERIOD#<period>``     ``DELIVERY#<provider>#<report>``
 version parts     ``PERIOD#<period>``     ``VERSION#<provider>#<report>#<version>``
 account aggregate ``PERIOD#<period>``     ``ACCOUNT#<provider>#<account id>#<bill id>``
 final notice      ``PERIOD#<period>``     ``FINAL#<provider>``
+report delivery   ``DELIVERY#<id>``       ``DELIVERY``
+part outcome      ``DELIVERY#<id>``       ``PART#<part key>``
 ================  ======================  ===============================================
+
+A multi-part delivery (``DELIVERY#<id>``) is taken in by one state machine execution: each part
+records its outcome there, and the delivery is switched current only when every part is in.
 """
 
 from __future__ import annotations
@@ -170,6 +175,43 @@ def current_aggregates(period: str) -> list[Doc]:
         for item in BillItem.query(f"PERIOD#{period}", BillItem.sk.startswith("ACCOUNT#"))
         if item.doc["bill_id"] in current_bills
     ]
+
+
+# --- multi-part report deliveries -----------------------------------------------------------
+
+
+def save_delivery(delivery_id: str, doc: Doc) -> None:
+    BillItem(
+        f"DELIVERY#{delivery_id}", "DELIVERY", kind="report_delivery", doc=doc, status=doc["status"]
+    ).save()
+
+
+def get_delivery(delivery_id: str) -> Doc | None:
+    try:
+        doc: Doc = BillItem.get(f"DELIVERY#{delivery_id}", "DELIVERY", consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        return None
+
+
+def record_part_outcome(delivery_id: str, part_key: str, outcome: Doc) -> None:
+    BillItem(
+        f"DELIVERY#{delivery_id}",
+        f"PART#{part_key}",
+        kind="delivery_part",
+        doc=outcome,
+        status=outcome["status"],
+    ).save()
+
+
+def part_outcomes(delivery_id: str) -> dict[str, Doc]:
+    """The outcome of each part of a delivery that has one, by part key."""
+    return {
+        item.sk.removeprefix("PART#"): item.doc
+        for item in BillItem.query(
+            f"DELIVERY#{delivery_id}", BillItem.sk.startswith("PART#"), consistent_read=True
+        )
+    }
 
 
 def claim_final_notice(period: str, provider: str) -> bool:

@@ -65,11 +65,22 @@ GENERATE_INVOICES = StateMachine(
     },
 )
 
-STATE_MACHINES: tuple[StateMachine, ...] = (GENERATE_INVOICES,)
+INGEST_REPORT = StateMachine(
+    name="ingest-report",
+    asl_file="ingest_report.asl.json",
+    substitutions={
+        "IngestPartFunctionArn": _function("ingest_part"),
+        "PublishDeliveryFunctionArn": _function("publish_delivery"),
+    },
+)
+
+STATE_MACHINES: tuple[StateMachine, ...] = (GENERATE_INVOICES, INGEST_REPORT)
 
 # Every Lambda function (besides the API handler) that app.py declares.
 WORKFLOW_FUNCTIONS: tuple[str, ...] = (
     "ingest_bill",
+    "ingest_part",
+    "publish_delivery",
     "prepare_run",
     "price_usage",
     "compose_invoice",

@@ -61,10 +61,16 @@ def landed_objects(event: dict[str, Any]) -> list[LandedObject]:
 
 
 def handle_s3_event(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A manifest starts the intake of its delivery; a part of a delivery only says it landed
+    (the delivery's execution takes it in); any other file is a delivery of its own."""
+    from chalicelib.workflow import report_delivery
+
     outcomes = []
     for landed in landed_objects(event):
         if landed.key.endswith("-Manifest.json"):
-            outcomes.append(take_in_manifest(landed))
+            outcomes.append(report_delivery.start_delivery(landed))
+        elif in_assembly(landed.key):
+            outcomes.append(report_delivery.part_landed(landed))
         else:
             outcomes.append(take_in(landed))
     return outcomes
@@ -77,12 +83,12 @@ def _now() -> str:
 # --- a bill file ----------------------------------------------------------------------------
 
 
-def take_in(landed: LandedObject) -> dict[str, Any]:
-    bill_id = landed.bill_id
-    record: dict[str, Any] = {
-        "id": bill_id,
+def new_record(landed: LandedObject, status: str = "processing") -> dict[str, Any]:
+    """The record of a newly received bill file."""
+    return {
+        "id": landed.bill_id,
         "key": landed.key,
-        "status": "processing",
+        "status": status,
         "format": None,
         "provider": None,
         "periods": [],
@@ -95,12 +101,34 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         "processed_at": None,
         "size": landed.size,
     }
+
+
+def take_in(landed: LandedObject) -> dict[str, Any]:
+    bill_id = landed.bill_id
+    record = new_record(landed)
     if not bills.create_bill(bill_id, record):
         existing = bills.get_bill(bill_id) or {}
         # Only a failure of ours (not of the file) is worth the retry Lambda makes.
         if not (existing.get("status") == "failed" and existing.get("retryable")):
             logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
             return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
+    normalized, outcome = normalize_and_stage(record, landed, None)
+    if normalized is None:
+        return outcome
+    _deliver(record, landed)
+    if normalized.final:
+        _announce_final(normalized)
+    return outcome
+
+
+def normalize_and_stage(
+    record: dict[str, Any], landed: LandedObject, manifest: dict[str, Any] | None
+) -> tuple[NormalizedBill | None, dict[str, Any]]:
+    """Normalize the file, write its partitions and account aggregates (read by nobody until a
+    delivery names the bill) and mark its record processed. A file that cannot be read is
+    quarantined and the record says why (no NormalizedBill then); a failure of ours is recorded
+    as retryable and raised."""
+    bill_id = record["id"]
     logger.append_keys(bill_id=bill_id, key=landed.key)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
@@ -108,13 +136,12 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
             source = objects.download(
                 landed.key, Path(tmp) / "source" / PurePosixPath(landed.key).name
             )
-            manifest = _manifest_for(landed.key)
             normalized = normalize_bill(
                 source, source_file_id=bill_id, out_dir=Path(tmp) / "normalized", manifest=manifest
             )
             _publish_partitions(bill_id, normalized)
         except InvalidBillFile as error:
-            return _quarantine(record, error)
+            return None, _quarantine(record, error)
         except Exception as error:  # a bug or an outage: keep the file where it is, say so
             record.update(
                 status="failed", retryable=True, error={"message": f"internal error: {error}"}
@@ -132,17 +159,16 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         final=normalized.final,
         processed_at=_now(),
         seconds=round((datetime.now(UTC) - started).total_seconds(), 3),
+        retryable=False,
+        error=None,
     )
     record["late_after_final"] = any(
         bills.is_final(period, normalized.provider) for period in normalized.periods
     )
     bills.save_bill(record)
-    _deliver(record, landed, manifest)
-    if normalized.final:
-        _announce_final(normalized)
     metrics.add_metric(name="BillRowsIngested", unit=MetricUnit.Count, value=normalized.rows)
     logger.info("bill processed", extra={"rows": normalized.rows, "format": normalized.format})
-    return {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
+    return normalized, {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
 
 
 def _totals(normalized: NormalizedBill) -> dict[str, str]:
@@ -216,50 +242,17 @@ def _announce_final(normalized: NormalizedBill) -> None:
 #
 # AWS writes a legacy CUR delivery as <report>/<yyyymmdd-yyyymmdd>/<assembly id>/<name>-N.csv.gz
 # plus <name>-Manifest.json beside the parts and/or one level up; the manifest lists the parts
-# (reportKeys) and names the delivery (assemblyId). A delivery becomes current only when all its
-# parts are in, whether the manifest lands before or after them. A file outside such a layout
-# is a delivery of its own, and a later file under the same key replaces it.
+# (reportKeys) and names the delivery (assemblyId). Such a delivery is taken in by the
+# ingest-report state machine (chalicelib.workflow.report_delivery). A file outside such a
+# layout is a delivery of its own, and a later file under the same key replaces it.
 
 
-def _in_assembly(key: str) -> bool:
+def in_assembly(key: str) -> bool:
     return bool(_ASSEMBLY_DIR.match(PurePosixPath(key).parent.name))
 
 
-def _manifest_for(key: str) -> dict[str, Any] | None:
-    """The manifest of the delivery a part belongs to, if it has landed yet."""
-    if not _in_assembly(key):
-        return None
-    path = PurePosixPath(key)
-    for folder in (path.parent, path.parent.parent):
-        for candidate in objects.list_keys(f"{folder}/", delimiter="/"):
-            if not candidate.endswith("-Manifest.json"):
-                continue
-            manifest: dict[str, Any] = objects.get_json(candidate)
-            if manifest.get("assemblyId") == path.parent.name or key in manifest.get(
-                "reportKeys", []
-            ):
-                return manifest
-    return None
-
-
-def _deliver(record: dict[str, Any], landed: LandedObject, manifest: dict[str, Any] | None) -> None:
-    path = PurePosixPath(landed.key)
-    if _in_assembly(landed.key):
-        if manifest is None:
-            return  # the manifest's own event completes this delivery
-        part = DeliveryPart(
-            record["provider"],
-            str(path.parent.parent),
-            str(manifest["assemblyId"]),
-            landed.event_time,
-            max(1, len(manifest.get("reportKeys", []))),
-        )
-    else:
-        part = DeliveryPart(record["provider"], landed.key, record["id"], landed.event_time, 1)
-    _count_part(record, part)
-
-
-def _count_part(record: dict[str, Any], part: DeliveryPart) -> None:
+def _deliver(record: dict[str, Any], landed: LandedObject) -> None:
+    part = DeliveryPart(record["provider"], landed.key, record["id"], landed.event_time, 1)
     for period in record["periods"]:
         if bills.record_part(period, part, record["id"]):
             _switch_version(period, part)
@@ -274,27 +267,3 @@ def _switch_version(period: str, part: DeliveryPart) -> None:
         return
     for bill_id in set(replaced) - set(bill_ids):
         bills.set_status(bill_id, "superseded")
-
-
-def take_in_manifest(landed: LandedObject) -> dict[str, Any]:
-    """A manifest names a delivery's parts: count those already taken in."""
-    manifest: dict[str, Any] = objects.get_json(landed.key)
-    assembly_id = str(manifest.get("assemblyId", ""))
-    parts = [str(key) for key in manifest.get("reportKeys", [])]
-    path = PurePosixPath(landed.key)
-    report = str(path.parent.parent if path.parent.name == assembly_id else path.parent)
-    processed = 0
-    for key in parts:
-        head = objects.head(key)
-        if head is None:
-            continue
-        etag = str(head["ETag"]).strip('"')
-        bill = bills.get_bill(LandedObject(key, etag, 0, landed.event_time).bill_id)
-        if bill is None or bill["status"] not in ("processed", "superseded"):
-            continue
-        processed += 1
-        _count_part(
-            bill,
-            DeliveryPart(bill["provider"], report, assembly_id, landed.event_time, len(parts)),
-        )
-    return {"manifest": landed.key, "parts": len(parts), "processed": processed}

@@ -55,6 +55,7 @@ def _load_reference_through_the_api(api: Api, reference: dict[str, Any]) -> None
 
 def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
     from bench.demo import DEMO_PERIOD, UNASSIGNED, demo_reference, write_demo_bills
+    from localaws.demo import wait_for_deliveries
 
     reference = demo_reference()
     _load_reference_through_the_api(api, reference)
@@ -66,6 +67,7 @@ def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
         assert link["key"] == f"bills/{relative}"
         with _put(link["upload_url"], (tmp_path / relative).read_bytes()) as response:
             assert response.status == 200
+    wait_for_deliveries()  # the report's manifest started its ingest-report execution
     listed = api.get("/bills", period=DEMO_PERIOD).json["items"]
     assert listed and {b["status"] for b in listed} == {"processed"}, listed
 

@@ -352,8 +352,8 @@ def test_the_function_role_reaches_what_the_functions_use(prod: Synthesized) -> 
         assert allows(role, action, objects), action
     assert allows(role, "s3:ListBucket", arn_of(bucket))
     assert allows(role, "sns:Publish", env["EVENTS_TOPIC_ARN"])
-    machine = render(env["GENERATE_INVOICES_STATE_MACHINE_ARN"])
-    assert allows(role, "states:StartExecution", machine)
+    for variable in ("GENERATE_INVOICES_STATE_MACHINE_ARN", "INGEST_REPORT_STATE_MACHINE_ARN"):
+        assert allows(role, "states:StartExecution", render(env[variable])), variable
 
 
 def test_functions_are_sized_for_their_work(prod: Synthesized) -> None:
@@ -363,9 +363,10 @@ def test_functions_are_sized_for_their_work(prod: Synthesized) -> None:
         result: dict[str, Any] = functions(template)[function_id(template, name)]["Properties"]
         return result
 
-    ingest = props("ingest_bill")
-    assert (ingest["MemorySize"], ingest["Timeout"]) == (10240, 900)
-    assert ingest["EphemeralStorage"] == {"Size": 10240}
+    for name in ("ingest_bill", "ingest_part"):
+        ingest = props(name)
+        assert (ingest["MemorySize"], ingest["Timeout"]) == (10240, 900), name
+        assert ingest["EphemeralStorage"] == {"Size": 10240}, name
     for name in ("price_usage", "compose_invoice", "save_invoice"):
         assert (props(name)["MemorySize"], props(name)["Timeout"]) == (3008, 900), name
         assert props(name)["EphemeralStorage"]["Size"] >= 2048, name

@@ -1,0 +1,247 @@
+"""A multi-part report delivery: its parts taken in side by side, then published in one step.
+
+AWS writes a legacy CUR delivery as ``<report>/<yyyymmdd-yyyymmdd>/<assembly id>/<name>-N.csv.gz``
+plus ``<name>-Manifest.json`` (beside the parts and/or one level up) listing the parts. The
+manifest's landing starts one execution of the ``ingest-report`` state machine for the delivery
+(``statemachines/ingest_report.asl.json``):
+
+- ``IngestPart`` runs once per part, in parallel: it normalizes the part, writes its partitions
+  and account aggregates keyed by the part's bill id (nothing reads them until a delivery names
+  the bill), keeps the part's bill record (processing → processed, or failed with the file
+  quarantined) and records the part's outcome on the delivery. A part not in the bucket yet
+  raises ``PartNotLanded`` and the state machine asks again later.
+- ``PublishDelivery`` makes the delivery the report's current one with the single conditional
+  switch of ``chalicelib.store.bills`` only if every part was taken in; otherwise the delivery is
+  recorded as failed and the previous one stays current.
+
+A part's own S3 event only records that it landed: the execution takes it in, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import PurePosixPath
+from typing import Any
+
+from chalicelib.config import get_config
+from chalicelib.observability import logger
+from chalicelib.store import bills, events, objects, reference
+from chalicelib.store.aws import client
+from chalicelib.store.bills import DeliveryPart
+from chalicelib.workflow.ingest import LandedObject, new_record, normalize_and_stage
+
+
+class PartNotLanded(Exception):
+    """The manifest names a part that is not in the bucket yet (the state machine retries)."""
+
+
+class RetriableIngestError(Exception):
+    """A failure of ours (not of the file): worth the state machine's retry."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the S3 events ------------------------------------------------------------------------------
+
+
+def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The execution input for a manifest: None when it names no parts."""
+    assembly_id = str(manifest.get("assemblyId") or "")
+    parts = [str(key) for key in manifest.get("reportKeys") or []]
+    if not assembly_id or not parts:
+        return None
+    path = PurePosixPath(landed.key)
+    report = str(path.parent.parent if path.parent.name == assembly_id else path.parent)
+    # AWS writes the same manifest beside the parts and one level up: both name one delivery,
+    # and the same event delivered twice names it again.
+    digest = hashlib.sha256(f"{report}\n{assembly_id}\n{landed.etag}".encode()).hexdigest()
+    period = (manifest.get("billingPeriod") or {}).get("start", "")
+    return {
+        "delivery_id": f"delivery-{digest[:48]}",
+        "manifest_key": landed.key,
+        "report": report,
+        "assembly_id": assembly_id,
+        "period": f"{period[:4]}-{period[4:6]}" if len(period) >= 6 else None,
+        "delivered_at": landed.event_time,
+        "expected_parts": len(parts),
+        "parts": parts,
+    }
+
+
+def start_delivery(landed: LandedObject) -> dict[str, Any]:
+    """Start the delivery's execution; a second start of the same delivery is a success."""
+    manifest: dict[str, Any] = objects.get_json(landed.key)
+    delivery = delivery_of(landed, manifest)
+    if delivery is None:
+        logger.warning("manifest names no parts", extra={"key": landed.key})
+        return {"manifest": landed.key, "parts": 0}
+    delivery_id = delivery["delivery_id"]
+    sfn = client("stepfunctions")
+    try:
+        execution = sfn.start_execution(
+            stateMachineArn=get_config().ingest_report_state_machine_arn,
+            name=delivery_id,
+            input=json.dumps(delivery),
+        )["executionArn"]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("delivery already under way", extra={"delivery_id": delivery_id})
+        return {"manifest": landed.key, "delivery_id": delivery_id, "duplicate": True}
+    if bills.get_delivery(delivery_id) is None:
+        bills.save_delivery(
+            delivery_id,
+            {
+                **{k: v for k, v in delivery.items() if k != "parts"},
+                "status": "receiving",
+                "execution_arn": execution,
+                "failed_parts": [],
+            },
+        )
+    return {"manifest": landed.key, "delivery_id": delivery_id, "parts": len(delivery["parts"])}
+
+
+def part_landed(landed: LandedObject) -> dict[str, Any]:
+    """A part of a delivery is in the bucket: its record says so; its delivery takes it in."""
+    record = {**new_record(landed), "landed": True}
+    created = bills.create_bill(landed.bill_id, record)
+    return {"bill_id": landed.bill_id, "status": "processing", "duplicate": not created}
+
+
+# --- the state machine's tasks ------------------------------------------------------------------
+
+
+def ingest_part(task: dict[str, Any]) -> dict[str, Any]:
+    """Take in one part of a delivery and record its outcome on the delivery."""
+    key = str(task["part_key"])
+    head = objects.head(key)
+    if head is None:
+        done = bills.part_outcomes(task["delivery_id"]).get(key)
+        if done is not None:  # quarantined, or moved on, by an earlier attempt
+            return done
+        raise PartNotLanded(f"{key} is not in the bucket yet")
+    landed = LandedObject(
+        key, str(head["ETag"]).strip('"'), int(head.get("ContentLength", 0)), _now()
+    )
+    record = {**new_record(landed), "delivery_id": task["delivery_id"]}
+    if not bills.create_bill(landed.bill_id, record):
+        existing = bills.get_bill(landed.bill_id) or {}
+        status = existing.get("status")
+        if status in ("processed", "superseded") or (
+            status == "failed" and not existing.get("retryable")
+        ):
+            return _record_outcome(task, existing)
+        record["received_at"] = existing.get("received_at", record["received_at"])
+    manifest = _manifest(task)
+    try:
+        normalize_and_stage(record, landed, manifest)
+    except Exception as error:  # the record says so; the state machine retries
+        raise RetriableIngestError(f"{key}: {error}") from error
+    return _record_outcome(task, bills.get_bill(landed.bill_id) or record)
+
+
+def _manifest(task: dict[str, Any]) -> dict[str, Any] | None:
+    key = task["manifest_key"]
+    manifest = objects.get_json(key) if objects.head(key) else None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _record_outcome(task: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    outcome = {
+        "part_key": task["part_key"],
+        "bill_id": record["id"],
+        "status": "processed" if record["status"] in ("processed", "superseded") else "failed",
+        "error": record.get("error"),
+    }
+    bills.record_part_outcome(task["delivery_id"], task["part_key"], outcome)
+    return outcome
+
+
+def publish_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    """Make the delivery current if every part was taken in; otherwise record it as failed."""
+    delivery_id = delivery["delivery_id"]
+    outcomes = bills.part_outcomes(delivery_id)
+    failed = [
+        {
+            "part_key": key,
+            "error": (outcomes.get(key) or {}).get("error")
+            or {"message": f"{key}: never landed, or could not be taken in"},
+        }
+        for key in delivery["parts"]
+        if (outcomes.get(key) or {}).get("status") != "processed"
+    ]
+    doc = {k: v for k, v in delivery.items() if k not in ("parts", "error")}
+    doc.update(bills.get_delivery(delivery_id) or {})
+    if failed:
+        doc.update(status="failed", failed_parts=failed, finished_at=_now())
+        bills.save_delivery(delivery_id, doc)
+        logger.warning(
+            "delivery not published", extra={"delivery_id": delivery_id, "failed": failed}
+        )
+        return {"delivery_id": delivery_id, "status": "failed", "failed_parts": failed}
+
+    records = [bills.get_bill(outcomes[key]["bill_id"]) or {} for key in delivery["parts"]]
+    provider = next((r["provider"] for r in records if r.get("provider")), "aws")
+    version = DeliveryPart(
+        provider,
+        delivery["report"],
+        delivery["assembly_id"],
+        delivery["delivered_at"],
+        len(delivery["parts"]),
+    )
+    status = "current"
+    periods = sorted({p for r in records for p in r.get("periods") or []})
+    for period in periods:
+        bill_ids = sorted({r["id"] for r in records if period in (r.get("periods") or [])})
+        replaced = bills.publish_version(period, version, bill_ids)
+        if replaced is None:  # a newer delivery is already current
+            status = "superseded"
+            for bill_id in bill_ids:
+                bills.set_status(bill_id, "superseded")
+            continue
+        for bill_id in set(replaced) - set(bill_ids):
+            bills.set_status(bill_id, "superseded")
+            _mark_delivery_superseded(bill_id)
+    totals = _sum_totals(records)
+    doc.update(
+        status=status,
+        failed_parts=[],
+        periods=periods,
+        bill_ids=sorted(r["id"] for r in records),
+        totals=totals,
+        finished_at=_now(),
+    )
+    bills.save_delivery(delivery_id, doc)
+    if status == "current" and any(r.get("final") for r in records):
+        _announce_final(provider, periods, totals)
+    return {"delivery_id": delivery_id, "status": status, "periods": periods, "totals": totals}
+
+
+def _mark_delivery_superseded(bill_id: str) -> None:
+    bill = bills.get_bill(bill_id) or {}
+    delivery_id = bill.get("delivery_id")
+    if delivery_id:
+        delivery = bills.get_delivery(delivery_id)
+        if delivery is not None and delivery.get("status") == "current":
+            bills.save_delivery(delivery_id, {**delivery, "status": "superseded"})
+
+
+def _sum_totals(records: list[dict[str, Any]]) -> dict[str, str]:
+    sums: dict[str, Decimal] = {}
+    for record in records:
+        for name, value in (record.get("totals") or {}).items():
+            sums[name] = sums.get(name, Decimal(0)) + Decimal(value)
+    return {name: str(value) for name, value in sums.items()}
+
+
+def _announce_final(provider: str, periods: list[str], totals: dict[str, str]) -> None:
+    if not reference.get_settings().get("automated_bill_processing"):
+        return
+    for period in periods:
+        if bills.claim_final_notice(period, provider):
+            events.publish(
+                events.BILL_FINAL, {"provider": provider, "period": period, "totals": totals}
+            )
