@@ -186,6 +186,23 @@ def save_delivery(delivery_id: str, doc: Doc) -> None:
     ).save()
 
 
+def create_delivery(delivery_id: str, doc: Doc) -> bool:
+    """Claim a delivery for one execution. False when it was claimed before."""
+    try:
+        BillItem(
+            f"DELIVERY#{delivery_id}",
+            "DELIVERY",
+            kind="report_delivery",
+            doc=doc,
+            status=doc["status"],
+        ).save(condition=BillItem.pk.does_not_exist())
+        return True
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
+
+
 def get_delivery(delivery_id: str) -> Doc | None:
     try:
         doc: Doc = BillItem.get(f"DELIVERY#{delivery_id}", "DELIVERY", consistent_read=True).doc

@@ -74,33 +74,40 @@ def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any
 
 
 def start_delivery(landed: LandedObject) -> dict[str, Any]:
-    """Start the delivery's execution; a second start of the same delivery is a success."""
+    """Start the delivery's execution, once: the same event twice, or the same manifest written
+    in two places, is taken in once. A delivery that failed is started again when its manifest
+    lands again (after the bad part was delivered anew)."""
     manifest: dict[str, Any] = objects.get_json(landed.key)
     delivery = delivery_of(landed, manifest)
     if delivery is None:
         logger.warning("manifest names no parts", extra={"key": landed.key})
         return {"manifest": landed.key, "parts": 0}
     delivery_id = delivery["delivery_id"]
+    doc = {
+        **{k: v for k, v in delivery.items() if k != "parts"},
+        "status": "receiving",
+        "attempt": 1,
+        "failed_parts": [],
+    }
+    if not bills.create_delivery(delivery_id, doc):
+        existing = bills.get_delivery(delivery_id) or {}
+        if existing.get("status") != "failed":
+            logger.info("delivery already under way", extra={"delivery_id": delivery_id})
+            return {"manifest": landed.key, "delivery_id": delivery_id, "duplicate": True}
+        doc["attempt"] = int(existing.get("attempt", 1)) + 1
     sfn = client("stepfunctions")
-    try:
-        execution = sfn.start_execution(
-            stateMachineArn=get_config().ingest_report_state_machine_arn,
-            name=delivery_id,
-            input=json.dumps(delivery),
-        )["executionArn"]
-    except sfn.exceptions.ExecutionAlreadyExists:
-        logger.info("delivery already under way", extra={"delivery_id": delivery_id})
-        return {"manifest": landed.key, "delivery_id": delivery_id, "duplicate": True}
-    if bills.get_delivery(delivery_id) is None:
-        bills.save_delivery(
-            delivery_id,
-            {
-                **{k: v for k, v in delivery.items() if k != "parts"},
-                "status": "receiving",
-                "execution_arn": execution,
-                "failed_parts": [],
-            },
-        )
+    machine = get_config().ingest_report_state_machine_arn
+    while True:
+        # Execution names stay taken for 90 days: each attempt has a name of its own. The record
+        # names the execution before it starts, so the execution's own writes come after.
+        name = f"{delivery_id}-{doc['attempt']}"
+        doc["execution_arn"] = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
+        bills.save_delivery(delivery_id, doc)
+        try:
+            sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(delivery))
+            break
+        except sfn.exceptions.ExecutionAlreadyExists:
+            doc["attempt"] += 1
     return {"manifest": landed.key, "delivery_id": delivery_id, "parts": len(delivery["parts"])}
 
 

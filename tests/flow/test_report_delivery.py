@@ -74,17 +74,17 @@ def _executions() -> list[dict[str, Any]]:
 
 def _wait(delivery_id: str, timeout: float = 120) -> dict[str, Any]:
     """The finished execution of a delivery (moto runs it in a thread of its own)."""
+    from chalicelib.store import bills
     from chalicelib.store.aws import client
 
     sfn = client("stepfunctions")
+    delivery = bills.get_delivery(delivery_id)
+    assert delivery is not None, f"the manifest's event did not start {delivery_id}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for execution in _executions():
-            if execution["name"] == delivery_id and execution["status"] != "RUNNING":
-                described: dict[str, Any] = sfn.describe_execution(
-                    executionArn=execution["executionArn"]
-                )
-                return described
+        described: dict[str, Any] = sfn.describe_execution(executionArn=delivery["execution_arn"])
+        if described["status"] != "RUNNING":
+            return described
         time.sleep(0.2)
     raise AssertionError(f"the execution of {delivery_id} did not finish")
 
@@ -188,7 +188,8 @@ def test_the_same_manifest_event_twice_starts_one_execution(clean_stack: Any) ->
     event = {"Records": [{"s3": {"object": {"key": manifest_key, "eTag": etag, "size": 1}}}]}
     [again] = ingest.handle_s3_event(event)
     assert again == {"manifest": manifest_key, "delivery_id": delivery_id, "duplicate": True}
-    assert [e["name"] for e in _executions() if e["name"] == delivery_id] == [delivery_id]
+    started = [e["executionArn"] for e in _executions() if e["name"].startswith(delivery_id)]
+    assert started == [execution["executionArn"]]
     assert _billed(bills.current_aggregates(PERIOD)) == Decimal(10)
 
 
@@ -214,3 +215,24 @@ def test_a_part_event_alone_only_records_that_the_part_landed(clean_stack: Any) 
     record = bills.get_bill(LandedObject(key, _put(key, _part(["9"])), 0, "").bill_id)
     assert record is not None and record["status"] == "processing" and record["landed"] is True
     assert bills.current_aggregates(PERIOD) == []
+
+
+def test_a_failed_delivery_is_taken_in_once_its_bad_part_is_delivered_again(
+    clean_stack: Any,
+) -> None:
+    from chalicelib.store import bills
+
+    bad = gzip.compress(b"lineItem/UsageAccountId,name\n1,2\n")
+    delivery_id, keys, failed = _deliver([_part(["1"]), bad, _part(["2"])])
+    assert failed["status"] == "FAILED"
+    assert bills.current_aggregates(PERIOD) == []
+
+    # The fixed part lands under the same key, then the same manifest once more.
+    _put(keys[1], _part(["4"]))
+    manifest_key = f"{REPORT}/acme-Manifest.json"
+    body = _manifest(keys[0].split("/")[-2], keys)
+    assert _delivery_id(manifest_key, _put(manifest_key, body), body) == delivery_id
+    second = _wait(delivery_id)
+    assert second["status"] == "SUCCEEDED" and second["executionArn"] != failed["executionArn"]
+    assert bills.get_delivery(delivery_id)["status"] == "current"  # type: ignore[index]
+    assert _billed(bills.current_aggregates(PERIOD)) == Decimal(7)
