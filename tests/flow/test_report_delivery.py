@@ -236,3 +236,28 @@ def test_a_failed_delivery_is_taken_in_once_its_bad_part_is_delivered_again(
     assert second["status"] == "SUCCEEDED" and second["executionArn"] != failed["executionArn"]
     assert bills.get_delivery(delivery_id)["status"] == "current"  # type: ignore[index]
     assert _billed(bills.current_aggregates(PERIOD)) == Decimal(7)
+
+
+def test_a_failure_of_ours_in_a_part_is_retried(
+    clean_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import bills
+    from chalicelib.workflow import ingest
+
+    real = ingest.normalize_bill
+    failures: list[str] = []
+
+    def outage_once(source: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(str(source))
+            raise OSError("No space left on device")
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(ingest, "normalize_bill", outage_once)
+    delivery_id, keys, execution = _deliver([_part(["3"]), _part(["5"])])
+    assert failures, "the outage never happened"
+    assert execution["status"] == "SUCCEEDED", execution
+    assert bills.get_delivery(delivery_id)["status"] == "current"  # type: ignore[index]
+    assert _billed(bills.current_aggregates(PERIOD)) == Decimal(8)
+    records = [b for b in bills.bills_of_period(PERIOD) if b["key"] in keys]
+    assert {(b["status"], b["retryable"]) for b in records} == {("processed", False)}
