@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chalicelib.bills.schema import NORMALIZED_COLUMNS
+from chalicelib.bills.schema import MONEY, NORMALIZED_COLUMNS
 
 PERIOD = "2026-10"
 SERVICES = (
@@ -122,11 +122,13 @@ PRICE_LISTS: tuple[dict[str, Any], ...] = (
 
 
 def _decimal_array(scaled: np.ndarray) -> pa.Array:
-    """DECIMAL(38,10) from int64 values already multiplied by 10^10 (exact, no Python loop)."""
+    """schema.py's MONEY from int64 values already multiplied by 10^10 (exact, no Python loop)."""
     words = np.empty((len(scaled), 2), dtype=np.int64)
     words[:, 0] = scaled
     words[:, 1] = np.where(scaled < 0, -1, 0)  # two's complement high word
-    return pa.Array.from_buffers(pa.decimal128(38, 10), len(scaled), [None, pa.py_buffer(words)])
+    tens = pa.Array.from_buffers(pa.decimal128(38, 10), len(scaled), [None, pa.py_buffer(words)])
+    precision, scale = (int(n) for n in MONEY[MONEY.index("(") + 1 : -1].split(","))
+    return tens.cast(pa.decimal128(precision, scale))  # more decimals: exact
 
 
 @dataclass(frozen=True)
