@@ -242,13 +242,25 @@ def _announce_final(normalized: NormalizedBill) -> None:
 #
 # AWS writes a legacy CUR delivery as <report>/<yyyymmdd-yyyymmdd>/<assembly id>/<name>-N.csv.gz
 # plus <name>-Manifest.json beside the parts and/or one level up; the manifest lists the parts
-# (reportKeys) and names the delivery (assemblyId). Such a delivery is taken in by the
+# (reportKeys) and names the delivery (assemblyId). AWS Data Exports (CUR 2.0, FOCUS) writes
+# <export>/data/BILLING_PERIOD=YYYY-MM/[<execution id>/]<export>-0000N.<ext> and
+# <export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json, which lists the data files
+# (dataFiles) and names the delivery (executionId). Either delivery is taken in by the
 # ingest-report state machine (chalicelib.workflow.report_delivery). A file outside such a
 # layout is a delivery of its own, and a later file under the same key replaces it.
 
 
 def in_assembly(key: str) -> bool:
-    return bool(_ASSEMBLY_DIR.match(PurePosixPath(key).parent.name))
+    """Whether the file is a part of a delivery that its manifest takes in: a legacy CUR part
+    in its assembly folder, or a Data Exports data file (``<export>/data/BILLING_PERIOD=…/``)."""
+    path = PurePosixPath(key)
+    if _ASSEMBLY_DIR.match(path.parent.name):
+        return True
+    parents = [p.name for p in path.parents]
+    return any(
+        name.startswith("BILLING_PERIOD=") and parents[i + 1 : i + 2] == ["data"]
+        for i, name in enumerate(parents)
+    )
 
 
 def _deliver(record: dict[str, Any], landed: LandedObject) -> None:

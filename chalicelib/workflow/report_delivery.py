@@ -51,16 +51,50 @@ def _now() -> str:
 
 def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The execution input for a manifest: None when it names no parts."""
+    if "dataFiles" in manifest:
+        return _data_export_delivery(landed, manifest)
     assembly_id = str(manifest.get("assemblyId") or "")
     parts = [str(key) for key in manifest.get("reportKeys") or []]
     if not assembly_id or not parts:
         return None
     path = PurePosixPath(landed.key)
     report = str(path.parent.parent if path.parent.name == assembly_id else path.parent)
+    period = str((manifest.get("billingPeriod") or {}).get("start", ""))
+    return _delivery(landed, report, assembly_id, period, parts)
+
+
+def _data_export_delivery(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """A Data Exports (CUR 2.0, FOCUS) manifest: ``<export>/metadata/BILLING_PERIOD=YYYY-MM/
+    <export>-Manifest.json`` lists the execution's data files as ``s3://`` URIs (under
+    ``<export>/data/BILLING_PERIOD=YYYY-MM/``); the export is the report, the execution the
+    delivery."""
+    assembly_id = str(manifest.get("executionId") or "")
+    parts = [_key_of(str(uri)) for uri in manifest.get("dataFiles") or []]
+    if not assembly_id or not parts:
+        return None
+    path = PurePosixPath(landed.key)
+    partition = path.parent.name
+    metadata = path.parent.parent
+    report = str(metadata.parent if metadata.name == "metadata" else path.parent)
+    period = str((manifest.get("billingPeriod") or {}).get("start", ""))
+    if partition.startswith("BILLING_PERIOD="):
+        period = partition.removeprefix("BILLING_PERIOD=")
+    return _delivery(landed, report, assembly_id, period.replace("-", ""), parts)
+
+
+def _key_of(uri: str) -> str:
+    """The object key of an ``s3://bucket/key`` URI (the bucket is ours: the export writes here)."""
+    if uri.startswith("s3://"):
+        return uri.removeprefix("s3://").split("/", 1)[-1]
+    return uri
+
+
+def _delivery(
+    landed: LandedObject, report: str, assembly_id: str, period: str, parts: list[str]
+) -> dict[str, Any]:
     # AWS writes the same manifest beside the parts and one level up: both name one delivery,
     # and the same event delivered twice names it again.
     digest = hashlib.sha256(f"{report}\n{assembly_id}\n{landed.etag}".encode()).hexdigest()
-    period = (manifest.get("billingPeriod") or {}).get("start", "")
     return {
         "delivery_id": f"delivery-{digest[:48]}",
         "manifest_key": landed.key,

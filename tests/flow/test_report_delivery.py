@@ -261,3 +261,65 @@ def test_a_failure_of_ours_in_a_part_is_retried(
     assert _billed(bills.current_aggregates(PERIOD)) == Decimal(8)
     records = [b for b in bills.bills_of_period(PERIOD) if b["key"] in keys]
     assert {(b["status"], b["retryable"]) for b in records} == {("processed", False)}
+
+
+EXPORT = "bills/exports/acme-cur2"
+
+
+def _cur2_part(costs: list[str]) -> bytes:
+    """A CUR 2.0 data file as Data Exports writes it with CSV and gzip."""
+    header = (
+        "line_item_line_item_type,line_item_unblended_cost,pricing_public_on_demand_cost,"
+        "line_item_usage_account_id,bill_payer_account_id,bill_invoice_id,"
+        "line_item_product_code,bill_billing_period_start_date,line_item_usage_start_date,"
+        "line_item_currency_code,product"
+    )
+    rows = [
+        f"Usage,{cost},{cost},012345678901,000011112222,,AmazonS3,"
+        f"2026-10-01T00:00:00Z,2026-10-0{n + 1}T00:00:00Z,USD,"
+        '"{""product_name"":""Amazon Simple Storage Service""}"'
+        for n, cost in enumerate(costs)
+    ]
+    return gzip.compress("\n".join([header, *rows, ""]).encode())
+
+
+def _export(execution_id: str, parts: list[bytes]) -> tuple[str, list[str]]:
+    """Land one Data Exports execution: its data files, then its manifest."""
+    from chalicelib.store import objects
+
+    keys = [
+        f"{EXPORT}/data/BILLING_PERIOD={PERIOD}/{execution_id}/acme-cur2-0000{n}.csv.gz"
+        for n in range(1, len(parts) + 1)
+    ]
+    for key, part in zip(keys, parts, strict=True):
+        _put(key, part)
+    manifest_key = f"{EXPORT}/metadata/BILLING_PERIOD={PERIOD}/acme-cur2-Manifest.json"
+    body = json.dumps(
+        {
+            "executionId": execution_id,
+            "exportArn": "arn:aws:bcm-data-exports:us-east-1:000011112222:export/acme-cur2",
+            "billingPeriod": {"start": "2026-10-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"},
+            "dataFiles": [f"s3://{objects.bucket()}/{key}" for key in keys],
+        }
+    ).encode()
+    return _delivery_id(manifest_key, _put(manifest_key, body), body), keys
+
+
+def test_a_data_exports_delivery_is_taken_in_through_its_manifest(clean_stack: Any) -> None:
+    from chalicelib.store import bills
+
+    first, first_keys = _export(str(uuid.uuid4()), [_cur2_part(["1.5", "2"]), _cur2_part(["3"])])
+    assert _wait(first)["status"] == "SUCCEEDED"
+    delivery = bills.get_delivery(first)
+    assert delivery is not None and delivery["status"] == "current"
+    assert delivery["report"] == EXPORT and delivery["period"] == PERIOD
+    # The data files' own events did not take them in a second time.
+    records = [b for b in bills.bills_of_period(PERIOD) if b["key"] in first_keys]
+    assert len(records) == 2 and {b["format"] for b in records} == {"aws-cur2"}
+    assert _billed(bills.current_aggregates(PERIOD)) == Decimal("6.5")
+
+    # The export's next execution replaces the first one as a whole.
+    second, _ = _export(str(uuid.uuid4()), [_cur2_part(["10", "0.25"])])
+    assert _wait(second)["status"] == "SUCCEEDED"
+    assert _billed(bills.current_aggregates(PERIOD)) == Decimal("10.25")
+    assert {bills.get_bill(b["id"])["status"] for b in records} == {"superseded"}
