@@ -75,13 +75,19 @@ def reconcile_run(run_id: str, period: str, customer_ids: list[str], whole_perio
 def reconcile_run_safely(
     run_id: str, period: str, customer_ids: list[str], whole_period: bool
 ) -> Payload:
-    """As :func:`reconcile_run`; a bill that cannot be read is reported on the run, not raised:
-    the invoices are made, and the run says why it could not check them."""
+    """As :func:`reconcile_run`, but a reconciliation that cannot be made is reported on the run,
+    not raised: the invoices are made by then, the run must close, and it says why it could not
+    check them (a bill that cannot be read, or storage that did not answer)."""
     try:
         return reconcile_run(run_id, period, customer_ids, whole_period)
     except BillingError as error:
-        logger.warning("reconciliation failed", extra={"error": str(error)})
-        return {"period": period, "balanced": None, "error": str(error), "run_id": run_id}
+        message = str(error)
+        logger.warning("reconciliation failed", extra={"error": message})
+    except Exception as error:  # a check must not keep the run from closing
+        message = f"the reconciliation could not be made: {type(error).__name__}: {error}"
+        logger.exception("reconciliation failed")
+    metrics.add_metric(name="RunsNotReconciled", unit=MetricUnit.Count, value=1)
+    return {"period": period, "balanced": None, "error": message, "run_id": run_id}
 
 
 def period_reconciliation(period: str) -> Payload | None:

@@ -169,3 +169,13 @@ def test_a_run_for_some_customers_reconciles_the_others_as_not_priced(clean_stac
     assert set(reconciled["unpriced_customers"]) == set(others)
     assert Decimal(reconciled["currencies"][0]["unpriced"]) > 0
     assert reconciliation.period_reconciliation(period) is None
+
+
+def test_a_reconciliation_that_cannot_be_made_is_reported_not_raised(clean_stack: Any) -> None:
+    from chalicelib.workflow import run_reconciliation as reconciliation
+
+    # No PrepareRun wrote the period's inputs for this run: the bills cannot be read.
+    result = reconciliation.reconcile_run_safely("no-such-run", "2026-10", [], whole_period=True)
+    assert result["balanced"] is None and result["run_id"] == "no-such-run"
+    assert "could not be made" in result["error"]
+    assert reconciliation.period_reconciliation("2026-10") is None
