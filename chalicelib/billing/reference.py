@@ -31,8 +31,8 @@ MATCH_KEYS = (
     "charge_category",
 )
 DEFAULT_BILLABLE_CATEGORIES = ("Usage", "Purchase", "Adjustment")
-# Decimal places a price-list figure may carry: the priced amount (DECIMAL(38,10) basis or
-# quantity times the figure) then fits DECIMAL(38,20) exactly.
+# Decimal places a price-list figure may carry: the priced amount (an 18-decimal basis or
+# quantity times the figure) then fits DECIMAL(38,28) exactly.
 _MAX_FACTOR_PLACES = 10
 
 
