@@ -24,11 +24,9 @@ Prices stay in the bill's currency here; the invoice converts them (stage 9).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,8 +42,15 @@ from chalicelib.billing.priced_usage import (
     PricedUsage,
     ServiceTotal,
 )
-from chalicelib.billing.reference import Account, PriceList, PriceRule, Settings
-from chalicelib.billing.sources import account_match, in_period, load_lines, sql_str
+from chalicelib.billing.reference import PriceList, PriceRule, Settings
+from chalicelib.billing.sources import (
+    account_match,
+    in_period,
+    load_accounts,
+    load_lines,
+    load_rows,
+    sql_str,
+)
 from chalicelib.errors import BillingError
 
 __all__ = ["PricedUsage", "price_usage", "price_usage_batch", "rule_case_sql"]
@@ -146,7 +151,7 @@ def price_usage_batch(
     con = duckdb.connect(config={"preserve_insertion_order": False})
     try:
         load_lines(con, normalized_parquet, _NEEDED)
-        _load_accounts(con, ((a, cp.price_list_id(a)) for cp in cps for a in cp.accounts))
+        load_accounts(con, ((a, cp.price_list_id(a)) for cp in cps for a in cp.accounts))
         _load_commitment_owners(con, cps)
         price_lists = _price_lists(cps)
         places = _load_rules(con, price_lists)
@@ -170,77 +175,6 @@ def price_usage_batch(
 # --- inputs -------------------------------------------------------------------------------------
 
 
-def _sql_value(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"no SQL text for {value!r}")
-
-
-def _load_table(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: Sequence[tuple[str, str]],
-    rows: Sequence[Sequence[Any]],
-) -> None:
-    """A temp table ``table`` with ``columns`` (name, SQL type) holding ``rows``.
-
-    The rows travel as one JSON text, a list of texts per column, which DuckDB parses in one go
-    and casts to the column types: fast for tens of thousands of accounts, and no Python value is
-    bound one by one.
-    """
-    data = {f"c{i}": [_sql_value(row[i]) for row in rows] for i in range(len(columns))}
-    shape = {f"c{i}": "VARCHAR[]" for i in range(len(columns))}
-    picks = ", ".join(
-        f"CAST(unnest(j.c{i}) AS {kind}) AS {name}" for i, (name, kind) in enumerate(columns)
-    )
-    con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT {picks} FROM (SELECT from_json("
-        f"'{sql_str(json.dumps(data))}', '{json.dumps(shape)}') AS j)"
-    )
-
-
-def _load_accounts(
-    con: duckdb.DuckDBPyConnection, accounts: Iterable[tuple[Account, str | None]]
-) -> None:
-    """A table ``accounts`` (acct_ix, customer_id, provider, account_id, price_list_id,
-    valid_from, valid_to) as :func:`chalicelib.billing.sources.load_accounts` makes it;
-    ``acct_ix`` is a small integer standing for the whole row."""
-    _load_table(
-        con,
-        "accounts_given",
-        (
-            ("customer_id", "VARCHAR"),
-            ("provider", "VARCHAR"),
-            ("account_id", "VARCHAR"),
-            ("price_list_id", "VARCHAR"),
-            ("valid_from", "DATE"),
-            ("valid_to", "DATE"),
-        ),
-        [
-            (a.customer_id, a.provider, a.account_id, p, a.valid_from, a.valid_to)
-            for a, p in accounts
-        ],
-    )
-    # Open ends become ±infinity so that the join condition stays a conjunction of comparisons
-    # (an OR there turns DuckDB's hash join into a nested loop).
-    con.execute(
-        "CREATE TEMP TABLE accounts AS SELECT CAST(row_number() OVER () AS INTEGER) AS acct_ix, "
-        "customer_id, provider, account_id, price_list_id, "
-        "coalesce(CAST(valid_from AS TIMESTAMP), TIMESTAMP '-infinity') AS valid_from, "
-        "coalesce(CAST(valid_to AS TIMESTAMP), TIMESTAMP 'infinity') AS valid_to "
-        "FROM accounts_given"
-    )
-    con.execute("DROP TABLE accounts_given")
-
-
 def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[CustomerPeriod]) -> None:
     owners: dict[str, str] = {}
     seen: set[int] = set()  # the customers of a run usually share one assignment mapping
@@ -255,7 +189,7 @@ def _load_commitment_owners(con: duckdb.DuckDBPyConnection, cps: Sequence[Custom
                     f"commitment {commitment!r} is assigned to both {owners[key]!r} "
                     f"and {customer!r}"
                 )
-    _load_table(
+    load_rows(
         con,
         "commitment_owners",
         (("commitment_id", "VARCHAR"), ("customer_id", "VARCHAR")),
@@ -302,7 +236,7 @@ def _load_rules(con: duckdb.DuckDBPyConnection, price_lists: Mapping[str, PriceL
         )
     places = max((_places(v) for row in rows for v in row[4:] if v is not None), default=0)
     rule_type = f"DECIMAL({_MAX_PRECISION},{places})"
-    _load_table(
+    load_rows(
         con,
         "price_rules",
         (

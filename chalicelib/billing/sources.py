@@ -3,7 +3,10 @@ reconciliation so that both draw the same line between "a customer's" and "unass
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +42,42 @@ def load_lines(
     )
 
 
+def _sql_value(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"no SQL text for {value!r}")
+
+
 def load_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
     columns: Sequence[tuple[str, str]],
     rows: Sequence[Sequence[Any]],
-    chunk: int = 500,
 ) -> None:
     """A temp table ``table`` with ``columns`` (name, SQL type) holding ``rows`` — reference
-    data handed to a query, inserted in multi-row statements with bound parameters."""
-    con.execute(f"CREATE TEMP TABLE {table} ({', '.join(f'{n} {t}' for n, t in columns)})")
-    placeholders = "(" + ", ".join("?" for _ in columns) + ")"
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        con.execute(
-            f"INSERT INTO {table} VALUES {', '.join(placeholders for _ in part)}",
-            [value for row in part for value in row],
-        )
+    data handed to a query.
+
+    The rows travel as one JSON text, a list of texts per column, which DuckDB parses in one go
+    and casts to the column types: fast for tens of thousands of accounts, and no Python value is
+    bound one by one.
+    """
+    data = {f"c{i}": [_sql_value(row[i]) for row in rows] for i in range(len(columns))}
+    shape = {f"c{i}": "VARCHAR[]" for i in range(len(columns))}
+    picks = ", ".join(
+        f"CAST(unnest(j.c{i}) AS {kind}) AS {name}" for i, (name, kind) in enumerate(columns)
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT {picks} FROM (SELECT from_json("
+        f"'{sql_str(json.dumps(data))}', '{json.dumps(shape)}') AS j)"
+    )
 
 
 def load_accounts(
