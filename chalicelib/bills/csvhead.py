@@ -27,7 +27,7 @@ class CsvHeader:
 
 
 def read_header(path: Path, label: str) -> CsvHeader:
-    raw = _first_record_bytes(path, label)
+    raw = first_record_bytes(path, label)
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
     try:
@@ -54,7 +54,7 @@ def read_header(path: Path, label: str) -> CsvHeader:
     return CsvHeader(names=names)
 
 
-def _first_record_bytes(path: Path, label: str) -> bytes:
+def first_record_bytes(path: Path, label: str) -> bytes:
     """The bytes of the first CSV record: lines up to one with balanced double quotes."""
     chunks: list[bytes] = []
     quotes = 0

@@ -40,8 +40,16 @@ def error_expression(checks: Sequence[Check]) -> str:
 
 
 def raise_for_rejects(
-    con: duckdb.DuckDBPyConnection, table: str, path: Path, names: Sequence[str], label: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    names: Sequence[str],
+    label: str,
+    *,
+    line_offset: int = 0,
 ) -> None:
+    """``path`` is the file DuckDB read: the bill, or a piece of it whose line numbers are the
+    bill's minus ``line_offset`` (see :mod:`container`)."""
     rows = con.execute(
         f"SELECT line, line_byte_position, column_name, error_type, csv_line, error_message, "
         f"(SELECT count(DISTINCT line) FROM {table}) "  # a short line has an error per column
@@ -52,6 +60,8 @@ def raise_for_rejects(
     line, position, column_ref, error_type, csv_line, message, count = rows[0]
     if position is not None:
         line = line_of_byte(path, int(position))
+    if line is not None:
+        line = int(line) + line_offset
     column = None
     if isinstance(column_ref, str) and column_ref.startswith("c") and column_ref[1:].isdigit():
         index = int(column_ref[1:])
@@ -89,10 +99,16 @@ def first_failing_row(
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def raise_for_row(*, kind: str, path: Path, index: int, cell: str, label: str) -> None:
+def raise_for_row(
+    *, kind: str, path: Path, index: int, cell: str, label: str, line_offset: int = 0
+) -> None:
+    """``index`` counts the records of ``path``, the bill or a piece of it (see
+    :func:`raise_for_rejects`)."""
     column, _, problem = cell.partition(SEPARATOR)
     if kind == "csv":
         line = next(islice(record_start_lines(path), index, None), None)
+        if line is not None:
+            line += line_offset
         where = f"line {line}" if line is not None else f"record {index + 1}"
     elif kind == "jsonl":
         line = _jsonl_line(path, index)

@@ -1,25 +1,29 @@
 """Normalize one bill file: detect its format, map it to the normalized schema with DuckDB, write
 Parquet partitions, and summarize. Pure: local files in, local files out; no AWS.
 
-Pipeline (memory stays bounded whatever the file size: DuckDB streams the source and spills
-its tables to ``temp_directory`` under ``memory_limit``):
+Pipeline (memory and disk stay bounded whatever the file size: DuckDB streams the source and
+spills its tables to ``temp_directory`` under ``memory_limit``; a compressed CSV is inflated a
+piece at a time):
 
-1. unpack (gzip / zip → a plain file, CRC-checked, with the decompressed-size limit) —
-   :mod:`container`. DuckDB parses a plain file on all threads, a compressed one on one;
+1. unpack (gzip / zip → plain files, CRC-checked, with the decompressed-size limit) —
+   :mod:`container`. DuckDB parses a plain file on all threads, a compressed one on one. A
+   compressed CSV comes as pieces of whole records (up to 1 GiB each, every one with the
+   header), one on disk at a time;
 2. read the header / schema / first JSON record and pick the format — :mod:`source`,
    :mod:`detect`; the format's mapper gives one SQL expression per normalized column over
    conversions that are each computed once per row (:mod:`columns`, :mod:`sql`);
-3. one parallel DuckDB pass over the source (the only full read of it): read only the needed
+3. per piece, one parallel DuckDB pass (the only full read of it): read only the needed
    columns, convert, map, validate every row (a row's first failed check, as text, in
-   ``_error``; TRY_CASTs, so a bad value never stops the scan) and stage the lines in a table —
-   unsorted, in memory as long as it fits;
-4. one aggregate over the staged lines gives the failed-row count and, per partition, the rows,
-   sums, currencies, lines without an invoice id;
-5. fail with :class:`InvalidBillFile` (file, line, column) on the first problem found: a row
-   DuckDB cannot parse (the scan stops; only then is it repeated with a rejects table to say
-   where), failed row checks (only then is the source scanned again in file order to find the
-   first), no rows, mixed currencies;
-6. DuckDB writes the partitions' Parquet files from the staged table (:mod:`partition`); they
+   ``_error``; TRY_CASTs, so a bad value never stops the scan) and stage the lines in a table
+   of the piece — unsorted, in memory as long as it fits;
+4. per piece, fail with :class:`InvalidBillFile` (file, line, column) on the first problem
+   found, while the piece is still there to say where: a row DuckDB cannot parse (the scan
+   stops; only then is it repeated with a rejects table), failed row checks (only then is the
+   piece scanned again in file order to find the first), a second currency. Line numbers are
+   the bill file's, whichever piece they were found in;
+5. one aggregate over the staged lines (the pieces' tables) gives, per partition, the rows,
+   sums, currency, lines without an invoice id; no rows at all is an error;
+6. DuckDB writes the partitions' Parquet files from the staged lines (:mod:`partition`); they
    are checked against the sums and moved into place.
 
 Speed: ``bench/bench_ingest.py`` measures this against the floor (inflating the file once) and
@@ -51,6 +55,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -58,7 +63,7 @@ import duckdb
 
 from chalicelib.bills import sql
 from chalicelib.bills.columns import Check
-from chalicelib.bills.container import unpack
+from chalicelib.bills.container import Piece, Unpacked, unpack
 from chalicelib.bills.locate import (
     error_expression,
     first_bad_json_line,
@@ -92,6 +97,7 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 _INVOICE = "_invoice"
 _EXACT = decimal.Context(prec=80)
 _STAGED = "rebill_staged"
+_STAGED_VIEW = "rebill_staged_lines"
 _COMPRESSED = "rebill_compressed"  # an in-memory database whose tables DuckDB compresses
 # The staged lines take about this much memory uncompressed (31 columns, text inline).
 STAGED_ROW_BYTES = 700
@@ -125,32 +131,32 @@ def normalize_bill(
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".rebill-work-", dir=out_dir))
     try:
-        plain = unpack(source, work, max_bytes=max_decompressed_bytes, label=label)
-        con = _connect(work, memory_limit, threads)
-        try:
-            src = open_source(con, plain, label)
-            staged = _staging_table(con, src)
-            checks = _stage(con, src, staged, source_file_id, label)
-            summary = _summarize(con, src, staged, checks, label)
-            bill_periods = sorted({key[1] for key in summary})
-            if (
-                src.family.name == "aws"
-                and identity.billing_period is not None
-                and bill_periods != [identity.billing_period]
-            ):
-                raise InvalidBillFile(
-                    f"{label}: the manifest is for {identity.billing_period} but the file holds "
-                    f"{', '.join(bill_periods)}"
+        with unpack(source, work, max_bytes=max_decompressed_bytes, label=label) as unpacked:
+            container = unpacked.container
+            con = _connect(work, memory_limit, threads)
+            try:
+                src, staged, tables = _stage(con, unpacked, source_file_id, label)
+                summary = _summarize(con, src, staged, label)
+                bill_periods = sorted({key[1] for key in summary})
+                if (
+                    src.family.name == "aws"
+                    and identity.billing_period is not None
+                    and bill_periods != [identity.billing_period]
+                ):
+                    raise InvalidBillFile(
+                        f"{label}: the manifest is for {identity.billing_period} but the file "
+                        f"holds {', '.join(bill_periods)}"
+                    )
+                final, invoice_ids = _finality(con, src, staged, summary)
+                written = write_partitions(
+                    con,
+                    staged,
+                    [(key, int(v[0]), int(v[8])) for key, v in summary.items()],
+                    work / "parts",
+                    tables=tables,
                 )
-            final, invoice_ids = _finality(con, src, staged, summary)
-            written = write_partitions(
-                con,
-                staged,
-                [(key, int(v[0]), int(v[8])) for key, v in summary.items()],
-                work / "parts",
-            )
-        finally:
-            con.close()
+            finally:
+                con.close()
         partitions = _publish(written, out_dir, summary, f"part-{part_index}.parquet")
     except duckdb.Error as exc:
         raise BillProcessingError(f"{label}: processing failed: {_first_line(exc)}") from exc
@@ -161,7 +167,7 @@ def normalize_bill(
     return NormalizedBill(
         source_file_id=source_file_id,
         format=src.mapping.format,
-        container=plain.container,
+        container=container,
         provider=providers[0] if len(providers) == 1 else "mixed",
         currency=partitions[0].currency,
         periods=bill_periods,
@@ -204,13 +210,21 @@ def _connect(work: Path, memory_limit: str, threads: int | None) -> duckdb.DuckD
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, src: Source, staged: str, source_file_id: str, label: str
-) -> list[Check]:
-    """One pass over the source: map, validate, stage in table ``staged``. Returns the checks.
+    con: duckdb.DuckDBPyConnection, unpacked: Unpacked, source_file_id: str, label: str
+) -> tuple[Source, str, list[str]]:
+    """One pass over the source, piece by piece: map, validate, stage in a table per piece.
 
-    ``staged`` is a plain (not TEMP) table: the partition writer reads it from several
-    connections of the same database at once.
+    Returns the source (as opened on its first piece), the staged lines (the one table, or a
+    view of all pieces' tables) and the tables. They are plain (not TEMP): the partition writer
+    reads them from several connections of the same database at once. Each piece is checked
+    once staged (failed row checks, a second currency), while it is still on disk to say where,
+    and then removed (:mod:`container`). A table per piece rather than one table: appending to
+    a table that already holds lines costs DuckDB half as much again as creating one.
     """
+    pieces = unpacked.pieces()
+    first = next(pieces)
+    src = open_source(con, unpacked.kind, first.path, label)
+    prefix = _staging_table(con, src, first)
     select = dict(src.mapping.select)
     sub_account = f"COALESCE({select['SubAccountId']}, {select['BillingAccountId']})"
     checks = [
@@ -233,31 +247,88 @@ def _stage(
         outer.append(f"CAST({value} AS {kind}) AS {column}")
     outer.append(f"{PERIOD} AS {PERIOD_COLUMN}")
     outer += [_INVOICE, _ERROR]
-    prefix = f"SELECT *, {BUCKET} AS {BUCKET_COLUMN} FROM (SELECT {', '.join(outer)} FROM"
 
     def staging(relation: str) -> str:
         return (
-            f"{prefix} (SELECT {inner},\n  {invoice} AS {_INVOICE},\n"
-            f"  {error_expression(checks)} AS {_ERROR}\nFROM ({src.columns.relation(relation)})))"
+            f"SELECT *, {BUCKET} AS {BUCKET_COLUMN} "
+            f"FROM (SELECT {', '.join(outer)} FROM (SELECT {inner},\n  {invoice} AS {_INVOICE},"
+            f"\n  {error_expression(checks)} AS {_ERROR}\n"
+            f"FROM ({src.columns.relation(relation)})))"
         )
 
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        con.execute(f"CREATE TABLE {staged} AS {staging(src.relation)}")
-    except _FILE_ERRORS as exc:
-        if src.rejects_relation is not None:
-            # The scan stopped at a row it cannot parse: scan again recording every bad row.
-            with contextlib.suppress(*_FILE_ERRORS):
-                con.execute(f"CREATE TEMP TABLE rebill_rejected AS {staging(src.rejects_relation)}")
-            raise_for_rejects(con, REJECTS_TABLE, src.path, _names(src), label)
-        _raise_read_error(label, src, exc)
-    return checks
+    currency: str | None = None
+    tables: list[str] = []
+    for piece in chain([first], pieces):
+        at = src if piece.number == 0 else src.at(piece.path)
+        table = f"{prefix}_{piece.number}"
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(f"CREATE TABLE {table} AS {staging(at.relation)}")
+        except _FILE_ERRORS as exc:
+            if at.rejects_relation is not None:
+                # The scan stopped at a row it cannot parse: scan again recording every bad row.
+                with contextlib.suppress(*_FILE_ERRORS):
+                    con.execute(
+                        f"CREATE TEMP TABLE rebill_rejected AS {staging(at.rejects_relation)}"
+                    )
+                raise_for_rejects(
+                    con, REJECTS_TABLE, at.path, _names(at), label, line_offset=piece.line_offset
+                )
+            _raise_read_error(label, at, exc, piece.line_offset)
+        tables.append(table)
+        currency = _check_piece(con, at, piece, table, checks, currency, label)
+        if piece.owned:
+            piece.path.unlink()
+    if len(tables) == 1:
+        return src, tables[0], tables
+    staged = _STAGED_VIEW
+    con.execute(
+        f"CREATE VIEW {staged} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
+    )
+    return src, staged, tables
+
+
+def _check_piece(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    piece: Piece,
+    table: str,
+    checks: list[Check],
+    currency: str | None,
+    label: str,
+) -> str | None:
+    """Fail on the piece's first bad row, or on its first line in another currency than the
+    bill's first line (``currency``, None before the first line). ``table`` holds the piece's
+    staged lines. Returns the bill's currency."""
+    failed, low, high = _one(
+        con,
+        f'SELECT count({_ERROR}), min("BillingCurrency"), max("BillingCurrency") FROM {table}',
+    )
+    if failed:
+        con.execute("SET preserve_insertion_order = true")
+        with _reading(label):
+            # The piece is scanned again in file order only now, on the error path.
+            located = first_failing_row(con, error_expression(checks), _layered(src))
+        if located is None:  # cannot happen: the same expressions failed a moment ago
+            raise BillProcessingError(f"{label}: a row failed validation but was not found again")
+        index, cell = located
+        raise_for_row(
+            kind=src.kind,
+            path=src.path,
+            index=index,
+            cell=cell,
+            label=label,
+            line_offset=piece.line_offset,
+        )
+    if len({c for c in (currency, low, high) if c is not None}) > 1:
+        _raise_mixed_currency(con, src, label, currency, piece.line_offset)
+    return currency if currency is not None else low
 
 
 def _summarize(
-    con: duckdb.DuckDBPyConnection, src: Source, staged: str, checks: list[Check], label: str
+    con: duckdb.DuckDBPyConnection, src: Source, staged: str, label: str
 ) -> dict[Key, tuple[Any, ...]]:
-    """Fail on bad rows, no rows or mixed currencies; else the sums per partition key.
+    """The sums per partition key; fails when the file has no rows.
 
     Per key: rows, Σ billed, Σ effective, Σ list, Σ savings-eligible list, min billing account,
     currency, lines without an invoice id, bucket (see :mod:`partition`).
@@ -266,43 +337,33 @@ def _summarize(
         f'SELECT "ProviderName", {PERIOD_COLUMN}, "SubAccountId", count(*), '
         'sum("BilledCost"), sum("EffectiveCost"), sum("ListCost"), '
         'COALESCE(sum("ListCost") FILTER (WHERE "CommitmentDiscountStatus" = \'Used\'), 0), '
-        'min("BillingAccountId"), min("BillingCurrency"), max("BillingCurrency"), '
-        f"count(*) - count({_INVOICE}), count({_ERROR}), {BUCKET_COLUMN} "
+        'min("BillingAccountId"), min("BillingCurrency"), '
+        f"count(*) - count({_INVOICE}), {BUCKET_COLUMN} "
         f"FROM {staged} GROUP BY ALL ORDER BY 1, 2, 3"
     ).fetchall()
-    if any(r[12] for r in rows):
-        con.execute("SET preserve_insertion_order = true")
-        with _reading(label):
-            # The scan is repeated in file order only now, on the error path.
-            located = first_failing_row(con, error_expression(checks), _layered(src))
-        if located is None:  # cannot happen: the same expressions failed a moment ago
-            raise BillProcessingError(f"{label}: a row failed validation but was not found again")
-        index, cell = located
-        raise_for_row(kind=src.kind, path=src.path, index=index, cell=cell, label=label)
     if not rows:
         what = "a header but no line items" if src.kind == "csv" else "no line items"
         raise InvalidBillFile(
             f"{label}: the file has {what}", line=2 if src.kind == "csv" else None
         )
-    if len({r[9] for r in rows} | {r[10] for r in rows}) > 1:
-        _raise_mixed_currency(con, src, label)
-    return {(r[0], period_text(r[1]), r[2]): (*r[3:10], r[11], r[13]) for r in rows}
+    return {(r[0], period_text(r[1]), r[2]): r[3:] for r in rows}
 
 
-def _staging_table(con: duckdb.DuckDBPyConnection, src: Source) -> str:
+def _staging_table(con: duckdb.DuckDBPyConnection, src: Source, first: Piece) -> str:
     """Where to stage the lines: a plain in-memory table, or, when they would not fit in memory
     as they are, one in a compressed in-memory database (some 15x smaller, about 1.5 s of CPU
     per million lines more) rather than spilling them to disk and reading them back."""
     (limit,) = _one(con, "SELECT current_setting('memory_limit')")
-    if _estimated_rows(con, src) * STAGED_ROW_BYTES <= _bytes(str(limit)) * 3 // 4:
+    if _estimated_rows(con, src, first) * STAGED_ROW_BYTES <= _bytes(str(limit)) * 3 // 4:
         return _STAGED
     con.execute(f"ATTACH ':memory:' AS {_COMPRESSED} (COMPRESS)")
     con.execute(f"SET disabled_compression_methods = '{_SLOW_COMPRESSION}'")
     return f"{_COMPRESSED}.{_STAGED}"
 
 
-def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
-    """Lines in the source, from Parquet metadata or the line length of the first MiB."""
+def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source, first: Piece) -> int:
+    """Lines in the bill: from Parquet metadata, or from the first piece's size and the line
+    length of its first MiB, scaled by the share of the bill that piece is."""
     if src.kind == "parquet":
         row = con.execute(
             f"SELECT sum(num_rows) FROM parquet_file_metadata({sql.lit(str(src.path))})"
@@ -310,7 +371,8 @@ def _estimated_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
         return int(row[0] or 0) if row else 0
     with src.path.open("rb") as f:
         head = f.read(1 << 20)
-    return src.path.stat().st_size * max(1, head.count(b"\n")) // max(1, len(head))
+    in_piece = src.path.stat().st_size * max(1, head.count(b"\n")) // max(1, len(head))
+    return int(in_piece / max(first.progress, 1e-6))
 
 
 def _bytes(size: str) -> int:
@@ -331,10 +393,19 @@ def _layered(src: Source) -> str:
     return f"({src.columns.relation(src.relation)})"
 
 
-def _raise_mixed_currency(con: duckdb.DuckDBPyConnection, src: Source, label: str) -> None:
+def _raise_mixed_currency(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    label: str,
+    first: str | None,
+    line_offset: int,
+) -> None:
+    """Name the first line of ``src`` whose currency is not ``first``, the bill's first line's
+    (None: the first line of ``src`` is the bill's)."""
     currency = src.mapping.select["BillingCurrency"]
     con.execute("SET preserve_insertion_order = true")
-    (first,) = _one(con, f"SELECT {currency} FROM {_layered(src)} LIMIT 1")
+    if first is None:
+        (first,) = _one(con, f"SELECT {currency} FROM {_layered(src)} LIMIT 1")
     expression = (
         f"CASE WHEN {currency} IS DISTINCT FROM {sql.lit(str(first))} THEN "
         f"concat('currency\x1fthis line is in ', {currency}, ' but the first line is in ', "
@@ -345,7 +416,9 @@ def _raise_mixed_currency(con: duckdb.DuckDBPyConnection, src: Source, label: st
     if located is None:
         raise InvalidBillFile(f"{label}: the file mixes currencies")
     index, cell = located
-    raise_for_row(kind=src.kind, path=src.path, index=index, cell=cell, label=label)
+    raise_for_row(
+        kind=src.kind, path=src.path, index=index, cell=cell, label=label, line_offset=line_offset
+    )
 
 
 def _finality(
@@ -415,7 +488,9 @@ def _reading(label: str, src: Source | None = None) -> Iterator[None]:
         _raise_read_error(label, src, exc)
 
 
-def _raise_read_error(label: str, src: Source | None, exc: Exception) -> NoReturn:
+def _raise_read_error(
+    label: str, src: Source | None, exc: Exception, line_offset: int = 0
+) -> NoReturn:
     if src is not None and src.kind == "jsonl":
         found = first_bad_json_line(src.path)
         if found is not None:
@@ -423,7 +498,9 @@ def _raise_read_error(label: str, src: Source | None, exc: Exception) -> NoRetur
             raise InvalidBillFile(f"{label}: line {bad_line}: {problem}", line=bad_line) from exc
     message = _first_line(exc)
     match = re.search(r"\bline (\d+)", message)
-    line = int(match.group(1)) if match else None
+    line = int(match.group(1)) + line_offset if match else None
+    if match and line_offset:
+        message = f"{message[: match.start(1)]}{line}{message[match.end(1) :]}"
     raise InvalidBillFile(f"{label}: cannot be read: {message}", line=line) from exc
 
 

@@ -88,13 +88,18 @@ def partition_dir(root: Path, key: Key) -> Path:
 
 
 def write_partitions(
-    con: duckdb.DuckDBPyConnection, table: str, partitions: Sequence[Partition], root: Path
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    partitions: Sequence[Partition],
+    root: Path,
+    *,
+    tables: Sequence[str] = (),
 ) -> dict[Key, Path]:
     """Write every partition of ``table`` to its own Parquet file under ``root``.
 
     ``partitions`` is every (key, row count, bucket) of ``table``, which has the partition
-    keys, :data:`BUCKET_COLUMN` and the normalized columns. ``table`` may be dropped
-    (replaced by a sorted copy) on the way.
+    keys, :data:`BUCKET_COLUMN` and the normalized columns. ``table`` is a table or a view of
+    ``tables``; they may be dropped (replaced by a sorted copy) on the way.
     """
     expected = {key: rows for key, rows, _ in partitions}
     root.mkdir(parents=True, exist_ok=True)
@@ -107,10 +112,12 @@ def write_partitions(
     else:
         # Cluster the rows by bucket once, so that each COPY reads only its own rows (min/max
         # pruning of the sorted bucket column) rather than scanning the whole table again.
-        database = table.rpartition(".")[0]  # the staged table's (maybe compressed) database
+        held = list(tables) or [table]
+        database = held[0].rpartition(".")[0]  # the staged table's (maybe compressed) database
         ordered = f"{database}.{_SORTED}" if database else _SORTED
         con.execute(f"CREATE TABLE {ordered} AS SELECT * FROM {table} ORDER BY {BUCKET_COLUMN}")
-        con.execute(f"DROP TABLE {table}")
+        for name in held:
+            con.execute(f"DROP TABLE {name}")
         jobs = [
             (ordered, f"{BUCKET_COLUMN} BETWEEN {low} AND {high}", root / f"batch-{number}")
             for number, (low, high) in enumerate(_bucket_ranges(partitions))

@@ -12,14 +12,13 @@ Bad values in any format surface as per-row checks.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
 from chalicelib.bills import detect, gcp, sql
 from chalicelib.bills.columns import Columns, SourceColumn
-from chalicelib.bills.container import Plain
 from chalicelib.bills.csvhead import read_header
 from chalicelib.bills.mapping import Mapping
 from chalicelib.errors import InvalidBillFile
@@ -42,13 +41,23 @@ class Source:
     relation: str  # SQL table function call reading the file
     rejects_relation: str | None = None  # CSV: the same, recording bad rows in REJECTS_TABLE
 
+    def at(self, path: Path) -> Source:
+        """The same source read from ``path``: another piece of the same CSV bill (same
+        header, see :mod:`container`)."""
+        if self.kind != "csv":
+            raise ValueError(f"only a CSV bill comes in pieces, not {self.kind}")
+        relation, rejects = _csv_relations(path, len(self.columns.columns), self.family)
+        return replace(self, path=path, relation=relation, rejects_relation=rejects)
 
-def open_source(con: duckdb.DuckDBPyConnection, plain: Plain, label: str) -> Source:
-    if plain.kind == "csv":
-        return _csv(plain.path, label)
-    if plain.kind == "parquet":
-        return _parquet(con, plain.path, label)
-    return _jsonl(plain.path, label)
+
+def open_source(con: duckdb.DuckDBPyConnection, kind: str, path: Path, label: str) -> Source:
+    """``path`` holds the file (or, for a CSV, its first piece) of kind 'csv', 'parquet' or
+    'jsonl' (:mod:`container`)."""
+    if kind == "csv":
+        return _csv(path, label)
+    if kind == "parquet":
+        return _parquet(con, path, label)
+    return _jsonl(path, label)
 
 
 def _csv(path: Path, label: str) -> Source:
@@ -61,8 +70,14 @@ def _csv(path: Path, label: str) -> Source:
     )
     family = detect.detect(header.names, label=label, line=1)
     mapping = family.build(cols)
+    relation, rejects = _csv_relations(path, len(refs), family)
+    return Source("csv", path, cols, family, mapping, relation, rejects)
+
+
+def _csv_relations(path: Path, count: int, family: detect.Family) -> tuple[str, str]:
+    """read_csv of the file, and the same recording bad rows in REJECTS_TABLE."""
     # Everything as text: conversions happen in SQL, where a failure becomes a located check.
-    types = ", ".join(f"{sql.lit(r)}: 'VARCHAR'" for r in refs)
+    types = ", ".join(f"{sql.lit(f'c{i}')}: 'VARCHAR'" for i in range(count))
     nulls = "['', 'NULL']" if family.null_literal else "['']"
     options = (
         f"{sql.lit(str(path))}, columns = {{{types}}}, header = true, "
@@ -74,15 +89,7 @@ def _csv(path: Path, label: str) -> Source:
         f"store_rejects = true, rejects_table = {sql.lit(REJECTS_TABLE)}, "
         f"rejects_scan = {sql.lit(REJECTS_SCAN)}, rejects_limit = 100"
     )
-    return Source(
-        "csv",
-        path,
-        cols,
-        family,
-        mapping,
-        relation=f"read_csv({options})",
-        rejects_relation=f"read_csv({options}, {rejects})",
-    )
+    return f"read_csv({options})", f"read_csv({options}, {rejects})"
 
 
 def _parquet(con: duckdb.DuckDBPyConnection, path: Path, label: str) -> Source:
