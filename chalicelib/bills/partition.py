@@ -58,6 +58,9 @@ BUCKET_COLUMN = "_bucket"
 MAX_SINGLE_COPIES = 16
 WRITERS = 2  # COPYs run side by side (the Lambda has 2 vCPUs)
 FLUSH_THRESHOLD_ROWS = 512 * 1024  # rows a thread buffers before handing them to the files
+# zstd at level 1 writes as fast as snappy and makes the files some 40% smaller (17 against
+# 29 MiB per million lines of the benchmark CUR); reading them back costs the same.
+PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 _SORTED = "rebill_sorted"
 _PARTITION_NAMES = ("__rebill_provider", "__rebill_period", "__rebill_account")
 
@@ -160,7 +163,7 @@ def _copy_one(
     con.execute("SET preserve_insertion_order = false")
     ((_, count, *_),) = con.execute(
         f"COPY (SELECT {columns} FROM {table} WHERE {where}) TO {sql.lit(str(target))} "
-        "(FORMAT parquet, COMPRESSION snappy, RETURN_STATS)"
+        f"({PARQUET}, RETURN_STATS)"
     ).fetchall()
     return target, key, int(count)
 
@@ -220,7 +223,7 @@ def _copy(
     con.execute(f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}")
     con.execute(f"SET partitioned_write_flush_threshold = {FLUSH_THRESHOLD_ROWS}")
     stats = con.execute(
-        f"COPY ({query}) TO {sql.lit(str(target))} (FORMAT parquet, COMPRESSION snappy, "
+        f"COPY ({query}) TO {sql.lit(str(target))} ({PARQUET}, "
         f"PARTITION_BY ({', '.join(_PARTITION_NAMES)}), FILENAME_PATTERN 'part-{{i}}', "
         "RETURN_STATS)"
     ).fetchall()
@@ -238,6 +241,6 @@ def _merge(con: duckdb.DuckDBPyConnection, paths: list[Path], target_dir: Path) 
     files = ", ".join(sql.lit(str(p)) for p in paths)
     con.execute(
         f"COPY (SELECT * FROM read_parquet([{files}], hive_partitioning = false)) "
-        f"TO {sql.lit(str(target))} (FORMAT parquet, COMPRESSION snappy)"
+        f"TO {sql.lit(str(target))} ({PARQUET})"
     )
     return target
