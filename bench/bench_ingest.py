@@ -16,19 +16,23 @@ For a legacy CUR ``.csv.gz`` (122 columns) and a CUR 2.0 Parquet file of the sam
 
 Each run is a fresh Python process. Its time is the work only (imports and start-up excluded);
 its peak memory is its own high-water mark (VmHWM: ``getrusage(RUSAGE_CHILDREN)`` reports the
-largest child so far, and a child's ``ru_maxrss`` starts from its parent's size at fork). Runs
-are interleaved so that all meet the same background load; the best of ``--repeat`` counts.
+largest child so far, and a child's ``ru_maxrss`` starts from its parent's size at fork). For
+Rebill it also prints the most disk its work files took at once (sampled every 0.2 s): what
+the ingest function's /tmp must hold besides the downloaded bill. Runs are interleaved so
+that all meet the same background load; the best of ``--repeat`` counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -312,14 +316,50 @@ def _cur2_names() -> dict[str, str]:
 def rebill(path: Path, work: Path) -> dict[str, Any]:
     from chalicelib.bills.normalize import normalize_bill
 
-    started = time.perf_counter()
-    bill = normalize_bill(path, source_file_id="bench", out_dir=work / "rebill")
+    with _DiskWatch(work) as disk:
+        started = time.perf_counter()
+        bill = normalize_bill(path, source_file_id="bench", out_dir=work / "rebill")
+        seconds = time.perf_counter() - started
     return {
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
         "rows": bill.rows,
         "partitions": len(bill.partitions),
         "billed": str(bill.totals.billed_cost),
+        "disk_mib": disk.peak / 2**20,
     }
+
+
+class _DiskWatch:
+    """The most bytes under a directory at once, sampled every 0.2 s on a thread: what a
+    Lambda function's /tmp must hold next to the downloaded bill (inflated pieces, DuckDB's
+    spill files, the Parquet written)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def _sample(self) -> None:
+        total = 0
+        for folder, _, files in os.walk(self.root):
+            for name in files:
+                with contextlib.suppress(OSError):  # removed while we look
+                    total += os.stat(os.path.join(folder, name)).st_size
+        self.peak = max(self.peak, total)
+
+    def __enter__(self) -> _DiskWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._sample()
+        self._stop.set()
+        self._thread.join()
 
 
 JOBS = {"floor-zlib": floor_zlib, "floor-parquet": floor_parquet, "pandas": pandas_ingest}
@@ -398,6 +438,8 @@ def run(rows: int, n_accounts: int, repeat: int) -> None:
             detail = ""
             if "partitions" in result:
                 detail = f"  {result['partitions']} partitions, Σ billed {result['billed']}"
+            if "disk_mib" in result:
+                detail += f", work files at most {result['disk_mib']:,.0f} MiB"
             print(
                 f"  {jobs[job]:40s} {result['seconds']:7.2f} s {rows / result['seconds']:>12,.0f}"
                 f" rows/s  peak RSS {peak[job]:6,.0f} MiB{detail}"
