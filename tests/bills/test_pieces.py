@@ -50,14 +50,14 @@ def pieces_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Piece, int]]:
     return seen
 
 
-def _bill(n: int = 400, **changes: dict[str, str]) -> bytes:
-    """n lines over 3 accounts; every 7th description is quoted with commas, quotes and
+def _bill(n: int = 400, accounts: int = 3, **changes: dict[str, str]) -> bytes:
+    """n lines over ``accounts`` accounts; every 7th description is quoted with commas, quotes and
     newlines (a record over several physical lines); ``changes`` replaces line i's fields
     (``changes["i"]``; i counts data lines from 1)."""
     rows = []
     for i in range(1, n + 1):
         fields = {
-            "lineItem/UsageAccountId": f"{i % 3 + 1:012d}",
+            "lineItem/UsageAccountId": f"{i % accounts + 1:012d}",
             COST: f"{i}.{i % 97:02d}",
             "identity/LineItemId": f"line-{i}",
         }
@@ -89,11 +89,21 @@ def _error(path: Path, out: Path) -> InvalidBillFile:
     return caught.value
 
 
-@pytest.mark.parametrize("packing", ["gz", "zip", "gz-crlf"])
+@pytest.mark.parametrize(
+    ("packing", "accounts"),
+    [
+        ("gz", 3),
+        ("zip", 3),
+        ("gz-crlf", 3),
+        # 20 and 200 partitions: the partitioned and the sorted writers read the pieces' tables
+        ("gz", 20),
+        ("gz", 200),
+    ],
+)
 def test_a_bill_in_pieces_is_the_bill_read_whole(
-    tmp_path: Path, packing: str, pieces_seen: list[tuple[Piece, int]]
+    tmp_path: Path, packing: str, accounts: int, pieces_seen: list[tuple[Piece, int]]
 ) -> None:
-    data = _bill()
+    data = _bill(accounts=accounts)
     if packing == "gz-crlf":
         data = data.replace(b"\n", b"\r\n")
     whole = tmp_path / "whole.csv"
