@@ -160,7 +160,7 @@ class Unpacked:
         """
         number = 0
         header = b""
-        header_lines = 0
+        copied = 0  # lines of the header copy at the top of this piece (none in the first)
         lines_before = 0  # newlines of the bill before this piece's first record
         path = self._piece_path(number)
         out: _BackgroundWriter | BinaryIO = _BackgroundWriter(path)
@@ -179,10 +179,9 @@ class Unpacked:
                         newlines = counted[1] + data.count(b"\n", 0, cut)
                         if number == 0:
                             header = first_record_bytes(path, self._label).removeprefix(BOM)
-                            header_lines = header.count(b"\n")
-                        offset = lines_before - (header_lines if number else 0)
-                        yield Piece(path, number, offset, progress, owned=True)
-                        lines_before += newlines - (header_lines if number else 0)
+                        yield Piece(path, number, lines_before - copied, progress, owned=True)
+                        lines_before += newlines - copied
+                        copied = header.count(b"\n")
                         number += 1
                         path = self._piece_path(number)
                         out = _BackgroundWriter(path)
@@ -196,8 +195,7 @@ class Unpacked:
                     counted[1] += data.count(b"\n")
             out.close()
             if number == 0 or size:
-                offset = lines_before - (header_lines if number else 0)
-                yield Piece(path, number, offset, 1.0, owned=True)
+                yield Piece(path, number, lines_before - copied, 1.0, owned=True)
             else:  # the text ended right after the last cut: nothing but the header copy
                 path.unlink()
         finally:

@@ -30,7 +30,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.store.conditions import condition_failed
+from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.tables import BillItem
 
 Doc = dict[str, Any]
@@ -41,15 +41,9 @@ Doc = dict[str, Any]
 
 def create_bill(bill_id: str, doc: Doc) -> bool:
     """Create the record of a newly received file. False when it exists (event delivered twice)."""
-    try:
-        BillItem(f"BILL#{bill_id}", "BILL", kind="bill", doc=doc, status=doc["status"]).save(
-            condition=BillItem.pk.does_not_exist()
-        )
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return create_item(
+        BillItem(f"BILL#{bill_id}", "BILL", kind="bill", doc=doc, status=doc["status"])
+    )
 
 
 def get_bill(bill_id: str) -> Doc | None:
@@ -188,19 +182,15 @@ def save_delivery(delivery_id: str, doc: Doc) -> None:
 
 def create_delivery(delivery_id: str, doc: Doc) -> bool:
     """Claim a delivery for one execution. False when it was claimed before."""
-    try:
+    return create_item(
         BillItem(
             f"DELIVERY#{delivery_id}",
             "DELIVERY",
             kind="report_delivery",
             doc=doc,
             status=doc["status"],
-        ).save(condition=BillItem.pk.does_not_exist())
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+        )
+    )
 
 
 def get_delivery(delivery_id: str) -> Doc | None:
@@ -233,15 +223,7 @@ def part_outcomes(delivery_id: str) -> dict[str, Doc]:
 
 def claim_final_notice(period: str, provider: str) -> bool:
     """True exactly once per provider and period: the caller then sends ``bill.final``."""
-    try:
-        BillItem(f"PERIOD#{period}", f"FINAL#{provider}", kind="final", doc={}).save(
-            condition=BillItem.pk.does_not_exist()
-        )
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return create_item(BillItem(f"PERIOD#{period}", f"FINAL#{provider}", kind="final", doc={}))
 
 
 def is_final(period: str, provider: str) -> bool:

@@ -21,11 +21,11 @@ from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store.conditions import condition_failed
+from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.invoice_keys import index_attributes
 from chalicelib.store.tables import InvoiceItem
 
@@ -235,15 +235,9 @@ def void_with_credit_note(
 
 
 def create_run(run_id: str, doc: Doc) -> bool:
-    try:
-        InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"]).save(
-            condition=InvoiceItem.pk.does_not_exist()
-        )
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return create_item(
+        InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"])
+    )
 
 
 def get_run(run_id: str) -> Doc:

@@ -22,7 +22,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.store.conditions import condition_failed
+from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.tables import ReferenceItem
 
 Doc = dict[str, Any]
@@ -125,14 +125,9 @@ def list_subscriptions(customer_id: str) -> list[Doc]:
 
 def _create(pk: str, sk: str, kind: str, doc: Doc, account_key: str | None = None) -> bool:
     """Write a new item; False when one with that key exists already (nothing is written)."""
-    item = ReferenceItem(pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now())
-    try:
-        item.save(condition=ReferenceItem.pk.does_not_exist())
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
+    return create_item(
+        ReferenceItem(pk, sk, kind=kind, doc=doc, account_key=account_key, updated_at=_now())
+    )
 
 
 def _replace(pk: str, sk: str, kind: str, doc: Doc, what: str) -> Doc:

@@ -109,6 +109,14 @@ def render(lines: Iterable[Mapping[str, str]], columns: Iterable[str] = COLUMNS)
     return out.getvalue().encode("utf-8")
 
 
+def zipped(name: str, data: bytes) -> bytes:
+    """A zip archive holding ``data`` as its one member ``name``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
 def write(
     path: Path,
     lines: Iterable[Mapping[str, str]],
@@ -120,8 +128,7 @@ def write(
     if compress == "gz":
         path.write_bytes(gzip.compress(data))
     elif compress == "zip":
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(path.name.removesuffix(".zip"), data)
+        path.write_bytes(zipped(path.name.removesuffix(".zip"), data))
     else:
         path.write_bytes(data)
     return path

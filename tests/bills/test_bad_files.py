@@ -31,13 +31,6 @@ def _replace_line(data: bytes, number: int, new: bytes) -> bytes:
     return b"\n".join(text)
 
 
-def _zip(name: str, data: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, data)
-    return out.getvalue()
-
-
 def _bad_cost_line_4() -> bytes:
     return _cur(curgen.line(), curgen.line(), curgen.line(**{COST: "12,50"}))
 
@@ -128,7 +121,7 @@ CASES: list[Case] = [
     ("unknown.csv", lambda: b"a,b,c\n1,2,3\n", 1, None, "not a known bill format"),
     ("truncated.csv.gz", lambda: gzip.compress(_cur())[:-40], None, None, "truncated gzip"),
     ("corrupt.csv.gz", lambda: gzip.compress(_cur())[:-8] + b"\0" * 8, None, None, "gzip"),
-    ("truncated.csv.zip", lambda: _zip("a.csv", _cur())[:60], None, None, "zip"),
+    ("truncated.csv.zip", lambda: curgen.zipped("a.csv", _cur())[:60], None, None, "zip"),
     ("two.csv.zip", lambda: _zip_two(), None, None, "exactly one file"),
     ("zstd.csv.zst", lambda: b"\x28\xb5\x2f\xfd" + b"\0" * 20, None, None, "zstd"),
     ("array.json", lambda: b'[{"cost": 1}]', 1, None, "JSON array"),
@@ -207,7 +200,7 @@ def test_bad_file(
 def test_zip_bomb_is_stopped_at_the_limit(tmp_path: Path, out_dir: Path, packing: str) -> None:
     data = _cur() + b"\n" * 200_000  # compresses to almost nothing
     path = tmp_path / f"bomb.csv.{packing}"
-    path.write_bytes(gzip.compress(data) if packing == "gz" else _zip("bomb.csv", data))
+    path.write_bytes(gzip.compress(data) if packing == "gz" else curgen.zipped("bomb.csv", data))
     with pytest.raises(InvalidBillFile, match="more than 100000 bytes") as caught:
         normalize_bill(path, source_file_id="b", out_dir=out_dir, max_decompressed_bytes=100_000)
     assert "zip bomb" in caught.value.message

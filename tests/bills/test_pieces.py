@@ -8,9 +8,7 @@ later piece is reported with the same line and column as when the bill is read w
 from __future__ import annotations
 
 import gzip
-import io
 import itertools
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,13 +66,6 @@ def _bill(n: int = 400, accounts: int = 3, **changes: dict[str, str]) -> bytes:
     return curgen.render(rows)
 
 
-def _zip(name: str, data: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, data)
-    return out.getvalue()
-
-
 def _lines(bill: NormalizedBill) -> list[tuple[object, ...]]:
     files = [str(p.path) for p in bill.partitions]
     return duckdb.execute(
@@ -109,7 +100,9 @@ def test_a_bill_in_pieces_is_the_bill_read_whole(
     whole = tmp_path / "whole.csv"
     whole.write_bytes(data)
     packed = tmp_path / "packed.csv.gz"
-    packed.write_bytes(_zip("packed.csv", data) if packing == "zip" else gzip.compress(data))
+    packed.write_bytes(
+        curgen.zipped("packed.csv", data) if packing == "zip" else gzip.compress(data)
+    )
 
     expected = normalize_bill(whole, source_file_id="w", out_dir=tmp_path / "whole")
     pieces_seen.clear()
