@@ -172,11 +172,16 @@ class Columns:
         raw = self._raw_text(column)
         expr = self.define(f"rebill_money({raw})", 2)
         text = sql.text_of(raw)
+        # A finite number that is still no MONEY has more than its 20 integer digits.
+        number = f"TRY_CAST({text} AS DOUBLE)"
         self.add_check(
             Check(
                 bad=f"({expr} IS NULL AND {text} IS NOT NULL)",
                 column=column.name,
-                message=f"'not a number: ' || {_quoted(text)}",
+                message=(
+                    f"CASE WHEN isfinite({number}) THEN 'out of range for {MONEY}: ' "
+                    f"ELSE 'not a number: ' END || {_quoted(text)}"
+                ),
             )
         )
         return expr
