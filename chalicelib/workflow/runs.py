@@ -6,7 +6,6 @@ number, so the same request while a run executes returns that run instead of sta
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -38,19 +37,29 @@ def start_invoice_run(
             "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if invoices.create_run(run_id, doc):
-            break
-        existing = invoices.get_run(run_id)
-        if existing["status"] == "running":
-            if _still_executing(existing):
-                return existing
-            # The execution ended without closing its run (FinishRun failed): say so, go on.
+            if _start_execution(run_id, period, mode, customer_ids):
+                return doc
+            # An execution of this name ran before and its run record is gone (execution names
+            # stay taken for 90 days): this record never runs; the next attempt's name will.
             invoices.save_run(
-                {**existing, "status": "failed", "error": {"message": "the run did not finish"}}
+                {**doc, "status": "failed", "error": {"message": "execution name already used"}}
             )
+        else:
+            existing = invoices.get_run(run_id)
+            if existing["status"] == "running":
+                if _still_executing(existing):
+                    return existing
+                # The execution ended without closing its run (FinishRun failed): say so, go on.
+                invoices.save_run(
+                    {**existing, "status": "failed", "error": {"message": "the run did not finish"}}
+                )
         attempt += 1
+
+
+def _start_execution(run_id: str, period: str, mode: str, customer_ids: list[str] | None) -> bool:
+    """Start the run's execution; False when an execution of that name exists already."""
     sfn = client("stepfunctions")
-    # A retried request finds the execution of this run already under way.
-    with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
+    try:
         sfn.start_execution(
             stateMachineArn=get_config().generate_invoices_state_machine_arn,
             name=run_id,
@@ -58,7 +67,9 @@ def start_invoice_run(
                 {"run_id": run_id, "period": period, "mode": mode, "customer_ids": customer_ids}
             ),
         )
-    return doc
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return False
+    return True
 
 
 def execution_arn(run_id: str) -> str:

@@ -57,6 +57,32 @@ def test_a_run_whose_execution_ended_without_closing_is_not_returned(clean_stack
     assert invoices.get_run(stuck_id)["status"] == "failed"
 
 
+def test_an_execution_name_used_before_is_not_reused(clean_stack: Any) -> None:
+    """Execution names stay taken for 90 days, also when the run's record is gone: the run
+    takes the next attempt's name rather than waiting for an execution that never starts."""
+    import json
+
+    from chalicelib.config import get_config
+    from chalicelib.store import invoices
+    from chalicelib.store.aws import client
+    from chalicelib.workflow.invoice_run import run_key
+    from chalicelib.workflow.runs import execution_arn, start_invoice_run
+
+    taken = f"2031-04-draft-{run_key('2031-04', 'draft', ['acme'])}-1"
+    sfn = client("stepfunctions")
+    sfn.start_execution(
+        stateMachineArn=get_config().generate_invoices_state_machine_arn,
+        name=taken,
+        input=json.dumps({"run_id": "elsewhere", "period": "2031-04", "mode": "draft"}),
+    )
+    run = start_invoice_run("2031-04", "draft", ["acme"])
+    assert run["run_id"].endswith("-2")
+    assert (
+        sfn.describe_execution(executionArn=execution_arn(run["run_id"]))["name"] == run["run_id"]
+    )
+    assert invoices.get_run(taken)["status"] == "failed"
+
+
 def test_an_unknown_mode_is_refused(clean_stack: Any) -> None:
     from chalicelib.errors import InvalidInput
     from chalicelib.workflow.runs import start_invoice_run
