@@ -253,6 +253,7 @@ def generate(path: Path, lines: int, customers: int, seed: int) -> Dataset:
         "CommitmentOwnerAccountId": strings(owner, null_unless_commitment),
         "ProviderLineType": strings(line_type),
         "Tags": pa.nulls(lines, pa.string()),
+        "LineKey": pa.array(range(lines), pa.uint64()),
         "SourceFileId": pa.array(["bench"] * lines),
     }
     assert tuple(columns) == tuple(name for name, _ in NORMALIZED_COLUMNS)

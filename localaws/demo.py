@@ -144,4 +144,6 @@ def _reconciliation_lines(result: dict[str, Any] | None) -> list[str]:
             f" + not priced {c['unpriced']}"
             + ("" if Decimal(c["difference"]) == 0 else f"; DIFFERENCE {c['difference']}")
         )
+    if result.get("duplicated_lines"):
+        lines.append(f"reconciliation: {result['duplicated_lines']} line(s) counted twice")
     return lines

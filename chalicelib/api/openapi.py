@@ -450,6 +450,16 @@ RECONCILIATION: Schema = {
         "computed_at": {"type": "string"},
         "error": {"type": "string"},
         "unpriced_customers": {"type": "array", "items": {"type": "string"}},
+        "duplicated_lines": {
+            "type": "integer",
+            "description": "Lines whose identity is in more than one current bill file: a line "
+            "counted twice. Never balanced while above 0.",
+        },
+        "duplicated_files": {
+            "type": "array",
+            "description": "Pairs of bill ids that share lines (at most 20).",
+            "items": {"type": "array", "items": {"type": "string"}},
+        },
         "currencies": {
             "type": "array",
             "items": {

@@ -7,7 +7,10 @@ identity, per bill currency and in BilledCost, exact to the last digit:
 
     bill total = Σ billed to customers + Σ retained by the reseller (by reason) + Σ unassigned
 
-An account linked to two customers at once, or a customer left out of pricing, breaks it.
+An account linked to two customers at once, or a customer left out of pricing, breaks it. So
+does a line counted twice: the ledger also counts the lines whose key (the line's identity,
+:mod:`chalicelib.bills.line_keys`) is in more than one of the period's current files, and a
+reconciliation with any such line is never balanced, whatever its sums say.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ class BillLedger:
     totals: Mapping[str, Decimal]  # currency -> Σ BilledCost of every line of the period
     assigned: Mapping[tuple[str, str], Decimal]  # (customer, currency) -> Σ BilledCost owned
     unassigned: tuple[UnassignedAccount, ...] = ()
+    # Lines whose key is in more than one bill file, and those files (bill ids, by pair).
+    duplicated_lines: int = 0
+    duplicated_files: tuple[tuple[str, str], ...] = ()
 
 
 _COLUMNS = (
@@ -65,6 +71,8 @@ _COLUMNS = (
     "BilledCost",
     "EffectiveCost",
     "BillingCurrency",
+    "LineKey",
+    "SourceFileId",
 )
 
 
@@ -93,6 +101,18 @@ def bill_ledger(
             f"FROM normalized l ANTI JOIN accounts a ON {account_match('l', 'a')} "
             f"WHERE {when} GROUP BY ALL ORDER BY ALL"
         ).fetchall()
+        shared = (
+            f"SELECT l.LineKey FROM normalized l WHERE {when} AND l.LineKey IS NOT NULL "
+            "GROUP BY l.LineKey HAVING count(DISTINCT l.SourceFileId) > 1"
+        )
+        (duplicated,) = con.execute(
+            f"SELECT count(*) FROM normalized l WHERE {when} AND l.LineKey IN ({shared})"
+        ).fetchone() or (0,)
+        pairs = con.execute(
+            f"SELECT DISTINCT a.SourceFileId, b.SourceFileId FROM normalized a "
+            f"JOIN normalized b ON a.LineKey = b.LineKey AND a.SourceFileId < b.SourceFileId "
+            f"WHERE a.LineKey IN ({shared}) ORDER BY ALL LIMIT 20"
+        ).fetchall()
     except duckdb.Error as error:
         raise BillingError(f"cannot read the bills of {period}: {error}") from error
     finally:
@@ -105,6 +125,8 @@ def bill_ledger(
             UnassignedAccount(p, a, c, cost, billed, int(n))
             for p, a, c, cost, billed, n in unassigned
         ),
+        duplicated_lines=int(duplicated),
+        duplicated_files=tuple((str(a), str(b)) for a, b in pairs),
     )
 
 
@@ -139,11 +161,14 @@ class Reconciliation:
     period: str
     currencies: tuple[CurrencyReconciliation, ...]
     unpriced_customers: tuple[str, ...] = ()
+    duplicated_lines: int = 0  # lines whose key is in more than one current bill file
+    duplicated_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def balanced(self) -> bool:
-        """True when every unit of every bill currency is accounted for, exactly."""
-        return all(c.difference == 0 for c in self.currencies)
+        """True when every unit of every bill currency is accounted for, exactly, and no line
+        is in the bills twice."""
+        return self.duplicated_lines == 0 and all(c.difference == 0 for c in self.currencies)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +176,8 @@ class Reconciliation:
             "balanced": self.balanced,
             "currencies": [c.to_dict() for c in self.currencies],
             "unpriced_customers": list(self.unpriced_customers),
+            "duplicated_lines": self.duplicated_lines,
+            "duplicated_files": [list(pair) for pair in self.duplicated_files],
         }
 
 
@@ -192,4 +219,6 @@ def reconcile(ledger: BillLedger, priced: Sequence[PricedUsage]) -> Reconciliati
             for c in currencies
         ),
         unpriced_customers=tuple(sorted(unpriced_customers)),
+        duplicated_lines=ledger.duplicated_lines,
+        duplicated_files=ledger.duplicated_files,
     )

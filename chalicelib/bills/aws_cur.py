@@ -54,6 +54,8 @@ from chalicelib.bills.schema import MONEY
 
 # logical field -> (legacy CSV name, snake_case name)
 FIELDS: dict[str, tuple[str, str]] = {
+    "line_item_id": ("identity/LineItemId", "identity_line_item_id"),
+    "time_interval": ("identity/TimeInterval", "identity_time_interval"),
     "line_item_type": ("lineItem/LineItemType", "line_item_line_item_type"),
     "unblended_cost": ("lineItem/UnblendedCost", "line_item_unblended_cost"),
     "net_unblended_cost": ("lineItem/NetUnblendedCost", "line_item_net_unblended_cost"),
@@ -221,7 +223,12 @@ def build(cols: Columns) -> Mapping:
         "Tags": _tags(cols, snake),
     }
     invoice = text("invoice_id") if cols.has(name("invoice_id")) else None
-    return Mapping(format=fmt, select=select, invoice_id=invoice)
+    # AWS's identity of a line: its id is unique within the line's time interval.
+    line_id = None
+    if has("line_item_id"):
+        interval = sql.coalesce(text("time_interval"), "''")
+        line_id = f"{text('line_item_id')} || '/' || {interval}"
+    return Mapping(format=fmt, select=select, invoice_id=invoice, line_id=line_id)
 
 
 def charge_category_sql(line_type: str) -> str:

@@ -13,7 +13,7 @@ from chalicelib.bills import sql
 from chalicelib.bills.schema import COLUMN_NAMES
 
 # Filled by the normalizer, not by mappers.
-GENERIC_COLUMNS = ("SourceFileId",)
+GENERIC_COLUMNS = ("LineKey", "SourceFileId")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,10 @@ class Mapping:
     # SQL for the line's invoice id, or None when the format carries none (then the bill is
     # never reported final: see chalicelib.bills.normalize).
     invoice_id: str | None
+    # SQL for the provider's own identity of a line (AWS: line item id and time interval), or
+    # None when the format has none: the line key is then made of the line's content
+    # (chalicelib.bills.line_keys).
+    line_id: str | None = None
 
     def __post_init__(self) -> None:
         expected = set(COLUMN_NAMES) - set(GENERIC_COLUMNS)

@@ -64,6 +64,7 @@ import duckdb
 from chalicelib.bills import sql
 from chalicelib.bills.columns import Check
 from chalicelib.bills.container import Piece, Unpacked, unpack
+from chalicelib.bills.line_keys import LINE_ID, line_key_sql
 from chalicelib.bills.locate import (
     error_expression,
     first_bad_json_line,
@@ -233,6 +234,7 @@ def _stage(
     ]
     inner = ",\n  ".join(f"{expr} AS {sql.ident(name)}" for name, expr in select.items())
     invoice = src.mapping.invoice_id or sql.NULL_TEXT
+    line_id = src.mapping.line_id or sql.NULL_TEXT
     outer: list[str] = []
     for name, kind in NORMALIZED_COLUMNS:
         column = sql.ident(name)
@@ -242,6 +244,8 @@ def _stage(
             value = f'COALESCE({column}, "BilledCost")'
         elif name == "SourceFileId":
             value = sql.lit(source_file_id)
+        elif name == "LineKey":
+            value = line_key_sql()
         else:
             value = column
         outer.append(f"CAST({value} AS {kind}) AS {column}")
@@ -252,6 +256,7 @@ def _stage(
         return (
             f"SELECT *, {BUCKET} AS {BUCKET_COLUMN} "
             f"FROM (SELECT {', '.join(outer)} FROM (SELECT {inner},\n  {invoice} AS {_INVOICE},"
+            f"\n  {line_id} AS {LINE_ID},"
             f"\n  {error_expression(checks)} AS {_ERROR}\n"
             f"FROM ({src.columns.relation(relation)})))"
         )

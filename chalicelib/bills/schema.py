@@ -57,6 +57,7 @@ NORMALIZED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("CommitmentOwnerAccountId", "VARCHAR"),  # account that bought the commitment, if known
     ("ProviderLineType", "VARCHAR"),  # e.g. AWS lineItem/LineItemType 'SavingsPlanNegation'
     ("Tags", "VARCHAR"),  # JSON object text
+    ("LineKey", "UBIGINT"),  # the line's identity across files (see chalicelib.bills.line_keys)
     ("SourceFileId", "VARCHAR"),  # the bill record id the line came from
 )
 

@@ -1,18 +1,18 @@
 """Bill files, report deliveries and per-account period aggregates in DynamoDB.
 
 A cloud re-delivers a month's report many times. Each delivery (a CUR assembly, or a single
-file) is a *version*; its parts are bill files. The delivery item of a report and period names
-the current version, and switching it is a single conditional write, so a reader that first
-reads the delivery items and then the aggregates of the bills they name never sees two
-versions, or none. Keys:
+file) is a *version*; its parts are bill files. One item per period lists the current version
+of every report (:mod:`chalicelib.bills.current` says which versions those are), and switching
+it is a single conditional write, so a reader that first reads that item and then the
+aggregates of the bills it names never sees two versions of a bill, or none. Keys:
 
 ================  ======================  ===============================================
 item              pk                      sk
 ================  ======================  ===============================================
-bill file         ``BILL#<bill id>``      ``BILL``
+bill file         ``BILL#<bill id>``      ``BILL`` (index ``by_bill_status``)
 bill in period    ``PERIOD#<period>``     ``BILL#<bill id>``
-delivery          ``PERIOD#<period>``     ``DELIVERY#<provider>#<report>``
-version parts     ``PERIOD#<period>``     ``VERSION#<provider>#<report>#<version>``
+current versions  ``PERIOD#<period>``     ``CURRENT``
+file content      ``CONTENT#<sha-256>``   ``CONTENT``
 account aggregate ``PERIOD#<period>``     ``ACCOUNT#<provider>#<account id>#<bill id>``
 final notice      ``PERIOD#<period>``     ``FINAL#<provider>``
 report delivery   ``DELIVERY#<id>``       ``DELIVERY``
@@ -25,11 +25,13 @@ records its outcome there, and the delivery is switched current only when every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from chalicelib.bills.current import CurrentSet, Version
 from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.tables import BillItem
 
@@ -39,11 +41,21 @@ Doc = dict[str, Any]
 # --- bill file records --------------------------------------------------------------------
 
 
+def _bill_item(doc: Doc) -> BillItem:
+    return BillItem(
+        f"BILL#{doc['id']}",
+        "BILL",
+        kind="bill",
+        doc=doc,
+        status=doc["status"],
+        bill_status=doc["status"],
+        received_sort=f"{doc.get('received_at') or ''}#{doc['id']}",
+    )
+
+
 def create_bill(bill_id: str, doc: Doc) -> bool:
     """Create the record of a newly received file. False when it exists (event delivered twice)."""
-    return create_item(
-        BillItem(f"BILL#{bill_id}", "BILL", kind="bill", doc=doc, status=doc["status"])
-    )
+    return create_item(_bill_item(doc))
 
 
 def get_bill(bill_id: str) -> Doc | None:
@@ -55,7 +67,7 @@ def get_bill(bill_id: str) -> Doc | None:
 
 
 def save_bill(doc: Doc) -> None:
-    BillItem(f"BILL#{doc['id']}", "BILL", kind="bill", doc=doc, status=doc["status"]).save()
+    _bill_item(doc).save()
     for period in doc.get("periods") or [doc["received_at"][:7]]:
         BillItem(f"PERIOD#{period}", f"BILL#{doc['id']}", kind="period_bill", doc={}).save()
 
@@ -69,12 +81,47 @@ def bills_of_period(period: str) -> list[Doc]:
     return sorted(docs, key=lambda d: (d.get("received_at", ""), d["id"]))
 
 
+def bills_with_status(status: str, after: str | None, limit: int) -> tuple[list[Doc], str | None]:
+    """Bill files of one status, newest first, a page at a time: the page and the sort key of
+    its last file when more may follow."""
+    condition = BillItem.received_sort < after if after else None
+    query = BillItem.by_bill_status.query(
+        status, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+    )
+    items = list(itertools.islice(query, limit + 1))
+    page = items[:limit]
+    last = page[-1].received_sort if len(items) > limit and page else None
+    return [item.doc for item in page], last
+
+
 def set_status(bill_id: str, status: str, **fields: Any) -> None:
     doc = get_bill(bill_id)
     if doc is None:
         return
     doc.update(fields, status=status)
     save_bill(doc)
+
+
+# --- content: byte-identical files ---------------------------------------------------------
+
+
+def claim_content(digest: str, bill_id: str, reusable: Callable[[str], bool]) -> str | None:
+    """Record ``bill_id`` as the file with content ``digest``. Returns None when it is the first
+    (or the earlier one may be replaced: ``reusable(earlier id)``), else the earlier bill's id."""
+    key = f"CONTENT#{digest}"
+    if create_item(BillItem(key, "CONTENT", kind="content", doc={"bill_id": bill_id})):
+        return None
+    earlier = str(BillItem.get(key, "CONTENT", consistent_read=True).doc["bill_id"])
+    if earlier == bill_id or reusable(earlier):
+        BillItem(key, "CONTENT", kind="content", doc={"bill_id": bill_id}).save()
+        return None
+    return earlier
+
+
+def record_content(digest: str, bill_id: str) -> None:
+    """Name ``bill_id`` as the latest file with content ``digest`` (parts of a delivery, which
+    may repeat an earlier delivery's bytes and are taken in all the same)."""
+    BillItem(f"CONTENT#{digest}", "CONTENT", kind="content", doc={"bill_id": bill_id}).save()
 
 
 # --- account aggregates ---------------------------------------------------------------------
@@ -85,90 +132,50 @@ def put_account_aggregate(period: str, bill_id: str, aggregate: Doc) -> None:
     BillItem(f"PERIOD#{period}", sk, kind="account_aggregate", doc=aggregate).save()
 
 
-# --- deliveries -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryPart:
-    provider: str
-    report: str
-    version: str
-    delivered_at: str  # ISO timestamp of the delivery; the newest delivery wins
-    expected_parts: int
-
-
-def record_part(period: str, part: DeliveryPart, bill_id: str) -> bool:
-    """Count one processed part of a version; True once every expected part is in."""
-    item = BillItem(
-        f"PERIOD#{period}",
-        f"VERSION#{part.provider}#{part.report}#{part.version}",
-        kind="version",
-        doc={"expected_parts": part.expected_parts, "delivered_at": part.delivered_at},
-    )
-    # ADD to a string set is idempotent: the same part processed twice counts once.
-    item.update(
-        actions=[
-            BillItem.kind.set("version"),
-            BillItem.doc.set(item.doc),
-            BillItem.parts_done.add({bill_id}),
-        ]
-    )
-    done = set(item.parts_done or [])
-    return len(done) >= part.expected_parts
-
-
-def version_bills(period: str, part: DeliveryPart) -> list[str]:
-    item = BillItem.get(f"PERIOD#{period}", f"VERSION#{part.provider}#{part.report}#{part.version}")
-    return sorted(set(item.parts_done or []))
-
-
-def publish_version(period: str, part: DeliveryPart, bill_ids: list[str]) -> list[str] | None:
-    """Make ``part.version`` the current delivery of its report and period, unless a newer one
-    already is. Returns the bill ids it replaced, or None when this version is not the newest."""
-    sk = f"DELIVERY#{part.provider}#{part.report}"
-    while True:
-        try:
-            current = BillItem.get(f"PERIOD#{period}", sk, consistent_read=True)
-        except DoesNotExist:
-            current = None
-        if current is not None:
-            if current.doc["version"] == part.version:
-                return []
-            if current.doc["delivered_at"] > part.delivered_at:
-                return None
-        doc = {
-            "provider": part.provider,
-            "report": part.report,
-            "version": part.version,
-            "delivered_at": part.delivered_at,
-            "bill_ids": bill_ids,
-        }
-        new = BillItem(f"PERIOD#{period}", sk, kind="delivery", doc=doc)
-        condition = (
-            BillItem.pk.does_not_exist() if current is None else BillItem.version == current.version
-        )
-        new.version = (current.version if current is not None else 0) + 1
-        try:
-            new.save(condition=condition)
-        except PutError as error:
-            if condition_failed(error):
-                continue  # another delivery switched it meanwhile: look again
-            raise
-        replaced: list[str] = [] if current is None else list(current.doc["bill_ids"])
-        return replaced
-
-
-def current_aggregates(period: str) -> list[Doc]:
-    """The account aggregates of the current delivery of every report in the period."""
-    deliveries = BillItem.query(
-        f"PERIOD#{period}", BillItem.sk.startswith("DELIVERY#"), consistent_read=True
-    )
-    current_bills = {bill_id for d in deliveries for bill_id in d.doc["bill_ids"]}
+def aggregates_of(period: str, bill_ids: Iterable[str]) -> list[Doc]:
+    """The account aggregates of the given bills in ``period``."""
+    wanted = set(bill_ids)
     return [
         item.doc
         for item in BillItem.query(f"PERIOD#{period}", BillItem.sk.startswith("ACCOUNT#"))
-        if item.doc["bill_id"] in current_bills
+        if item.doc["bill_id"] in wanted
     ]
+
+
+# --- the period's current versions ------------------------------------------------------------
+
+
+def current_set(period: str) -> CurrentSet:
+    """The current versions of every report in the period (one consistent read)."""
+    try:
+        item = BillItem.get(f"PERIOD#{period}", "CURRENT", consistent_read=True)
+    except DoesNotExist:
+        return CurrentSet(period)
+    versions = {slot: Version.from_dict(v) for slot, v in item.doc["versions"].items()}
+    return CurrentSet(period, versions, int(item.version))
+
+
+def switch_current(period: str, expected: CurrentSet, versions: dict[str, Version]) -> bool:
+    """Replace the period's current versions in one conditional write; False (nothing written)
+    when another switch came first since ``expected`` was read."""
+    doc = {"versions": {slot: v.to_dict() for slot, v in sorted(versions.items())}}
+    item = BillItem(f"PERIOD#{period}", "CURRENT", kind="current", doc=doc)
+    item.version = expected.lock + 1
+    condition = (
+        BillItem.pk.does_not_exist() if expected.lock == 0 else BillItem.version == expected.lock
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def current_aggregates(period: str) -> list[Doc]:
+    """The account aggregates of the current version of every report in the period."""
+    return aggregates_of(period, current_set(period).bill_ids())
 
 
 # --- multi-part report deliveries -----------------------------------------------------------

@@ -73,6 +73,18 @@ class ReferenceItem(Model):
 # --- bills ------------------------------------------------------------------------------------
 
 
+class BillStatusIndex(GlobalSecondaryIndex["BillItem"]):  # type: ignore[no-untyped-call]
+    """Bill files by status, newest first (``GET /bills?status=``): only bill records carry its
+    keys."""
+
+    class Meta:
+        index_name = "by_bill_status"
+        projection = AllProjection()
+
+    bill_status = UnicodeAttribute(hash_key=True)
+    received_sort = UnicodeAttribute(range_key=True)  # '<received at>#<bill id>'
+
+
 class BillItem(Model):
     """Bill records, deliveries and account aggregates (see module docstring)."""
 
@@ -86,6 +98,9 @@ class BillItem(Model):
     status = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)  # optimistic-locking counter, never money
     parts_done = UnicodeSetAttribute(null=True)
+    bill_status = UnicodeAttribute(null=True)
+    received_sort = UnicodeAttribute(null=True)
+    by_bill_status = BillStatusIndex()
 
 
 # --- invoices ---------------------------------------------------------------------------------

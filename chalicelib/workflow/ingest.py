@@ -19,13 +19,14 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chalicelib.bills.current import Version
 from chalicelib.bills.model import NormalizedBill
 from chalicelib.bills.normalize import normalize_bill
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, objects, reference
-from chalicelib.store.bills import DeliveryPart
+from chalicelib.workflow import bill_versions
 
 _ASSEMBLY_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -112,22 +113,77 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
         if not (existing.get("status") == "failed" and existing.get("retryable")):
             logger.info("bill already taken in", extra={"bill_id": bill_id, "key": landed.key})
             return {"bill_id": bill_id, "status": existing.get("status"), "duplicate": True}
-    normalized, outcome = normalize_and_stage(record, landed, None)
+    normalized, outcome = normalize_and_stage(record, landed, None, dedupe=True)
     if normalized is None:
         return outcome
-    _deliver(record, landed)
-    if normalized.final:
+    published = bill_versions.publish(
+        bill_versions.Delivery(record["provider"], landed.key, bill_id, landed.event_time, [record])
+    )
+    settle(published, [record])
+    if published.status == "refused":
+        return {"bill_id": bill_id, "status": "refused", "error": record["error"]}
+    if normalized.final and published.status == "current":
         _announce_final(normalized)
-    return outcome
+    return {**outcome, "status": record["status"]}
+
+
+def settle(published: bill_versions.Published, records: list[dict[str, Any]]) -> None:
+    """Record what publishing made of the files: the versions they replaced are superseded;
+    files that did not become current say why, and refused files go to quarantine."""
+    for bill_id in published.replaced_bills - {r["id"] for r in records}:
+        bills.set_status(bill_id, "superseded")
+    if published.status == "current":
+        return
+    if published.status == "superseded":
+        by = next((o.by for o in published.outcomes.values() if o.by is not None), None)
+        for record in records:
+            record.update(
+                status="superseded",
+                superseded_by=None if by is None else _collision(by),
+            )
+            bills.save_bill(record)
+        return
+    refusal = published.refusal
+    assert refusal is not None and refusal.by is not None
+    for record in records:
+        quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
+        objects.move(record["key"], quarantined)
+        record.update(
+            status="refused",
+            error={"message": f"{record['key']}: {refusal.message}", "overlap": refusal.overlap},
+            collided_with=_collision(refusal.by),
+            quarantine_key=quarantined,
+        )
+        bills.save_bill(record)
+        events.publish(
+            events.BILL_FAILED,
+            {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
+        )
+    metrics.add_metric(name="BillFilesRefused", unit=MetricUnit.Count, value=len(records))
+    logger.warning("bill refused", extra={"error": refusal.message})
+
+
+def _collision(version: Version) -> dict[str, Any]:
+    return {
+        "bill_id": version.bill_ids[0] if version.bill_ids else None,
+        "key": version.describe(),
+        "report": version.report,
+        "bill_ids": list(version.bill_ids),
+    }
 
 
 def normalize_and_stage(
-    record: dict[str, Any], landed: LandedObject, manifest: dict[str, Any] | None
+    record: dict[str, Any],
+    landed: LandedObject,
+    manifest: dict[str, Any] | None,
+    *,
+    dedupe: bool = False,
 ) -> tuple[NormalizedBill | None, dict[str, Any]]:
     """Normalize the file, write its partitions and account aggregates (read by nobody until a
     delivery names the bill) and mark its record processed. A file that cannot be read is
     quarantined and the record says why (no NormalizedBill then); a failure of ours is recorded
-    as retryable and raised."""
+    as retryable and raised. With ``dedupe``, a file byte for byte the same as one taken in
+    before is recorded as its duplicate and not normalized (no NormalizedBill then either)."""
     bill_id = record["id"]
     logger.append_keys(bill_id=bill_id, key=landed.key)
     started = datetime.now(UTC)
@@ -136,6 +192,11 @@ def normalize_and_stage(
             source = objects.download(
                 landed.key, Path(tmp) / "source" / PurePosixPath(landed.key).name
             )
+            record["content_sha256"] = _sha256(source)
+            if not dedupe:  # a part of a delivery: later single files are compared with it
+                bills.record_content(record["content_sha256"], bill_id)
+            elif earlier := bills.claim_content(record["content_sha256"], bill_id, _reusable):
+                return None, _duplicate(record, earlier)
             normalized = normalize_bill(
                 source, source_file_id=bill_id, out_dir=Path(tmp) / "normalized", manifest=manifest
             )
@@ -169,6 +230,50 @@ def normalize_and_stage(
     metrics.add_metric(name="BillRowsIngested", unit=MetricUnit.Count, value=normalized.rows)
     logger.info("bill processed", extra={"rows": normalized.rows, "format": normalized.format})
     return normalized, {"bill_id": bill_id, "status": "processed", "rows": normalized.rows}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _reusable(earlier_id: str) -> bool:
+    """Whether a file with the same bytes as bill ``earlier_id`` is taken in anew: when the
+    earlier one did not count (refused, failed, or a part of a delivery that never became
+    current), the operator's new upload is a new attempt. A file still being taken in, current,
+    or replaced by a newer one is the earlier file again."""
+    earlier = bills.get_bill(earlier_id)
+    if earlier is None or earlier.get("status") in ("failed", "refused"):
+        return True
+    if earlier.get("status") != "processed":
+        return False
+    return not any(
+        earlier_id in bills.current_set(period).bill_ids() for period in earlier["periods"]
+    )
+
+
+def _duplicate(record: dict[str, Any], earlier_id: str) -> dict[str, Any]:
+    earlier = bills.get_bill(earlier_id) or {}
+    record.update(
+        status="duplicate",
+        duplicate_of={"bill_id": earlier_id, "key": earlier.get("key")},
+        periods=list(earlier.get("periods") or []),
+        provider=earlier.get("provider"),
+        format=earlier.get("format"),
+        error={
+            "message": f"{record['key']}: the same file (byte for byte) as "
+            f"{earlier.get('key') or earlier_id}, taken in before; not counted again"
+        },
+        processed_at=_now(),
+        retryable=False,
+    )
+    bills.save_bill(record)
+    metrics.add_metric(name="BillFilesDuplicate", unit=MetricUnit.Count, value=1)
+    logger.info("bill file is a duplicate", extra={"duplicate_of": earlier_id})
+    return {"bill_id": record["id"], "status": "duplicate", "duplicate_of": earlier_id}
 
 
 def _totals(normalized: NormalizedBill) -> dict[str, str]:
@@ -247,7 +352,10 @@ def _announce_final(normalized: NormalizedBill) -> None:
 # <export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json, which lists the data files
 # (dataFiles) and names the delivery (executionId). Either delivery is taken in by the
 # ingest-report state machine (chalicelib.workflow.report_delivery). A file outside such a
-# layout is a delivery of its own, and a later file under the same key replaces it.
+# layout is a delivery of its own. Either way chalicelib.workflow.bill_versions decides what
+# the delivery replaces (chalicelib.bills.current): a later file under the same key, or a newer
+# export of the same bill under any name; a file whose lines are already current elsewhere is
+# refused.
 
 
 def in_assembly(key: str) -> bool:
@@ -261,21 +369,3 @@ def in_assembly(key: str) -> bool:
         name.startswith("BILLING_PERIOD=") and parents[i + 1 : i + 2] == ["data"]
         for i, name in enumerate(parents)
     )
-
-
-def _deliver(record: dict[str, Any], landed: LandedObject) -> None:
-    part = DeliveryPart(record["provider"], landed.key, record["id"], landed.event_time, 1)
-    for period in record["periods"]:
-        if bills.record_part(period, part, record["id"]):
-            _switch_version(period, part)
-
-
-def _switch_version(period: str, part: DeliveryPart) -> None:
-    bill_ids = bills.version_bills(period, part)
-    replaced = bills.publish_version(period, part, bill_ids)
-    if replaced is None:  # a newer delivery is already current: this one is superseded at once
-        for bill_id in bill_ids:
-            bills.set_status(bill_id, "superseded")
-        return
-    for bill_id in set(replaced) - set(bill_ids):
-        bills.set_status(bill_id, "superseded")

@@ -30,8 +30,8 @@ from chalicelib.config import get_config
 from chalicelib.observability import logger
 from chalicelib.store import bills, events, objects, reference
 from chalicelib.store.aws import client
-from chalicelib.store.bills import DeliveryPart
-from chalicelib.workflow.ingest import LandedObject, new_record, normalize_and_stage
+from chalicelib.workflow import bill_versions
+from chalicelib.workflow.ingest import LandedObject, new_record, normalize_and_stage, settle
 
 
 class PartNotLanded(Exception):
@@ -226,39 +226,35 @@ def publish_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
 
     records = [bills.get_bill(outcomes[key]["bill_id"]) or {} for key in delivery["parts"]]
     provider = next((r["provider"] for r in records if r.get("provider")), "aws")
-    version = DeliveryPart(
-        provider,
-        delivery["report"],
-        delivery["assembly_id"],
-        delivery["delivered_at"],
-        len(delivery["parts"]),
+    published = bill_versions.publish(
+        bill_versions.Delivery(
+            provider, delivery["report"], delivery["assembly_id"], delivery["delivered_at"], records
+        )
     )
-    status = "current"
+    settle(published, records)
+    for bill_id in published.replaced_bills:
+        _mark_delivery_superseded(bill_id)
     periods = sorted({p for r in records for p in r.get("periods") or []})
-    for period in periods:
-        bill_ids = sorted({r["id"] for r in records if period in (r.get("periods") or [])})
-        replaced = bills.publish_version(period, version, bill_ids)
-        if replaced is None:  # a newer delivery is already current
-            status = "superseded"
-            for bill_id in bill_ids:
-                bills.set_status(bill_id, "superseded")
-            continue
-        for bill_id in set(replaced) - set(bill_ids):
-            bills.set_status(bill_id, "superseded")
-            _mark_delivery_superseded(bill_id)
     totals = _sum_totals(records)
     doc.update(
-        status=status,
+        status=published.status,
         failed_parts=[],
         periods=periods,
         bill_ids=sorted(r["id"] for r in records),
         totals=totals,
         finished_at=_now(),
     )
+    if published.refusal is not None:
+        doc["error"] = {"message": published.refusal.message, "overlap": published.refusal.overlap}
     bills.save_delivery(delivery_id, doc)
-    if status == "current" and any(r.get("final") for r in records):
+    if published.status == "current" and any(r.get("final") for r in records):
         _announce_final(provider, periods, totals)
-    return {"delivery_id": delivery_id, "status": status, "periods": periods, "totals": totals}
+    return {
+        "delivery_id": delivery_id,
+        "status": published.status,
+        "periods": periods,
+        "totals": totals,
+    }
 
 
 def _mark_delivery_superseded(bill_id: str) -> None:

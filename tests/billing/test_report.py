@@ -97,6 +97,30 @@ def test_reconciliation_catches_an_account_linked_twice(tmp_path: Path) -> None:
     assert usd.difference == D("-121.30")
 
 
+def test_reconciliation_is_never_balanced_over_a_line_counted_twice(tmp_path: Path) -> None:
+    """The same bill in two current files balances to the cent (each line is billed as often as
+    it is in the bills), yet counts every line twice: the line keys say so."""
+    keyed = [{**row, "LineKey": str(1000 + n)} for n, row in enumerate(ROWS)]
+    first = write_lines(tmp_path / "first.parquet", keyed)
+    again = write_lines(
+        tmp_path / "again.parquet", [{**row, "SourceFileId": "bill-2"} for row in keyed]
+    )
+    cps = contexts()
+    priced = price_usage_batch(cps, [first, again], tmp_path / "priced.parquet")
+    accounts = [a for cp in cps for a in cp.accounts]
+    result = reconcile(bill_ledger("2026-10", accounts, [first, again]), list(priced.values()))
+    assert all(c.difference == 0 for c in result.currencies)
+    assert result.duplicated_lines == 2 * len(ROWS)
+    assert result.duplicated_files == (("bill-1", "bill-2"),)
+    assert not result.balanced
+    assert result.to_dict()["duplicated_lines"] == 14
+
+    # One file of the two: nothing counted twice, balanced.
+    priced = price_usage_batch(cps, [first], tmp_path / "priced-once.parquet")
+    once = reconcile(bill_ledger("2026-10", accounts, [first]), list(priced.values()))
+    assert once.balanced and once.duplicated_lines == 0
+
+
 def test_billing_report(tmp_path: Path) -> None:
     bill = write_lines(tmp_path / "bill.parquet", ROWS)
     acme, globex = contexts()

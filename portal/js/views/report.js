@@ -239,7 +239,8 @@ function reconciliation(result) {
     result.balanced
       ? h("p", { class: "meta" }, "Every cent of the bill is accounted for: billed to a customer, kept by the reseller, or unassigned.")
       : notice("warn", h("p", {}, "The bill does not reconcile: see the difference below.",
-          result.unpriced_customers?.length ? ` Not priced: ${result.unpriced_customers.join(", ")}.` : "")),
+          result.unpriced_customers?.length ? ` Not priced: ${result.unpriced_customers.join(", ")}.` : "",
+          result.duplicated_lines ? ` ${result.duplicated_lines} line(s) are in more than one bill file: they are counted twice (see Bills).` : "")),
     dataTable({
       caption: "Reconciliation per bill currency",
       columns: [
