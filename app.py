@@ -236,6 +236,11 @@ def list_bills() -> Response:
     return bills.list_bills(app.current_request)
 
 
+@app.route("/bills/{bill_id}", methods=["GET"])
+def get_bill(bill_id: str) -> Response:
+    return bills.get_bill(app.current_request, bill_id=bill_id)
+
+
 @app.route("/reports/billing", methods=["GET"])
 def billing_report() -> Response:
     return reports.get_billing_report(app.current_request)

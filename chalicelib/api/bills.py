@@ -1,4 +1,5 @@
-"""Bill files over the API: a presigned upload into ``bills/`` and the files of a period.
+"""Bill files over the API: a presigned upload into ``bills/``, the files of a period or of a
+status, and one file with what it collided with.
 
 Uploading is the client's PUT to the presigned URL; the bucket notification does the rest, as
 for files the clouds deliver themselves.
@@ -11,7 +12,7 @@ from typing import Any
 
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, page_of_list, position_of
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import bills, objects
 
 UPLOAD_SECONDS = 900
@@ -39,14 +40,55 @@ def _order(bill: dict[str, Any]) -> str:
 
 @operation("listBills")
 def list_bills(call: Call) -> dict[str, Any]:
-    period = call.query["period"]
-    scope = f"bills:{period}"
+    period = call.query.get("period")
+    status = call.query.get("status")
+    if period is None and status is None:
+        raise InvalidInput("give a period, a status, or both", field="period")
+    if period is None:
+        return _bills_with_status(call, str(status))
+    scope = f"bills:{period}:{status or ''}"
     after = decode_cursor(call.query.get("cursor"), scope)
     # A period has tens to hundreds of bill files: one query, paged here.
     page, last = page_of_list(
-        bills.bills_of_period(period),
+        [b for b in bills.bills_of_period(period) if status in (None, b["status"])],
         _order,
         call.query["limit"],
         None if after is None else position_of(after, str),
     )
     return page_body(page, last, scope)
+
+
+def _bills_with_status(call: Call, status: str) -> dict[str, Any]:
+    """Every period's files of one status, newest first, from the status index."""
+    scope = f"bills-status:{status}"
+    after = decode_cursor(call.query.get("cursor"), scope)
+    page, last = bills.bills_with_status(
+        status, None if after is None else position_of(after, str), call.query["limit"]
+    )
+    return page_body(page, last, scope)
+
+
+@operation("getBill")
+def get_bill(call: Call, bill_id: str) -> dict[str, Any]:
+    bill = bills.get_bill(bill_id)
+    if bill is None:
+        raise NotFound(f"bill {bill_id!r} not found")
+    current = [p for p in bill.get("periods") or [] if bill_id in bills.current_set(p).bill_ids()]
+    delivery = None
+    if bill.get("delivery_id"):
+        delivery = bills.get_delivery(bill["delivery_id"])
+        if delivery is not None:
+            delivery = {**delivery, "parts": bills.part_outcomes(bill["delivery_id"])}
+    return {
+        **bill,
+        "current_in": current,
+        "delivery": delivery,
+        "duplicate_of_bill": _other(bill.get("duplicate_of")),
+        "collided_with_bill": _other(bill.get("collided_with")),
+    }
+
+
+def _other(ref: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not ref or not ref.get("bill_id"):
+        return None
+    return bills.get_bill(str(ref["bill_id"]))

@@ -515,17 +515,73 @@ RESPONSES: dict[str, Schema] = {
         "properties": {
             "id": {"type": "string"},
             "key": {"type": "string"},
-            "status": {
-                "type": "string",
-                "enum": ["processing", "processed", "superseded", "failed"],
-            },
+            "status": _ref("BillStatus"),
             "format": {"type": ["string", "null"]},
             "provider": {"type": ["string", "null"]},
             "periods": {"type": ["array", "null"], "items": {"type": "string"}},
             "rows": {"type": ["integer", "null"]},
             "final": {"type": ["boolean", "null"]},
             "error": {"type": ["object", "null"]},
+            "received_at": {"type": ["string", "null"]},
+            "content_sha256": {
+                "type": "string",
+                "description": "SHA-256 of the file's bytes: the same bytes under another name "
+                "are a duplicate.",
+            },
+            "duplicate_of": {
+                **_ref("BillRef"),
+                "description": "duplicate: the earlier file with the same bytes.",
+            },
+            "collided_with": {
+                **_ref("BillRef"),
+                "description": "refused: the current file that already holds its lines.",
+            },
+            "superseded_by": {
+                **_ref("BillRef"),
+                "description": "superseded on arrival: the newer delivery that is current.",
+            },
+            "quarantine_key": {"type": "string"},
+            "delivery_id": {"type": "string"},
         },
+    },
+    "BillStatus": {
+        "type": "string",
+        "enum": ["processing", "processed", "superseded", "failed", "duplicate", "refused"],
+        "description": "processing: being taken in; processed: taken in (current unless a "
+        "newer delivery replaced it); superseded: replaced by a newer delivery of the same bill; "
+        "failed: not a readable bill (quarantined), or our failure (retried); duplicate: the "
+        "same bytes as an earlier file, not counted; refused: its lines are already current in "
+        "another file it does not replace (quarantined).",
+    },
+    "BillRef": {
+        "type": ["object", "null"],
+        "properties": {
+            "bill_id": {"type": ["string", "null"]},
+            "key": {"type": ["string", "null"]},
+        },
+    },
+    "BillDetail": {
+        "allOf": [
+            _ref("Bill"),
+            {
+                "type": "object",
+                "required": ["current_in"],
+                "properties": {
+                    "current_in": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "The periods whose bill counts this file now.",
+                    },
+                    "delivery": {
+                        "type": ["object", "null"],
+                        "description": "The multi-part report delivery the file is a part of, "
+                        "with the outcome of each part.",
+                    },
+                    "duplicate_of_bill": {"oneOf": [{"type": "null"}, _ref("Bill")]},
+                    "collided_with_bill": {"oneOf": [{"type": "null"}, _ref("Bill")]},
+                },
+            },
+        ]
     },
     "BillPage": _page_of("Bill"),
     "BillingReport": {
@@ -684,6 +740,9 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "account_id": _path("account_id", _ref("AccountId"), "111111111111"),
     "subscription_id": _path("subscription_id", _ref("Id"), "acme-growth"),
     "run_id": _path("run_id", _ref("InvoiceId"), "2026-10-issue-0123456789ab-1"),
+    "bill_id": _path(
+        "bill_id", {"type": "string", "pattern": "^[0-9a-f]{24}$"}, "0123456789abcdef01234567"
+    ),
     "invoice_id": _path("invoice_id", _ref("InvoiceId"), "inv-acme-2026-10-1"),
     "token_id": _path("token_id", {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "0" * 16),
 }
@@ -1031,10 +1090,24 @@ def _operations() -> dict[str, dict[str, Schema]]:
         "/bills": {
             "get": _op(
                 "listBills",
-                "The bill files of a period and their processing status",
+                "Bill files and their processing status: a period's, or every period's of one "
+                "status (newest first)",
                 roles=OPERATOR,
                 ok=(200, "BillPage"),
-                params=[_query("period", _ref("Period"), "The period.", required=True), *page],
+                params=[
+                    _query("period", _ref("Period"), "The period (required without status)."),
+                    _query("status", _ref("BillStatus"), "Only files of this status."),
+                    *page,
+                ],
+            )
+        },
+        "/bills/{bill_id}": {
+            "get": _op(
+                "getBill",
+                "A bill file: its status, delivery, and the file it collided with",
+                roles=OPERATOR,
+                ok=(200, "BillDetail"),
+                params=_path_params("bill_id"),
             )
         },
         "/reports/billing": {

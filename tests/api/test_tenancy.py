@@ -58,6 +58,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "deleteSubscription": ("DELETE", f"/customers/{OTHER}/subscriptions/globex-growth", None),
         "createBillUploadUrl": ("POST", "/bills/upload-url", {"filename": "x.csv"}),
         "listBills": ("GET", f"/bills?period={PERIOD}", None),
+        "getBill": ("GET", "/bills/0123456789abcdef01234567", None),
         "getBillingReport": ("GET", f"/reports/billing?period={PERIOD}", None),
         "startInvoiceRun": ("POST", "/invoice-runs", {"period": PERIOD}),
         "getInvoiceRun": ("GET", f"/invoice-runs/{ids['run']}", None),
