@@ -204,3 +204,44 @@ def test_own_commitment_in_a_report_without_the_fee_columns(tmp_path: Path, kind
     row = _run(tmp_path, "aws-cur-legacy", [commitment], context(), without=UTILIZATION[kind])
     expected = {"ri": ("27.00", "33.00", "0.00"), "sp": ("28.00", "35.00", "0.00")}[kind]
     assert (row["price"], row["cost"], row["savings_retained"]) == expected
+
+
+# --- the operator's assignments, kept in the settings --------------------------------------------
+
+
+def test_assignments_in_the_settings() -> None:
+    from chalicelib.billing.reference import Settings
+
+    ri = "arn:aws:ec2:us-east-1:000011112222:reserved-instances/r1"
+    doc = {
+        "commitment_assignments": [
+            {"commitment_id": ri, "customer_id": "acme"},
+            {"commitment_id": " 8f3c-guid ", "customer_id": "globex"},
+        ]
+    }
+    settings = Settings.from_dict(doc)
+    assert settings.commitment_owners == {ri: "acme", "8f3c-guid": "globex"}
+    assert Settings.from_dict(settings.to_dict()) == settings
+    assert Settings.from_dict({}).commitment_owners == {}
+
+
+def _assign(commitment_id: str, customer_id: str = "acme") -> dict[str, str]:
+    return {"commitment_id": commitment_id, "customer_id": customer_id}
+
+
+@pytest.mark.parametrize(
+    ("assignments", "field"),
+    [
+        ([_assign("a"), _assign("A", "globex")], "commitment_assignments[1].commitment_id"),
+        ([_assign("  ")], "commitment_assignments[0].commitment_id"),
+        ([{"commitment_id": "a"}], "commitment_assignments[0].customer_id"),
+        (["a"], "commitment_assignments[0]"),
+    ],
+)
+def test_bad_assignments_are_refused(assignments: list[Any], field: str) -> None:
+    from chalicelib.billing.reference import Settings
+    from chalicelib.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as error:
+        Settings.from_dict({"commitment_assignments": assignments})
+    assert error.value.field == field
