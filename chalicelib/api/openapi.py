@@ -147,6 +147,14 @@ SETTINGS = _obj(
             {"type": "string", "pattern": "^[A-Za-z0-9/_.-]{0,16}$"}
         ),
         "fx_rates": {"type": "array", "maxItems": 1000, "items": FX_RATE},
+        "commitment_assignments": {
+            "type": "array",
+            "maxItems": 10000,
+            "items": _obj(
+                {"commitment_id": _text(2048, 1), "customer_id": _ref("Id")},
+                required=("commitment_id", "customer_id"),
+            ),
+        },
     }
 )
 

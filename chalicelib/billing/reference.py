@@ -195,6 +195,15 @@ class PassThrough:
 
 
 @dataclass(frozen=True)
+class CommitmentAssignment:
+    """The operator's word that a commitment is a customer's (DESIGN §4.2 stage 4): it wins
+    over the account an ARN names, and is the only owner an id without one can have."""
+
+    commitment_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
 class Settings:
     seller: Seller = Seller()
     tax_enabled: bool = False
@@ -205,6 +214,14 @@ class Settings:
     billable_categories: tuple[str, ...] = DEFAULT_BILLABLE_CATEGORIES
     invoice_number_prefix: str = "INV-"
     fx_rates: tuple[FxRate, ...] = ()
+    # The operator's commitment assignments: commitment id (an RI / savings-plan ARN, an Azure
+    # reservation id, a GCP commitment) -> customer id. Ids match ignoring case.
+    commitment_assignments: tuple[CommitmentAssignment, ...] = ()
+
+    @property
+    def commitment_owners(self) -> dict[str, str]:
+        """Commitment id -> the customer it is assigned to (what pricing reads)."""
+        return {a.commitment_id: a.customer_id for a in self.commitment_assignments}
 
     @classmethod
     def from_dict(cls, d: Json) -> Settings:
@@ -248,6 +265,25 @@ class Settings:
                     f"{', '.join(DEFAULT_BILLABLE_CATEGORIES)} (tax and credits: pass_through)",
                     field=f"billable_categories[{i}]",
                 )
+        assignments: dict[str, CommitmentAssignment] = {}
+        for i, raw in enumerate(_list(d, "commitment_assignments")):
+            where = f"commitment_assignments[{i}]"
+            r = _obj(raw, where)
+            assignment = CommitmentAssignment(
+                commitment_id=_req_str(r, "commitment_id", where).strip(),
+                customer_id=_req_str(r, "customer_id", where),
+            )
+            if not assignment.commitment_id:
+                raise InvalidInput(
+                    f"{where}.commitment_id is required", field=f"{where}.commitment_id"
+                )
+            known = assignments.setdefault(assignment.commitment_id.lower(), assignment)
+            if known is not assignment:
+                raise InvalidInput(
+                    f"{where}.commitment_id {assignment.commitment_id!r} is assigned twice "
+                    f"(to {known.customer_id!r} and {assignment.customer_id!r})",
+                    field=f"{where}.commitment_id",
+                )
         return cls(
             seller=Seller(
                 name=_str(seller, "name", "seller", required=False) or "",
@@ -266,6 +302,7 @@ class Settings:
             billable_categories=tuple(dict.fromkeys(str(c) for c in categories)),
             invoice_number_prefix=(_str(d, "invoice_number_prefix", required=False) or "INV-"),
             fx_rates=tuple(fx),
+            commitment_assignments=tuple(assignments.values()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,6 +341,10 @@ class Settings:
                     "rate": plain(r.rate),
                 }
                 for r in self.fx_rates
+            ],
+            "commitment_assignments": [
+                {"commitment_id": a.commitment_id, "customer_id": a.customer_id}
+                for a in self.commitment_assignments
             ],
         }
 

@@ -29,12 +29,20 @@ Cost columns (DESIGN §4.1)
   anything else                 UnblendedCost
   ============================  ==========================================================
 
-  This is the formula of AWS's own "amortized cost" (Cost Explorer, CUR query library). It
-  needs the amortization columns; a report without them (all three RI columns, or all three
-  SP columns) gets the cash view for that family instead — every line at UnblendedCost, which
-  also sums to the real cost, just not spread over the commitment's term. A covered line whose
-  effective-cost cell is empty falls back to its UnblendedCost (an upper bound: margins are
-  never overstated).
+  This is the formula of AWS's own "amortized cost" (Cost Explorer, CUR query library). Each
+  part needs its own columns. A covered line's cost is the one AWS states on it
+  (``reservation/EffectiveCost``, ``savingsPlan/SavingsPlanEffectiveCost``) whenever the report
+  has that column, so a customer's cost and savings retained never depend on the rest of the
+  report; with it, the upfront Fee, the SavingsPlanNegation and the SavingsPlanUpfrontFee are 0
+  (already in the covered lines). The fee lines keep only their unused part when the report
+  also has the unused-part columns (both RI ones, or both SP ones); without them an RIFee or a
+  SavingsPlanRecurringFee counts at its UnblendedCost, the month's recurring fee (its used part
+  is then counted twice, an RI's unused upfront part not at all); these lines sit in the buyer's
+  account, so only the buyer's cost moves. A report without a family's effective-cost column
+  gets the cash view for that family — every line at UnblendedCost, which also sums to the
+  real cost, just not spread over the commitment's term. A covered line whose effective-cost
+  cell is empty falls back to its UnblendedCost (an upper bound: margins are never
+  overstated).
 
 Other rules: ChargeCategory from ``lineItem/LineItemType`` (:data:`CHARGE_CATEGORY`; any other
 ``…Discount`` type is a Credit; an unknown type is kept billable as Adjustment). The
@@ -170,8 +178,10 @@ def build(cols: Columns) -> Mapping:
         line_type,
         unblended,
         ri_arn,
-        ri=has("ri_effective_cost", "ri_unused_upfront", "ri_unused_recurring"),
-        sp=has("sp_effective_cost", "sp_total_commitment", "sp_used_commitment"),
+        ri=has("ri_effective_cost"),
+        ri_unused=has("ri_effective_cost", "ri_unused_upfront", "ri_unused_recurring"),
+        sp=has("sp_effective_cost"),
+        sp_unused=has("sp_effective_cost", "sp_total_commitment", "sp_used_commitment"),
         money=money,
     )
     public_od = money("public_on_demand_cost")
@@ -246,31 +256,40 @@ def _effective_cost(
     ri_arn: str,
     *,
     ri: bool,
+    ri_unused: bool,
     sp: bool,
+    sp_unused: bool,
     money: Callable[[str], str],
 ) -> str:
+    """The amortized cost of a line (module docstring). ``ri`` / ``sp``: the report has the
+    family's per-line effective cost; ``ri_unused`` / ``sp_unused``: it also has what the fee
+    lines need to keep only the unused part."""
     arms: list[str] = []
     zero = sql.ZERO_MONEY
     if ri:
+        arms += [
+            f"WHEN {line_type} = 'DiscountedUsage' "
+            f"THEN {sql.coalesce(money('ri_effective_cost'), unblended)}",
+            f"WHEN {line_type} = 'Fee' AND {ri_arn} IS NOT NULL THEN {zero}",
+        ]
+    if ri_unused:
         unused = (
             f"{sql.coalesce(money('ri_unused_upfront'), zero)}"
             f" + {sql.coalesce(money('ri_unused_recurring'), zero)}"
         )
-        arms += [
-            f"WHEN {line_type} = 'DiscountedUsage' "
-            f"THEN {sql.coalesce(money('ri_effective_cost'), unblended)}",
-            f"WHEN {line_type} = 'RIFee' THEN CAST({unused} AS {MONEY})",
-            f"WHEN {line_type} = 'Fee' AND {ri_arn} IS NOT NULL THEN {zero}",
-        ]
+        arms.append(f"WHEN {line_type} = 'RIFee' THEN CAST({unused} AS {MONEY})")
     if sp:
-        unused_commitment = f"{money('sp_total_commitment')} - {money('sp_used_commitment')}"
         arms += [
             f"WHEN {line_type} = 'SavingsPlanCoveredUsage' "
             f"THEN {sql.coalesce(money('sp_effective_cost'), unblended)}",
             f"WHEN {line_type} IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN {zero}",
-            f"WHEN {line_type} = 'SavingsPlanRecurringFee' "
-            f"THEN COALESCE(CAST({unused_commitment} AS {MONEY}), {unblended})",
         ]
+    if sp_unused:
+        unused_commitment = f"{money('sp_total_commitment')} - {money('sp_used_commitment')}"
+        arms.append(
+            f"WHEN {line_type} = 'SavingsPlanRecurringFee' "
+            f"THEN COALESCE(CAST({unused_commitment} AS {MONEY}), {unblended})"
+        )
     if not arms:
         return unblended
     return f"CASE {' '.join(arms)} ELSE {unblended} END"

@@ -27,6 +27,7 @@ def load_customer_period(customer_id: str, period: str) -> CustomerPeriod:
         Subscription.from_dict({**doc, "customer_id": customer_id})
         for doc in reference.list_subscriptions(customer_id)
     )
+    settings = Settings.from_dict(reference.get_settings())
     return CustomerPeriod(
         period=period,
         customer=customer,
@@ -36,8 +37,9 @@ def load_customer_period(customer_id: str, period: str) -> CustomerPeriod:
         price_lists={
             doc["id"]: PriceList.from_dict(doc) for doc in reference.list_documents("price_list")
         },
-        settings=Settings.from_dict(reference.get_settings()),
+        settings=settings,
         rollover_balance=_rollover_from(customer_id, str(Period.parse(period).previous())),
+        commitment_owners=settings.commitment_owners,
     )
 
 
