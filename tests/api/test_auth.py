@@ -185,3 +185,86 @@ def test_missing_or_malformed_authorization(api: Api) -> None:
     for header in ("", "Basic dXNlcjpwYXNz", "Bearer", "Bearer rbl_nope", "Bearer a.b.c"):
         reply = api.get("/customers", None, headers={"Authorization": header} if header else {})
         assert (reply.status, reply.json["code"]) == (401, "unauthorized"), header
+
+
+# --- revocation: a deleted customer's tokens ---------------------------------------------------
+
+
+def test_deleting_a_customer_revokes_its_tokens_and_recreating_it_revives_none(
+    api: Api, reference_data: Any, customer_token: Any
+) -> None:
+    from tests.api.conftest import customer_body
+
+    old = customer_token("initech")
+    globex = customer_token("globex")
+    assert api.get("/invoices", old).status == 200
+    assert api.delete("/customers/initech").status == 204
+    assert api.get("/invoices", old).status == 401
+    listed = api.get("/api-tokens").json["items"]
+    assert [t["customer_id"] for t in listed if t["customer_id"] == "initech"] == []
+
+    assert api.post("/customers", body=customer_body("initech")).status == 201
+    reply = api.get("/invoices", old)
+    assert (reply.status, reply.json["code"]) == (401, "unauthorized")
+    new = customer_token("initech")
+    assert api.get("/invoices", new).status == 200
+    assert api.get("/invoices", globex).status == 200  # another customer's tokens are untouched
+
+
+def test_a_token_outliving_its_customer_in_storage_is_still_refused(
+    api: Api, reference_data: Any, customer_token: Any
+) -> None:
+    """A token record left behind (written by a request racing the delete) matches no later
+    incarnation of the customer."""
+    from chalicelib.store.tables import ReferenceItem
+    from tests.api.conftest import customer_body
+
+    token = customer_token("initech")
+    token_id = token.split("_")[1]
+    leftover = ReferenceItem.get("API_TOKEN", token_id)
+    assert api.delete("/customers/initech").status == 204
+    leftover.save()  # as if written just after the delete's sweep
+    assert api.get("/invoices", token).status == 401
+    assert api.post("/customers", body=customer_body("initech")).status == 201
+    assert api.get("/invoices", token).status == 401
+    # Tokens stored without an incarnation (made before they were recorded) are refused too.
+    doc = {k: v for k, v in leftover.doc.items() if k != "customer_uid"}
+    ReferenceItem("API_TOKEN", token_id, kind="api_token", doc=doc).save()
+    assert api.get("/invoices", token).status == 401
+
+
+def test_a_token_for_a_customer_deleted_meanwhile_is_not_written(
+    api: Api, reference_data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.api.auth import create_api_token
+    from chalicelib.errors import NotFound
+    from chalicelib.store import access
+
+    real = access.ensure_customer_incarnation
+
+    def then_deleted(customer_id: str) -> str | None:
+        uid = real(customer_id)
+        assert api.delete(f"/customers/{customer_id}").status == 204
+        return uid
+
+    tokens_before = api.get("/api-tokens").json["items"]
+    monkeypatch.setattr(access, "ensure_customer_incarnation", then_deleted)
+    with pytest.raises(NotFound):
+        create_api_token("erp", "customer", "globex")
+    assert api.get("/api-tokens").json["items"] == tokens_before
+
+
+def test_customers_from_before_incarnations_get_one_with_their_first_token(
+    api: Api, reference_data: Any
+) -> None:
+    from chalicelib.store.tables import ReferenceItem
+
+    ReferenceItem("CUSTOMER#acme", "INCARNATION").delete()  # as stored before this existed
+    created = api.post(
+        "/api-tokens", body={"name": "erp", "role": "customer", "customer_id": "acme"}
+    )
+    assert created.status == 201, created
+    assert "customer_uid" not in created.json
+    assert api.get("/invoices", created.json["token"]).status == 200
+    assert api.get("/customers/acme/accounts").json["items"]  # accounts unaffected
+    assert api.get("/customers/acme/subscriptions").json["items"]
