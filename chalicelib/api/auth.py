@@ -3,7 +3,8 @@
 Two kinds of bearer token, one code path in AWS and on the embedded AWS:
 
 * Cognito user-pool JWTs (ID or access token) of people signing in to the portal, verified in
-  :mod:`chalicelib.api.cognito`. Members of the ``operators`` group are operators; other users
+  :mod:`chalicelib.api.cognito`, which also refuses them within 300 s of the user being
+  disabled, deleted or signed out. Members of the ``operators`` group are operators; other users
   are customers and must carry ``custom:customer_id``.
 * API tokens for machine clients (an ERP), ``rbl_<id>_<secret>``: shown once when created; only
   the SHA-256 of the whole token is stored, under its id, so a token is looked up by id and
@@ -133,7 +134,12 @@ def _cognito_principal(token: str) -> Principal:
     config = get_config()
     if not config.cognito_user_pool_id:
         raise Unauthorized("unknown token")
-    user = cognito.verify(token, config.cognito_user_pool_id, config.cognito_client_id)
+    user = cognito.verify(
+        token,
+        config.cognito_user_pool_id,
+        config.cognito_client_id,
+        recheck_seconds=config.cognito_recheck_seconds,
+    )
     if cognito.OPERATORS_GROUP in user.groups:
         return Principal(role="operator", subject=f"user:{user.subject}")
     if not user.customer_id:

@@ -268,3 +268,133 @@ def test_customers_from_before_incarnations_get_one_with_their_first_token(
     assert api.get("/invoices", created.json["token"]).status == 200
     assert api.get("/customers/acme/accounts").json["items"]  # accounts unaffected
     assert api.get("/customers/acme/subscriptions").json["items"]
+
+
+# --- revocation: Cognito users ----------------------------------------------------------------
+
+RECHECK = 60  # seconds a container trusts what it learnt about a user, in these tests
+
+
+class Clock:
+    """The API's clock, moved forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, users: dict[str, str]) -> Clock:
+    """The API's clock, and users rechecked every RECHECK seconds (from empty caches)."""
+    import dataclasses
+
+    from chalicelib.api import auth, cognito
+    from chalicelib.config import get_config
+
+    config = dataclasses.replace(get_config(), cognito_recheck_seconds=RECHECK)
+    monkeypatch.setattr(auth, "get_config", lambda: config)
+    fake = Clock()
+    monkeypatch.setattr(cognito, "_clock", fake.now)
+    cognito.STANDINGS.clear()
+    cognito.SESSIONS.clear()
+    return fake
+
+
+def _statuses(api: Api, tokens: dict[str, str]) -> dict[str, int]:
+    return {name: api.get("/invoices", token).status for name, token in tokens.items()}
+
+
+def _both(prefix: str, tokens: dict[str, Any]) -> dict[str, str]:
+    return {f"{prefix} {kind}": tokens[kind] for kind in ("IdToken", "AccessToken")}
+
+
+@pytest.mark.parametrize("action", ["disable", "delete"])
+def test_a_disabled_or_deleted_user_loses_access_once_the_recheck_passes(
+    api: Api, clean_stack: Any, users: dict[str, str], clock: Clock, action: str
+) -> None:
+    idp = clean_stack.client("cognito-idp")
+    pool = clean_stack.env["COGNITO_USER_POOL_ID"]
+    acme = _both("acme", _tokens(clean_stack, users["acme"]))
+    operator = _both("operator", _tokens(clean_stack, users["operator"]))
+    assert set(_statuses(api, {**acme, **operator}).values()) == {200}
+
+    if action == "disable":
+        idp.admin_disable_user(UserPoolId=pool, Username=users["acme"])
+    else:
+        idp.admin_delete_user(UserPoolId=pool, Username=users["acme"])
+    # Within the recheck interval the container still trusts what it learnt: that is the bound.
+    clock.advance(RECHECK - 5)
+    assert set(_statuses(api, acme).values()) == {200}
+    clock.advance(10)
+    assert _statuses(api, {**acme, **operator}) == {
+        "acme IdToken": 401,
+        "acme AccessToken": 401,
+        "operator IdToken": 200,
+        "operator AccessToken": 200,
+    }
+    if action == "delete":
+        # A new user under the same name is another user: the old tokens stay refused.
+        from localaws import cognito
+
+        cognito.create_user(clean_stack, users["acme"], PASSWORD, customer_id="acme")
+        clock.advance(RECHECK + 1)
+        assert set(_statuses(api, acme).values()) == {401}
+        fresh = _both("new acme", _tokens(clean_stack, users["acme"]))
+        assert set(_statuses(api, fresh).values()) == {200}
+
+
+def test_a_signed_out_user_loses_access_with_id_and_access_tokens(
+    api: Api, clean_stack: Any, users: dict[str, str], clock: Clock
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.config import REVOCATION_BOUND_SECONDS
+
+    idp = clean_stack.client("cognito-idp")
+    signed_in = _tokens(clean_stack, users["acme"])
+    acme = _both("acme", signed_in)
+    operator_tokens = _tokens(clean_stack, users["operator"])
+    operator = _both("operator", operator_tokens)
+    assert set(_statuses(api, {**acme, **operator}).values()) == {200}
+
+    idp.global_sign_out(AccessToken=signed_in["AccessToken"])  # the portal's "Sign out"
+    # The refresh token is revoked with it: no new ID token can follow the one held.
+    with pytest.raises(ClientError, match="NotAuthorized"):
+        idp.initiate_auth(
+            ClientId=clean_stack.env["COGNITO_CLIENT_ID"],
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": signed_in["RefreshToken"]},
+        )
+    clock.advance(RECHECK + 1)
+    # Cognito refuses the access token itself; the ID token lives on until its age runs out.
+    assert _statuses(api, acme) == {"acme IdToken": 200, "acme AccessToken": 401}
+    clock.advance(REVOCATION_BOUND_SECONDS - RECHECK)
+    reply = api.get("/invoices", acme["acme IdToken"])
+    assert (reply.status, reply.json["message"]) == (
+        401,
+        f"the ID token is more than {REVOCATION_BOUND_SECONDS} seconds old: refresh it",
+    )
+    assert api.get("/invoices", acme["acme AccessToken"]).status == 401
+    # Not signed out: the access token still works, and an ID token as fresh as a refreshed
+    # one would be is accepted — the refusal above was its age, not a blanket one.
+    assert api.get("/invoices", operator["operator AccessToken"]).status == 200
+    now = int(clock.now())
+    refreshed = _sign(
+        {**_claims(operator_tokens["IdToken"]), "iat": now, "exp": now + 3600}, _moto_key()
+    )
+    assert api.get("/invoices", refreshed).status == 200
+
+
+def test_the_recheck_interval_is_configured_within_the_bound() -> None:
+    from chalicelib.config import AppConfig
+
+    assert AppConfig.from_environ({}).cognito_recheck_seconds == 300
+    assert AppConfig.from_environ({"COGNITO_RECHECK_SECONDS": "0"}).cognito_recheck_seconds == 0
+    for bad in ("301", "-1", "1.5", "soon"):
+        with pytest.raises(ValueError, match="COGNITO_RECHECK_SECONDS"):
+            AppConfig.from_environ({"COGNITO_RECHECK_SECONDS": bad})
