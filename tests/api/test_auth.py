@@ -348,8 +348,9 @@ def test_a_disabled_or_deleted_user_loses_access_once_the_recheck_passes(
         assert set(_statuses(api, fresh).values()) == {200}
 
 
+@pytest.mark.parametrize("how", ["own", "admin"])
 def test_a_signed_out_user_loses_access_with_id_and_access_tokens(
-    api: Api, clean_stack: Any, users: dict[str, str], clock: Clock
+    api: Api, clean_stack: Any, users: dict[str, str], clock: Clock, how: str
 ) -> None:
     from botocore.exceptions import ClientError
 
@@ -362,7 +363,12 @@ def test_a_signed_out_user_loses_access_with_id_and_access_tokens(
     operator = _both("operator", operator_tokens)
     assert set(_statuses(api, {**acme, **operator}).values()) == {200}
 
-    idp.global_sign_out(AccessToken=signed_in["AccessToken"])  # the portal's "Sign out"
+    if how == "own":
+        idp.global_sign_out(AccessToken=signed_in["AccessToken"])  # the portal's "Sign out"
+    else:
+        idp.admin_user_global_sign_out(
+            UserPoolId=clean_stack.env["COGNITO_USER_POOL_ID"], Username=users["acme"]
+        )
     # The refresh token is revoked with it: no new ID token can follow the one held.
     with pytest.raises(ClientError, match="NotAuthorized"):
         idp.initiate_auth(
@@ -398,3 +404,38 @@ def test_the_recheck_interval_is_configured_within_the_bound() -> None:
     for bad in ("301", "-1", "1.5", "soon"):
         with pytest.raises(ValueError, match="COGNITO_RECHECK_SECONDS"):
             AppConfig.from_environ({"COGNITO_RECHECK_SECONDS": bad})
+
+
+def test_when_the_pool_cannot_be_asked_about_a_user_nobody_is_let_through(
+    api: Api, clean_stack: Any, users: dict[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import cognito
+
+    tokens = _both("operator", _tokens(clean_stack, users["operator"]))
+
+    def unreachable(pool_id: str, username: str) -> None:
+        raise OSError("AccessDeniedException: not authorized to perform cognito-idp:AdminGetUser")
+
+    monkeypatch.setattr(cognito, "user_standing", unreachable)
+    for token in tokens.values():
+        reply = api.get("/customers", token)
+        assert (reply.status, reply.json["code"]) == (503, "identity_unavailable")
+
+
+def test_the_per_container_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.api import cognito
+
+    monkeypatch.setattr(cognito, "CACHE_ENTRIES", 3)
+    cache: Any = cognito._Recent()
+    fetched: list[int] = []
+
+    def fetch(n: int) -> Any:
+        return lambda: fetched.append(n) or n
+
+    for n in range(5):
+        assert cache.get(n, 0.0, 60, fetch(n)) == n
+    assert cache.get(4, 30.0, 60, fetch(40)) == 4  # fresh: not asked again
+    assert cache.get(0, 30.0, 60, fetch(0)) == 0  # evicted: asked again
+    assert cache.get(4, 61.0, 60, fetch(41)) == 41  # stale: asked again
+    assert fetched == [0, 1, 2, 3, 4, 0, 41]
+    assert len(cache._entries) == 3
