@@ -10,6 +10,18 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+# A disabled, deleted or signed-out Cognito user loses API access within this many seconds.
+REVOCATION_BOUND_SECONDS = 300
+
+
+def _seconds(env: dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > maximum:
+        raise ValueError(f"{name} must be a whole number of seconds from 0 to {maximum}: {raw!r}")
+    return int(raw)
+
 
 @dataclass(frozen=True)
 class AppConfig:
@@ -27,6 +39,9 @@ class AppConfig:
     # The Cognito user pool whose JWTs the API accepts (empty: API tokens only).
     cognito_user_pool_id: str = ""
     cognito_client_id: str = ""
+    # How long a Lambda container trusts what it last learnt about a Cognito user (exists, is
+    # enabled, its access token not revoked); at most REVOCATION_BOUND_SECONDS.
+    cognito_recheck_seconds: int = 300
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> AppConfig:
@@ -48,6 +63,9 @@ class AppConfig:
             tmp_dir=env.get("REBILL_TMP_DIR", "/tmp"),
             cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
             cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),
+            cognito_recheck_seconds=_seconds(
+                env, "COGNITO_RECHECK_SECONDS", 300, REVOCATION_BOUND_SECONDS
+            ),
         )
 
     def function_name(self, handler: str) -> str:

@@ -3,11 +3,14 @@
 Two kinds of bearer token, one code path in AWS and on the embedded AWS:
 
 * Cognito user-pool JWTs (ID or access token) of people signing in to the portal, verified in
-  :mod:`chalicelib.api.cognito`. Members of the ``operators`` group are operators; other users
+  :mod:`chalicelib.api.cognito`, which also refuses them within 300 s of the user being
+  disabled, deleted or signed out. Members of the ``operators`` group are operators; other users
   are customers and must carry ``custom:customer_id``.
 * API tokens for machine clients (an ERP), ``rbl_<id>_<secret>``: shown once when created; only
   the SHA-256 of the whole token is stored, under its id, so a token is looked up by id and
-  compared in constant time, and revoked by deleting it.
+  compared in constant time, and revoked by deleting it. A customer's token is bound to the
+  customer's incarnation (:mod:`chalicelib.store.access`): deleting the customer revokes its
+  tokens, and a customer created again with the same id does not bring them back.
 
 Roles: an operator may do everything; a customer reads its own invoices and their CSVs, and
 anything belonging to another customer is "not found", never "forbidden".
@@ -60,18 +63,25 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_INTERNAL_FIELDS = ("token_sha256", "customer_uid")
+
+
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "token_sha256"}
+    return {k: v for k, v in doc.items() if k not in _INTERNAL_FIELDS}
 
 
 def create_api_token(name: str, role: str, customer_id: str | None = None) -> dict[str, Any]:
     """A new token: the returned ``token`` is the only time the secret is seen."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    incarnation: str | None = None
     if role == "customer":
         if not customer_id:
             raise InvalidInput("a customer token needs customer_id", field="customer_id")
         reference.get_document("customer", customer_id)  # NotFound for an unknown customer
+        incarnation = access.ensure_customer_incarnation(customer_id)
+        if incarnation is None:
+            raise NotFound(f"customer {customer_id!r} not found")
     elif customer_id:
         raise InvalidInput("an operator token has no customer_id", field="customer_id")
     token_id = secrets.token_hex(8)
@@ -84,7 +94,10 @@ def create_api_token(name: str, role: str, customer_id: str | None = None) -> di
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "token_sha256": _digest(token),
     }
-    access.put_api_token(doc)
+    if incarnation is not None:
+        doc["customer_uid"] = incarnation
+    if not access.put_api_token(doc):  # the customer was deleted meanwhile
+        raise NotFound(f"customer {customer_id!r} not found")
     return {**_public(doc), "token": token}
 
 
@@ -103,6 +116,12 @@ def _api_token_principal(token: str) -> Principal:
     doc = access.get_api_token(match.group(1)) if match else None
     if doc is None or not hmac.compare_digest(doc["token_sha256"], _digest(token)):
         raise Unauthorized("unknown or revoked token")
+    if doc["role"] == "customer":
+        # Bound to the customer as it was when the token was made: gone with it, and a token
+        # from before incarnations were recorded (no customer_uid) is refused too.
+        bound = doc.get("customer_uid")
+        if not bound or access.customer_incarnation(doc["customer_id"]) != bound:
+            raise Unauthorized("unknown or revoked token")
     return Principal(
         role=doc["role"], customer_id=doc.get("customer_id"), subject=f"token:{doc['id']}"
     )
@@ -115,7 +134,12 @@ def _cognito_principal(token: str) -> Principal:
     config = get_config()
     if not config.cognito_user_pool_id:
         raise Unauthorized("unknown token")
-    user = cognito.verify(token, config.cognito_user_pool_id, config.cognito_client_id)
+    user = cognito.verify(
+        token,
+        config.cognito_user_pool_id,
+        config.cognito_client_id,
+        recheck_seconds=config.cognito_recheck_seconds,
+    )
     if cognito.OPERATORS_GROUP in user.groups:
         return Principal(role="operator", subject=f"user:{user.subject}")
     if not user.customer_id:

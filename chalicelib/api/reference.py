@@ -18,7 +18,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.reference import Account, Customer, Plan, PriceList, Settings, Subscription
 from chalicelib.errors import Conflict, InvalidInput
-from chalicelib.store import reference
+from chalicelib.store import access, reference
 from chalicelib.store.invoice_keys import InvoiceFilter
 from chalicelib.store.invoice_search import search_invoices
 
@@ -159,7 +159,9 @@ def _customer(body: Doc) -> Doc:
 
 @operation("createCustomer")
 def create_customer(call: Call) -> Doc:
-    return _created("customer", _customer(_with_id(call.fields)))
+    doc = _created("customer", _customer(_with_id(call.fields)))
+    access.start_customer_incarnation(doc["id"])  # tokens of an earlier same-id customer: dead
+    return doc
 
 
 @operation("listCustomers")
@@ -185,6 +187,7 @@ def delete_customer(call: Call, customer_id: str) -> None:
     if search_invoices(InvoiceFilter(customer_id=customer_id), limit=1).docs:
         raise Conflict(f"customer {customer_id!r} has invoices and cannot be deleted")
     reference.delete_customer(customer_id)
+    access.end_customer_incarnation(customer_id)  # and its API tokens with it
 
 
 # --- accounts ---------------------------------------------------------------------------------

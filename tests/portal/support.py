@@ -77,13 +77,19 @@ class Portal:
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         if not self._bearer:
             self._bearer = self.id_token(OPERATOR)
-        response = requests.request(
-            method,
-            self.api_url + path,
-            json=body,
-            headers={"Authorization": f"Bearer {token or self._bearer}"},
-            timeout=60,
-        )
+        for attempt in range(2):
+            response = requests.request(
+                method,
+                self.api_url + path,
+                json=body,
+                headers={"Authorization": f"Bearer {token or self._bearer}"},
+                timeout=60,
+            )
+            if response.status_code != 401 or token or attempt:
+                break
+            # The API accepts an ID token for 300 s (docs/api.md, Revocation): a new one, as the
+            # portal itself refreshes.
+            self._bearer = self.id_token(OPERATOR)
         assert response.status_code < 300, (method, path, response.status_code, response.text)
         return response.json() if response.content else None
 
