@@ -13,6 +13,11 @@ number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
 One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
 condition on what the writer read, so two runs racing for the same customer cannot both win.
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
+
+Issued, paid and void invoices never change but for their status: a draft is written only over
+the very draft its writer read (or where there is none), and a draft is issued only as the
+writer read it. So a draft's files (its ``csv_key``, a key of its own computation) can be
+deleted once another draft has replaced it: no issued invoice can point at them.
 """
 
 from __future__ import annotations
@@ -86,9 +91,11 @@ def invoice_id_for(customer_id: str, period: str, sequence: int) -> str:
     return f"inv-{customer_id}-{period}-{sequence}"
 
 
-def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
+def save_live_invoice(doc: Doc, expected_pointer: Doc | None, replaces: Doc | None = None) -> None:
     """Write ``doc`` as the live invoice of its customer and period, if the pointer is still the
-    one the caller read; raises Conflict otherwise (another writer got there first)."""
+    one the caller read and the invoice item is still ``replaces`` (the draft the caller read;
+    None: there is no item of that id yet); raises Conflict otherwise (another writer got there
+    first). A draft write can never land on an issued, paid or void invoice."""
     pointer_key = (f"LIVE#{doc['customer_id']}#{doc['period']}", "LIVE")
     pointer = InvoiceItem(
         *pointer_key,
@@ -104,7 +111,15 @@ def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
     try:
         with TransactWrite(connection=_connection()) as transaction:
             transaction.save(pointer, condition=condition)
-            transaction.save(_invoice_item(doc))
+            transaction.save(
+                _invoice_item(doc),
+                condition=(
+                    InvoiceItem.pk.does_not_exist()
+                    if replaces is None
+                    # The draft as read: another run's draft or an issue in between wins.
+                    else (InvoiceItem.doc == replaces) & (InvoiceItem.status == "draft")
+                ),
+            )
     except TransactWriteError as error:
         if condition_failed(error):
             raise Conflict(f"invoice of {doc['customer_id']} for {doc['period']} changed") from None
@@ -133,11 +148,13 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
         raise
 
 
-def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc:
+def issue_with_next_number(doc: Doc, draft: Doc, counter_name: str, make_number: Any) -> Doc:
     """Assign the next number of ``counter_name`` and store ``doc`` issued, in one transaction.
 
-    ``make_number(n)`` formats the number. The counter only moves when the invoice is written,
-    so a failed issue leaves no gap.
+    ``draft`` is the stored draft ``doc`` was made from: the invoice is issued only while it is
+    still that draft, so what is issued is what the caller read, files included. Raises Conflict
+    when it was issued or replaced meanwhile. ``make_number(n)`` formats the number. The counter
+    only moves when the invoice is written, so a failed issue leaves no gap.
     """
     counter_key = (f"COUNTER#{counter_name}", "COUNTER")
     for _ in range(20):
@@ -155,7 +172,7 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
                 transaction.save(counter, condition=condition)
                 transaction.save(
                     _invoice_item(issued),
-                    condition=InvoiceItem.pk.does_not_exist() | (InvoiceItem.status == "draft"),
+                    condition=(InvoiceItem.doc == draft) & (InvoiceItem.status == "draft"),
                 )
                 transaction.save(
                     InvoiceItem(
@@ -173,11 +190,13 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
         except TransactWriteError as error:
             if not condition_failed(error):
                 raise
-            try:
-                if get_invoice(doc["id"])["status"] not in ("draft",):
-                    raise Conflict(f"invoice {doc['id']} is already issued") from None
-            except NotFound:
-                pass
+            stored = get_invoice(doc["id"])
+            if stored["status"] != "draft":
+                raise Conflict(f"invoice {doc['id']} is already {stored['status']}") from None
+            if stored != draft:
+                raise Conflict(
+                    f"draft {doc['id']} was recomputed meanwhile: look at it again, then issue it"
+                ) from None
     raise Conflict("could not take an invoice number: too much contention")
 
 
