@@ -25,6 +25,7 @@ from chalicelib.config import get_config
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
+from chalicelib.store.invoice_keys import FILE_FIELDS, computation_folder
 from chalicelib.workflow.customer_period import load_customer_period
 from chalicelib.workflow.run_reconciliation import (
     period_inputs_key,
@@ -200,11 +201,11 @@ def save_customer_invoice(payload: Payload) -> Payload:
     except Conflict:
         # Another run wrote this customer's invoice meanwhile, or it was issued: that one
         # stands, and this computation's CSV is nobody's.
-        objects.delete(csv_key)
+        _delete_files(doc)
         return _unchanged(payload, "written concurrently by another run or issued")
-    if replaces is not None and replaces.get("csv_key") not in (None, csv_key):
+    if replaces is not None:
         # The replaced draft can no longer be issued (issuing wants the draft as read).
-        objects.delete(replaces["csv_key"])
+        _delete_files(replaces, keep=doc)
     if mode == "issue":
         try:
             doc = issue_invoice(doc)
@@ -226,7 +227,16 @@ def save_customer_invoice(payload: Payload) -> Payload:
 def draft_csv_key(invoice_id: str, run_id: str) -> str:
     """A key of this computation alone: written before the draft's conditional write, it can
     never be a key an issued invoice points to (DESIGN §9, issued invoices are immutable)."""
-    return f"{objects.INVOICES_PREFIX}{invoice_id}/{run_id}-{secrets.token_hex(8)}.csv"
+    folder = computation_folder(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
+    return f"{folder}{invoice_id}.csv"
+
+
+def _delete_files(doc: Payload, keep: Payload | None = None) -> None:
+    """Delete the generated files of a draft nobody can issue any more (but ``keep``'s)."""
+    kept = {keep.get(name) for name in FILE_FIELDS} if keep else set()
+    for name in FILE_FIELDS:
+        if doc.get(name) and doc[name] not in kept:
+            objects.delete(doc[name])
 
 
 def _unchanged(payload: Payload, reason: str) -> Payload:
