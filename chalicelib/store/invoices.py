@@ -8,6 +8,7 @@ live invoice       ``LIVE#<customer id>#<period>``    ``LIVE``
 run                ``RUN#<run id>``                   ``RUN``
 run result         ``RUN#<run id>``                   ``CUSTOMER#<customer id>``
 number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
+credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
 =================  =================================  ============================
 
 One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
@@ -232,6 +233,12 @@ def void_with_credit_note(
                 transaction.save(counter, condition=condition)
                 transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
                 transaction.save(_invoice_item(voided), condition=InvoiceItem.status == "issued")
+                # A credited invoice is not voided: its credit notes would be counted twice.
+                transaction.condition_check(
+                    InvoiceItem,
+                    *_credited_key(voided["id"]),
+                    condition=InvoiceItem.pk.does_not_exist(),
+                )
                 if pointer is not None and pointer["invoice_id"] == voided["id"]:
                     transaction.save(
                         InvoiceItem(
@@ -247,6 +254,85 @@ def void_with_credit_note(
                 raise
             if get_invoice(voided["id"])["status"] != "issued":
                 raise Conflict(f"invoice {voided['id']} is no longer issued") from None
+            if credited(voided["id"]) is not None:
+                raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
+    raise Conflict("could not take a credit note number: too much contention")
+
+
+# --- credit notes of issued and paid invoices -----------------------------------------------
+
+
+class CreditedMeanwhile(Conflict):
+    """Another credit note of the invoice was stored since the caller read what was credited."""
+
+
+def _credited_key(invoice_id: str) -> tuple[str, str]:
+    return f"CREDITED#{invoice_id}", "CREDITED"
+
+
+def credited(invoice_id: str) -> Doc | None:
+    """What the credit notes of an invoice took so far (``{total, lines, count}``), or None."""
+    try:
+        doc: Doc = InvoiceItem.get(*_credited_key(invoice_id), consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        return None
+
+
+def credit_with_next_number(
+    invoice: Doc,
+    credit_note: Doc,
+    credited_before: Doc | None,
+    credited_after: Doc,
+    counter_name: str,
+    make_number: Any,
+) -> Doc:
+    """Store ``credit_note`` of ``invoice`` numbered from ``counter_name`` and what is credited
+    of the invoice now, in one transaction with the counter.
+
+    The invoice item itself is not written (issued and paid invoices never change): it must
+    still be issued or paid, and what was credited still ``credited_before`` (else
+    :class:`CreditedMeanwhile`: read again and recompute). Returns the numbered credit note.
+    """
+    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
+    tally = InvoiceItem(*_credited_key(invoice["id"]), kind="credited", doc=credited_after)
+    tally_condition = (
+        InvoiceItem.pk.does_not_exist()
+        if credited_before is None
+        else InvoiceItem.doc == credited_before
+    )
+    for _ in range(20):
+        try:
+            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
+            exists = True
+        except DoesNotExist:
+            current, exists = 0, False
+        number = int(current) + 1
+        note = {**credit_note, "number": make_number(number)}
+        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
+        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(counter, condition=condition)
+                transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
+                transaction.save(tally, condition=tally_condition)
+                transaction.condition_check(
+                    InvoiceItem,
+                    f"INVOICE#{invoice['id']}",
+                    "INVOICE",
+                    condition=InvoiceItem.status.is_in("issued", "paid"),
+                )
+            return note
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            status = get_invoice(invoice["id"])["status"]
+            if status not in ("issued", "paid"):
+                raise Conflict(f"invoice {invoice['id']} is {status} now") from None
+            if credited(invoice["id"]) != credited_before:
+                raise CreditedMeanwhile(
+                    f"invoice {invoice['id']} was credited meanwhile: try again"
+                ) from None
     raise Conflict("could not take a credit note number: too much contention")
 
 
