@@ -138,3 +138,49 @@ def test_a_void_credit_note_names_the_voided_invoices_number(api: Api, make_invo
     note = api.post(f"/invoices/{issued['id']}/void").json["credit_note"]
     assert note["credited_invoice_number"] == issued["number"]
     assert note["credited_invoice_id"] == issued["id"]
+
+
+def test_two_credits_that_read_the_same_remainder_cannot_both_take_it(
+    api: Api, make_invoice: Any
+) -> None:
+    from chalicelib.billing.document import Invoice
+    from chalicelib.billing.lifecycle import (
+        Credited,
+        credit,
+        credited_after,
+        format_invoice_number,
+        void,
+    )
+    from chalicelib.errors import Conflict
+    from chalicelib.store import invoices
+
+    issued = make_invoice("acme")
+    invoice = Invoice.from_dict(issued)
+    note = credit(invoice, Credited(), "2026-12-01T00:00:00+00:00")
+    tally = {**credited_after(Credited(), note).to_dict(), "count": 1}
+
+    def store(note_id: str) -> dict[str, Any]:
+        # Both read "nothing credited yet" before either stored its credit note.
+        return invoices.credit_with_next_number(
+            issued,
+            {**note.to_dict(), "id": note_id},
+            None,
+            tally,
+            "TEST-2026",
+            lambda n: format_invoice_number("TEST-", 2026, n),
+        )
+
+    store(f"{issued['id']}-cn-1")
+    with pytest.raises(invoices.CreditedMeanwhile):
+        store(f"{issued['id']}-cn-1b")
+    assert api.get(f"/invoices/{issued['id']}-cn-1b").status == 404
+    # A void that read the invoice before the credit is refused by the store as well.
+    _, void_note = void(invoice, "(assigned when stored)", "2026-12-01T00:00:00+00:00")
+    with pytest.raises(Conflict, match="credited"):
+        invoices.void_with_credit_note(
+            {**issued, "status": "void"},
+            {**void_note.to_dict(), "id": f"{issued['id']}-cn"},
+            "TEST-2026",
+            lambda n: format_invoice_number("TEST-", 2026, n),
+        )
+    assert api.get(f"/invoices/{issued['id']}").json["status"] == "issued"
