@@ -286,6 +286,11 @@ def mark_invoice_paid(invoice_id: str) -> Response:
     return invoices.mark_invoice_paid(app.current_request, invoice_id=invoice_id)
 
 
+@app.route("/invoices/{invoice_id}/credit-notes", methods=["POST"])
+def credit_invoice(invoice_id: str) -> Response:
+    return invoices.credit_invoice(app.current_request, invoice_id=invoice_id)
+
+
 @app.route("/api-tokens", methods=["POST"])
 def create_api_token() -> Response:
     return tokens.create_api_token(app.current_request)

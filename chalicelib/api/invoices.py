@@ -19,7 +19,11 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.lifecycle import (
+    Credited,
     InvalidTransition,
+    LineCredit,
+    credit,
+    credited_after,
     format_invoice_number,
     mark_paid,
     void,
@@ -46,6 +50,8 @@ CUSTOMER_FIELDS = (
     "paid_at",
     "voided_at",
     "credit_note_for",
+    "credited_invoice_id",
+    "credited_invoice_number",
     "lines",
     "subscriptions_total",
     "cloud_usage_total",
@@ -166,6 +172,11 @@ def void_invoice(call: Call, invoice_id: str) -> Doc:
     doc = invoices.get_invoice(invoice_id)
     if doc.get("kind") == "credit_note":
         raise InvalidTransition(f"{invoice_id} is a credit note: it cannot be voided")
+    if invoices.credited(invoice_id) is not None:
+        raise InvalidTransition(
+            f"cannot void invoice {doc.get('number') or invoice_id}: it has credit notes; "
+            "credit what remains instead (POST /invoices/{id}/credit-notes)"
+        )
     voided_at = _now().isoformat(timespec="seconds")
     # The number is taken from the counter when the credit note is stored.
     voided, credit_note = void(Invoice.from_dict(doc), "(assigned when stored)", voided_at)
@@ -203,3 +214,69 @@ def void_invoice(call: Call, invoice_id: str) -> Doc:
         "invoice": public(voided_doc, call.principal),
         "credit_note": public(note_doc, call.principal),
     }
+
+
+@operation("creditInvoice")
+def credit_invoice(call: Call, invoice_id: str) -> Doc:
+    """A credit note of an issued or paid invoice: in full (no body), an amount, or lines."""
+    fields = call.fields
+    amount = _decimal(fields.get("amount"))
+    chosen = (
+        None
+        if fields.get("lines") is None
+        else [LineCredit(c["index"], _decimal(c.get("amount"))) for c in fields["lines"]]
+    )
+    prefix = reference.get_settings().get("invoice_number_prefix") or "INV-"
+    for attempt in range(3):
+        doc = invoices.get_invoice(invoice_id)
+        before = invoices.credited(invoice_id)
+        issued_at = _now().isoformat(timespec="seconds")
+        note = credit(
+            Invoice.from_dict(doc),
+            Credited.from_dict(before),
+            issued_at,
+            amount=amount,
+            lines=chosen,
+        )
+        count = int((before or {}).get("count", 0)) + 1
+        after = {
+            **credited_after(Credited.from_dict(before), note, chosen).to_dict(),
+            "count": count,
+        }
+        note_doc = {
+            **note.to_dict(),
+            "id": f"{invoice_id}-cn-{count}",
+            "run_id": doc.get("run_id"),
+            "created_at": issued_at,
+        }
+        if fields.get("reason"):
+            note_doc["credit_reason"] = fields["reason"]
+        year = _now().year
+        try:
+            note_doc = invoices.credit_with_next_number(
+                doc,
+                note_doc,
+                before,
+                after,
+                f"{prefix}{year}",
+                lambda n, year=year: format_invoice_number(prefix, year, n),
+            )
+            break
+        except invoices.CreditedMeanwhile:
+            if attempt == 2:
+                raise
+    events.publish(
+        events.INVOICE_ISSUED,
+        {
+            "invoice_id": note_doc["id"],
+            "kind": "credit_note",
+            "credit_note_for": invoice_id,
+            "credited_invoice_number": doc.get("number"),
+            "number": note_doc["number"],
+            "customer_id": note_doc["customer_id"],
+            "period": note_doc["period"],
+            "total": note_doc.get("total"),
+            "currency": note_doc.get("currency"),
+        },
+    )
+    return public(note_doc, call.principal)

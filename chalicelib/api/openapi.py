@@ -300,6 +300,36 @@ INVOICE_RUN_REQUEST = _obj(
 ISSUE_REQUEST = _obj({})
 MARK_PAID_REQUEST = _obj({"paid_at": _ref("DateTime")})
 VOID_REQUEST = _obj({"reason": _text(500)})
+CREDIT_NOTE_REQUEST = _obj(
+    {
+        "amount": {
+            **_ref("Amount"),
+            "description": "Credit this much of the invoice's total, tax included.",
+        },
+        "lines": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1000,
+            "description": "Credit these lines of the invoice (before tax; taxed at its rates).",
+            "items": _obj(
+                {
+                    "index": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 99999,
+                        "description": "The line's position in the invoice's `lines`, from 0.",
+                    },
+                    "amount": {
+                        **_ref("Amount"),
+                        "description": "Only this much of the line (all that remains if absent).",
+                    },
+                },
+                ("index",),
+            ),
+        },
+        "reason": _text(500),
+    }
+)
 API_TOKEN_REQUEST = _obj(
     {
         "name": _text(100, 1),
@@ -321,6 +351,7 @@ REQUESTS: dict[str, Schema] = {
     "IssueRequest": ISSUE_REQUEST,
     "MarkPaidRequest": MARK_PAID_REQUEST,
     "VoidRequest": VOID_REQUEST,
+    "CreditNoteRequest": CREDIT_NOTE_REQUEST,
     "ApiTokenRequest": API_TOKEN_REQUEST,
 }
 
@@ -422,6 +453,8 @@ INVOICE: Schema = {
         "paid_at": {"type": ["string", "null"]},
         "voided_at": {"type": ["string", "null"]},
         "credit_note_for": {"type": ["string", "null"]},
+        "credited_invoice_id": {"type": ["string", "null"]},
+        "credited_invoice_number": {"type": ["string", "null"]},
         "lines": {"type": "array", "items": INVOICE_LINE},
         "subscriptions_total": _ref("Money"),
         "cloud_usage_total": _ref("Money"),
@@ -1219,6 +1252,18 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(200, "Invoice"),
                 body="MarkPaidRequest",
                 body_required=False,
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/credit-notes": {
+            "post": _op(
+                "creditInvoice",
+                "Credit an issued or paid invoice, in full or in part, with a credit note",
+                roles=OPERATOR,
+                ok=(201, "Invoice"),
+                body="CreditNoteRequest",
+                body_required=False,
+                example={"amount": "100.00", "reason": "disputed usage"},
                 params=_path_params("invoice_id"),
             )
         },

@@ -98,6 +98,7 @@ class Invoice:
     paid_at: str | None = None
     voided_at: str | None = None
     credit_note_for: str | None = None  # the invoice a credit note negates
+    credited_invoice_number: str | None = None  # that invoice's number (credit notes)
 
     def _sum(self, *kinds: str) -> Decimal:
         return sum((line.amount for line in self.lines if line.kind in kinds), ZERO)
@@ -211,6 +212,9 @@ class Invoice:
                 for source, rate in sorted(self.fx_rates.items())
             ],
         }
+        if self.kind == "credit_note":
+            out["credited_invoice_id"] = self.credit_note_for
+            out["credited_invoice_number"] = self.credited_invoice_number
         return out
 
     def _money(self, amount: Decimal) -> str:
@@ -268,5 +272,6 @@ class Invoice:
             issued_at=d.get("issued_at"),
             paid_at=d.get("paid_at"),
             voided_at=d.get("voided_at"),
-            credit_note_for=d.get("credit_note_for"),
+            credit_note_for=d.get("credit_note_for") or d.get("credited_invoice_id"),
+            credited_invoice_number=d.get("credited_invoice_number"),
         )

@@ -13,6 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 LISTING = "INVOICE"
+# The document fields naming an invoice's generated files in the data bucket. Each computation
+# of a draft writes its files into a folder of its own (:func:`computation_folder`), so a file
+# an issued invoice points to is never written again (DESIGN §9).
+FILE_FIELDS = ("csv_key",)
+
+
+def computation_folder(invoice_id: str, computation: str) -> str:
+    """``invoices/<invoice id>/<computation>/``: the files of one computation of a draft."""
+    return f"invoices/{invoice_id}/{computation}/"
+
 
 # Amounts are kept with 4 decimals (every ISO 4217 minor unit fits) in 20 digits.
 _SCALE = Decimal(10) ** 4

@@ -8,11 +8,17 @@ live invoice       ``LIVE#<customer id>#<period>``    ``LIVE``
 run                ``RUN#<run id>``                   ``RUN``
 run result         ``RUN#<run id>``                   ``CUSTOMER#<customer id>``
 number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
+credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
 =================  =================================  ============================
 
 One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
 condition on what the writer read, so two runs racing for the same customer cannot both win.
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
+
+Issued, paid and void invoices never change but for their status: a draft is written only over
+the very draft its writer read (or where there is none), and a draft is issued only as the
+writer read it. So a draft's files (its ``csv_key``, a key of its own computation) can be
+deleted once another draft has replaced it: no issued invoice can point at them.
 """
 
 from __future__ import annotations
@@ -86,9 +92,11 @@ def invoice_id_for(customer_id: str, period: str, sequence: int) -> str:
     return f"inv-{customer_id}-{period}-{sequence}"
 
 
-def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
+def save_live_invoice(doc: Doc, expected_pointer: Doc | None, replaces: Doc | None = None) -> None:
     """Write ``doc`` as the live invoice of its customer and period, if the pointer is still the
-    one the caller read; raises Conflict otherwise (another writer got there first)."""
+    one the caller read and the invoice item is still ``replaces`` (the draft the caller read;
+    None: there is no item of that id yet); raises Conflict otherwise (another writer got there
+    first). A draft write can never land on an issued, paid or void invoice."""
     pointer_key = (f"LIVE#{doc['customer_id']}#{doc['period']}", "LIVE")
     pointer = InvoiceItem(
         *pointer_key,
@@ -104,7 +112,15 @@ def save_live_invoice(doc: Doc, expected_pointer: Doc | None) -> None:
     try:
         with TransactWrite(connection=_connection()) as transaction:
             transaction.save(pointer, condition=condition)
-            transaction.save(_invoice_item(doc))
+            transaction.save(
+                _invoice_item(doc),
+                condition=(
+                    InvoiceItem.pk.does_not_exist()
+                    if replaces is None
+                    # The draft as read: another run's draft or an issue in between wins.
+                    else (InvoiceItem.doc == replaces) & (InvoiceItem.status == "draft")
+                ),
+            )
     except TransactWriteError as error:
         if condition_failed(error):
             raise Conflict(f"invoice of {doc['customer_id']} for {doc['period']} changed") from None
@@ -133,11 +149,13 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
         raise
 
 
-def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc:
+def issue_with_next_number(doc: Doc, draft: Doc, counter_name: str, make_number: Any) -> Doc:
     """Assign the next number of ``counter_name`` and store ``doc`` issued, in one transaction.
 
-    ``make_number(n)`` formats the number. The counter only moves when the invoice is written,
-    so a failed issue leaves no gap.
+    ``draft`` is the stored draft ``doc`` was made from: the invoice is issued only while it is
+    still that draft, so what is issued is what the caller read, files included. Raises Conflict
+    when it was issued or replaced meanwhile. ``make_number(n)`` formats the number. The counter
+    only moves when the invoice is written, so a failed issue leaves no gap.
     """
     counter_key = (f"COUNTER#{counter_name}", "COUNTER")
     for _ in range(20):
@@ -155,7 +173,7 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
                 transaction.save(counter, condition=condition)
                 transaction.save(
                     _invoice_item(issued),
-                    condition=InvoiceItem.pk.does_not_exist() | (InvoiceItem.status == "draft"),
+                    condition=(InvoiceItem.doc == draft) & (InvoiceItem.status == "draft"),
                 )
                 transaction.save(
                     InvoiceItem(
@@ -173,11 +191,13 @@ def issue_with_next_number(doc: Doc, counter_name: str, make_number: Any) -> Doc
         except TransactWriteError as error:
             if not condition_failed(error):
                 raise
-            try:
-                if get_invoice(doc["id"])["status"] not in ("draft",):
-                    raise Conflict(f"invoice {doc['id']} is already issued") from None
-            except NotFound:
-                pass
+            stored = get_invoice(doc["id"])
+            if stored["status"] != "draft":
+                raise Conflict(f"invoice {doc['id']} is already {stored['status']}") from None
+            if stored != draft:
+                raise Conflict(
+                    f"draft {doc['id']} was recomputed meanwhile: look at it again, then issue it"
+                ) from None
     raise Conflict("could not take an invoice number: too much contention")
 
 
@@ -213,6 +233,12 @@ def void_with_credit_note(
                 transaction.save(counter, condition=condition)
                 transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
                 transaction.save(_invoice_item(voided), condition=InvoiceItem.status == "issued")
+                # A credited invoice is not voided: its credit notes would be counted twice.
+                transaction.condition_check(
+                    InvoiceItem,
+                    *_credited_key(voided["id"]),
+                    condition=InvoiceItem.pk.does_not_exist(),
+                )
                 if pointer is not None and pointer["invoice_id"] == voided["id"]:
                     transaction.save(
                         InvoiceItem(
@@ -228,6 +254,85 @@ def void_with_credit_note(
                 raise
             if get_invoice(voided["id"])["status"] != "issued":
                 raise Conflict(f"invoice {voided['id']} is no longer issued") from None
+            if credited(voided["id"]) is not None:
+                raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
+    raise Conflict("could not take a credit note number: too much contention")
+
+
+# --- credit notes of issued and paid invoices -----------------------------------------------
+
+
+class CreditedMeanwhile(Conflict):
+    """Another credit note of the invoice was stored since the caller read what was credited."""
+
+
+def _credited_key(invoice_id: str) -> tuple[str, str]:
+    return f"CREDITED#{invoice_id}", "CREDITED"
+
+
+def credited(invoice_id: str) -> Doc | None:
+    """What the credit notes of an invoice took so far (``{total, lines, count}``), or None."""
+    try:
+        doc: Doc = InvoiceItem.get(*_credited_key(invoice_id), consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        return None
+
+
+def credit_with_next_number(
+    invoice: Doc,
+    credit_note: Doc,
+    credited_before: Doc | None,
+    credited_after: Doc,
+    counter_name: str,
+    make_number: Any,
+) -> Doc:
+    """Store ``credit_note`` of ``invoice`` numbered from ``counter_name`` and what is credited
+    of the invoice now, in one transaction with the counter.
+
+    The invoice item itself is not written (issued and paid invoices never change): it must
+    still be issued or paid, and what was credited still ``credited_before`` (else
+    :class:`CreditedMeanwhile`: read again and recompute). Returns the numbered credit note.
+    """
+    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
+    tally = InvoiceItem(*_credited_key(invoice["id"]), kind="credited", doc=credited_after)
+    tally_condition = (
+        InvoiceItem.pk.does_not_exist()
+        if credited_before is None
+        else InvoiceItem.doc == credited_before
+    )
+    for _ in range(20):
+        try:
+            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
+            exists = True
+        except DoesNotExist:
+            current, exists = 0, False
+        number = int(current) + 1
+        note = {**credit_note, "number": make_number(number)}
+        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
+        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(counter, condition=condition)
+                transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
+                transaction.save(tally, condition=tally_condition)
+                transaction.condition_check(
+                    InvoiceItem,
+                    f"INVOICE#{invoice['id']}",
+                    "INVOICE",
+                    condition=InvoiceItem.status.is_in("issued", "paid"),
+                )
+            return note
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            status = get_invoice(invoice["id"])["status"]
+            if status not in ("issued", "paid"):
+                raise Conflict(f"invoice {invoice['id']} is {status} now") from None
+            if credited(invoice["id"]) != credited_before:
+                raise CreditedMeanwhile(
+                    f"invoice {invoice['id']} was credited meanwhile: try again"
+                ) from None
     raise Conflict("could not take a credit note number: too much contention")
 
 

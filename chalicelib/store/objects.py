@@ -66,6 +66,11 @@ def list_keys(prefix: str, delimiter: str = "") -> list[str]:
     return keys
 
 
+def delete(key: str) -> None:
+    """Delete one object; a key that is already gone is no error."""
+    client("s3").delete_object(Bucket=bucket(), Key=key)
+
+
 def move(key: str, dest_key: str) -> None:
     """Copy then delete: S3 has no rename. The copy lands before the original goes."""
     s3 = client("s3")

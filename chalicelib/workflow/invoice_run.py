@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from chalicelib.config import get_config
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
+from chalicelib.store.invoice_keys import FILE_FIELDS, computation_folder
 from chalicelib.workflow.customer_period import load_customer_period
 from chalicelib.workflow.run_reconciliation import (
     period_inputs_key,
@@ -168,8 +170,14 @@ def save_customer_invoice(payload: Payload) -> Payload:
         1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
     )
     invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
+    # The draft this one replaces, as read: the write below happens only over that very draft.
+    replaces = (
+        invoices.get_invoice(invoice_id)
+        if pointer is not None and pointer["status"] == "draft"
+        else None
+    )
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
-    csv_key = f"{objects.INVOICES_PREFIX}{invoice_id}/{invoice_id}.csv"
+    csv_key = draft_csv_key(invoice_id, run_id)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
         csv_path = Path(tmp) / "invoice.csv"
@@ -189,19 +197,21 @@ def save_customer_invoice(payload: Payload) -> Payload:
         "created_at": _now(),
     }
     try:
-        invoices.save_live_invoice(doc, pointer)
+        invoices.save_live_invoice(doc, pointer, replaces)
     except Conflict:
-        # Another run wrote this customer's invoice meanwhile: that one stands.
-        pointer = invoices.live_pointer(customer_id, period) or {}
-        result = {
-            "status": "unchanged",
-            "invoice_id": pointer.get("invoice_id"),
-            "reason": "written concurrently by another run",
-        }
-        invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
-        return {**payload, **result}
+        # Another run wrote this customer's invoice meanwhile, or it was issued: that one
+        # stands, and this computation's CSV is nobody's.
+        _delete_files(doc)
+        return _unchanged(payload, "written concurrently by another run or issued")
+    if replaces is not None:
+        # The replaced draft can no longer be issued (issuing wants the draft as read).
+        _delete_files(replaces, keep=doc)
     if mode == "issue":
-        doc = issue_invoice(doc)
+        try:
+            doc = issue_invoice(doc)
+        except Conflict:
+            # Issued by an operator (this very draft) or replaced by another run meanwhile.
+            return _unchanged(payload, "issued or recomputed concurrently")
     result = {
         "status": "saved",
         "invoice_id": invoice_id,
@@ -214,14 +224,40 @@ def save_customer_invoice(payload: Payload) -> Payload:
     return {**payload, **result}
 
 
+def draft_csv_key(invoice_id: str, run_id: str) -> str:
+    """A key of this computation alone: written before the draft's conditional write, it can
+    never be a key an issued invoice points to (DESIGN §9, issued invoices are immutable)."""
+    folder = computation_folder(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
+    return f"{folder}{invoice_id}.csv"
+
+
+def _delete_files(doc: Payload, keep: Payload | None = None) -> None:
+    """Delete the generated files of a draft nobody can issue any more (but ``keep``'s)."""
+    kept = {keep.get(name) for name in FILE_FIELDS} if keep else set()
+    for name in FILE_FIELDS:
+        if doc.get(name) and doc[name] not in kept:
+            objects.delete(doc[name])
+
+
+def _unchanged(payload: Payload, reason: str) -> Payload:
+    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
+    pointer = invoices.live_pointer(customer_id, period) or {}
+    result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"), "reason": reason}
+    invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+    return {**payload, **result}
+
+
 def issue_invoice(doc: Payload) -> Payload:
-    """Give a draft its number and issue it (gapless numbers: one transaction with the counter)."""
+    """Give a draft its number and issue it (gapless numbers: one transaction with the counter).
+
+    ``doc`` is the draft as stored: if it was issued or recomputed meanwhile, Conflict."""
     settings = reference.get_settings()
     prefix = settings.get("invoice_number_prefix") or "INV-"
     issued_at = datetime.now(UTC)
     year = issued_at.year
     issued = invoices.issue_with_next_number(
         {**doc, "status": "issued", "issued_at": issued_at.isoformat(timespec="seconds")},
+        doc,
         f"{prefix}{year}",
         lambda n: format_invoice_number(prefix, year, n),
     )

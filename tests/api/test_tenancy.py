@@ -68,6 +68,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "issueInvoice": ("POST", f"/invoices/{ids['other_draft']}/issue", None),
         "voidInvoice": ("POST", f"/invoices/{other_invoice}/void", None),
         "markInvoicePaid": ("POST", f"/invoices/{other_invoice}/mark-paid", None),
+        "creditInvoice": ("POST", f"/invoices/{other_invoice}/credit-notes", None),
         "createApiToken": ("POST", "/api-tokens", {"name": "mine", "role": "operator"}),
         "listApiTokens": ("GET", "/api-tokens", None),
         "revokeApiToken": ("DELETE", f"/api-tokens/{ids['token']}", None),

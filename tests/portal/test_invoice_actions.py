@@ -7,6 +7,7 @@ what it changes is its own.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -141,3 +142,55 @@ def test_a_void_whose_answer_is_lost_is_sent_again_and_done_once(
     documents = portal.api("GET", f"/invoices?customer_id={invoice['customer_id']}")["items"]
     notes = [d for d in documents if d.get("credit_note_for") == invoice["id"]]
     assert len(notes) == 1, "the retried void made a second credit note"
+
+
+def test_a_paid_invoice_is_credited_and_its_credit_note_offers_nothing(
+    operator_page: Any, portal: Portal
+) -> None:
+    page = operator_page
+    invoice = invoiced_customer(portal, "issue")
+    portal.api("POST", f"/invoices/{invoice['id']}/mark-paid", {})
+    go(page, portal, f"/invoices/{invoice['id']}")
+    expect(page.locator(".invoice-header [data-status]")).to_have_text("Paid")
+    for gone in ("Void…", "Mark paid…", "Issue invoice…"):
+        expect(page.get_by_role("button", name=gone)).to_have_count(0)
+
+    # In part: an amount, tax included.
+    page.get_by_role("button", name="Credit…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("remains uncredited")
+    dialog.get_by_label("Amount to credit, tax included (USD)").fill("10.00")
+    dialog.get_by_label("Reason (optional)").fill("Disputed support hours")
+    shot(page, "credit-confirm")
+    dialog.get_by_role("button", name="Create credit note").click()
+    flash = page.get_by_role("status").filter(has_text="Credit note")
+    expect(flash).to_contain_text("created for")
+    documents = portal.api("GET", f"/invoices?customer_id={invoice['customer_id']}")["items"]
+    (part,) = [d for d in documents if d.get("credited_invoice_id") == invoice["id"]]
+    assert part["total"] == "-10.00" and part["credited_invoice_number"] == invoice["number"]
+    expect(flash).to_contain_text(part["number"])
+    expect(page.locator(".invoice-header")).to_contain_text(part["number"])
+    assert portal.api("GET", f"/invoices/{invoice['id']}")["status"] == "paid"
+
+    # The rest: an empty amount credits all that remains; then there is nothing to credit.
+    page.get_by_role("button", name="Credit…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Create credit note").click()
+    expect(page.locator(".invoice-header a[data-related='credit_note']")).to_have_count(2)
+    expect(page.get_by_role("button", name="Credit…")).to_have_count(0)
+    documents = portal.api("GET", f"/invoices?customer_id={invoice['customer_id']}")["items"]
+    notes = [d for d in documents if d.get("credited_invoice_id") == invoice["id"]]
+    rest = next(d for d in notes if d["id"] != part["id"])
+    assert Decimal(rest["total"]) == -(Decimal(invoice["total"]) - Decimal("10.00"))
+
+    # The credit note names the invoice by its number, linked, and offers no actions.
+    page.locator(".invoice-header").get_by_role("link", name=part["number"]).click()
+    settle(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Credit note {part['number']}")
+    header = page.locator(".invoice-header")
+    expect(header.locator("dt").filter(has_text="Credit note for")).to_have_count(1)
+    expect(header.get_by_role("link", name=invoice["number"])).to_have_attribute(
+        "href", f"#/invoices/{invoice['id']}"
+    )
+    for gone in ("Credit…", "Void…", "Mark paid…", "Issue invoice…"):
+        expect(page.get_by_role("button", name=gone)).to_have_count(0)
+    shot(page, "partial-credit-note")

@@ -1,6 +1,7 @@
 // One invoice: number, status, lines, pre-purchased credit, discounts, taxes (with the
 // reverse-charge note), totals in the invoice's currency, its detailed CSV — and, for
-// operators, issue / void (with the credit note it creates) / mark paid, each confirmed.
+// operators, issue / void (with the credit note it creates) / mark paid / credit, each
+// confirmed. A credit note names the invoice it credits by number and offers no actions.
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
@@ -46,7 +47,7 @@ export async function render(ctx) {
   const cur = invoice.currency;
 
   ctx.render(
-    pageHeader(label(invoice), csvButton(ctx, invoice, messages), operator ? actions(ctx, invoice, messages) : null),
+    pageHeader(label(invoice), csvButton(ctx, invoice, messages), operator ? actions(ctx, invoice, messages, related) : null),
     messages,
     header(invoice, operator, related),
     linesTable(invoice),
@@ -58,19 +59,56 @@ export async function render(ctx) {
   );
 }
 
-/** The credit note of a voided invoice, or the invoice a credit note negates. */
+/** The invoice a credit note credits (with its number), or the credit notes of an invoice. */
 async function relatedDocuments(ctx, invoice) {
-  if (invoice.status !== "void" && !invoice.credit_note_for) return [];
-  if (invoice.credit_note_for) return [{ id: invoice.credit_note_for, relation: "negates" }];
-  if (invoice.credit_note_id) return [{ id: invoice.credit_note_id, relation: "credit_note" }];
+  const credited = invoice.credited_invoice_id ?? invoice.credit_note_for;
+  if (invoice.kind === "credit_note" || credited) {
+    let number = invoice.credited_invoice_number;
+    if (!number && credited) {
+      // A credit note stored before credit notes carried the number: read it from the invoice.
+      try {
+        number = (await ctx.api.get(`/invoices/${seg(credited)}`, undefined, { signal: ctx.signal })).number;
+      } catch {
+        number = undefined;
+      }
+    }
+    return credited ? [{ id: credited, number, relation: "credits" }] : [];
+  }
+  if (!["issued", "paid", "void"].includes(invoice.status)) return [];
   try {
     const page = await ctx.api.all("/invoices", { customer_id: invoice.customer_id, period: invoice.period }, { signal: ctx.signal, cap: 200 });
     return page.items
-      .filter((other) => other.credit_note_for === invoice.id)
-      .map((other) => ({ id: other.id, number: other.number, relation: "credit_note" }));
+      .filter((other) => (other.credited_invoice_id ?? other.credit_note_for) === invoice.id)
+      .map((other) => ({ id: other.id, number: other.number, total: other.total, relation: "credit_note" }));
   } catch {
     return [];
   }
+}
+
+// Money strings as BigInt ten-thousandths (every currency's minor unit fits): no float sums.
+const SCALE = 4;
+
+function units(value) {
+  const text = String(value ?? "0");
+  const negative = text.startsWith("-");
+  const [whole, fraction = ""] = text.replace(/^[-+]/, "").split(".");
+  const n = BigInt(whole || "0") * 10n ** BigInt(SCALE) + BigInt((fraction + "0".repeat(SCALE)).slice(0, SCALE) || "0");
+  return negative ? -n : n;
+}
+
+function decimalText(n, places) {
+  const negative = n < 0n;
+  const digits = (negative ? -n : n).toString().padStart(SCALE + 1, "0");
+  const whole = digits.slice(0, -SCALE);
+  const fraction = digits.slice(-SCALE).slice(0, places);
+  return `${negative ? "-" : ""}${whole}${places ? `.${fraction}` : ""}`;
+}
+
+/** What remains uncredited of an invoice: its total plus its credit notes' (negative) totals. */
+function uncredited(invoice, related) {
+  const places = (String(invoice.total ?? "").split(".")[1] ?? "").length;
+  const left = related.filter((doc) => doc.relation === "credit_note").reduce((sum, doc) => sum + units(doc.total), units(invoice.total));
+  return { units: left, text: decimalText(left, places) };
 }
 
 function header(invoice, operator, related) {
@@ -83,8 +121,8 @@ function header(invoice, operator, related) {
     invoice.paid_at ? ["Paid", dateTime(invoice.paid_at)] : null,
     invoice.voided_at ? ["Voided", dateTime(invoice.voided_at)] : null,
     ...related.map((doc) => [
-      doc.relation === "negates" ? "Credit note for" : "Credit note",
-      h("a", { href: `#/invoices/${seg(doc.id)}` }, doc.number ?? doc.id),
+      doc.relation === "credits" ? "Credit note for" : "Credit note",
+      h("a", { href: `#/invoices/${seg(doc.id)}`, dataset: { related: doc.relation } }, doc.number ?? doc.id),
     ]),
   ].filter(Boolean);
   return h("dl", { class: "pairs invoice-header" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
@@ -183,7 +221,9 @@ function csvButton(ctx, invoice, messages) {
   return button;
 }
 
-function actions(ctx, invoice, messages) {
+function actions(ctx, invoice, messages, related) {
+  // A credit note is final: it is not issued, paid, voided or credited again.
+  if (invoice.kind === "credit_note") return null;
   const buttons = [];
   const name = invoice.number ?? "this draft";
   const total = money(invoice.total, invoice.currency);
@@ -191,10 +231,18 @@ function actions(ctx, invoice, messages) {
     const button = h("button", { type: "button", class: confirmation.danger ? "danger" : "primary" }, text);
     button.addEventListener("click", async () => {
       const reasonInput = confirmation.reason ? h("textarea", { name: "reason", rows: 2, maxlength: 500 }) : null;
-      const ok = await confirm({ ...confirmation, body: [confirmation.body, reasonInput ? field("Reason (optional)", reasonInput) : null] });
+      const amountInput = confirmation.amount ? h("input", { name: "amount", inputmode: "decimal", autocomplete: "off", placeholder: confirmation.amount.placeholder }) : null;
+      const ok = await confirm({
+        ...confirmation,
+        body: [
+          confirmation.body,
+          amountInput ? field(confirmation.amount.label, amountInput, confirmation.amount.hint) : null,
+          reasonInput ? field("Reason (optional)", reasonInput) : null,
+        ],
+      });
       if (!ok) return;
       try {
-        const result = await busy(button, () => request(reasonInput?.value.trim()), "Working…");
+        const result = await busy(button, () => request(reasonInput?.value.trim(), amountInput?.value.trim()), "Working…");
         after(result);
         ctx.refresh();
       } catch (error) {
@@ -227,6 +275,10 @@ function actions(ctx, invoice, messages) {
       () => ctx.api.post(path("mark-paid"), {}),
       () => flash("ok", h("p", {}, `${name} is marked paid.`)),
     );
+  }
+  const notes = related.filter((doc) => doc.relation === "credit_note");
+  if (invoice.status === "issued" && !notes.length) {
+    // A credited invoice is not voided: what remains of it is credited instead.
     act(
       "Void…",
       {
@@ -245,6 +297,26 @@ function actions(ctx, invoice, messages) {
         flash("ok", h("p", {}, `${name} is void. `,
           note ? ["Credit note ", h("a", { href: `#/invoices/${seg(note.id)}` }, note.number ?? note.id), ` created for ${money(note.total, note.currency)}.`] : "A credit note was created."));
       },
+    );
+  }
+  const left = uncredited(invoice, related);
+  if ((invoice.status === "issued" || invoice.status === "paid") && left.units > 0n) {
+    const leftMoney = money(left.text, invoice.currency);
+    act(
+      "Credit…",
+      {
+        title: `Credit ${name}?`,
+        body: [
+          h("p", {}, `A credit note for ${name}, with the next number, is issued to ${invoice.customer_id}. ${name} itself does not change.`),
+          h("p", {}, `${leftMoney} of ${total} remains uncredited.`),
+        ],
+        amount: { label: `Amount to credit, tax included (${invoice.currency})`, hint: `Leave empty to credit all that remains (${leftMoney}).`, placeholder: left.text },
+        confirmLabel: "Create credit note",
+        danger: true,
+        reason: true,
+      },
+      (reason, amount) => ctx.api.post(path("credit-notes"), { ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) }),
+      (note) => flash("ok", h("p", {}, "Credit note ", h("a", { href: `#/invoices/${seg(note.id)}` }, note.number ?? note.id), ` created for ${money(note.total, note.currency)}.`)),
     );
   }
   return buttons.length ? buttons : null;
