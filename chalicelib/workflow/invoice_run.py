@@ -24,6 +24,7 @@ from chalicelib.config import get_config
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
+from chalicelib.store.invoice_keys import invoice_csv_keys
 from chalicelib.workflow.customer_period import load_customer_period
 from chalicelib.workflow.run_reconciliation import (
     period_inputs_key,
@@ -169,12 +170,13 @@ def save_customer_invoice(payload: Payload) -> Payload:
     )
     invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
-    csv_key = f"{objects.INVOICES_PREFIX}{invoice_id}/{invoice_id}.csv"
+    csv_keys = invoice_csv_keys(invoice_id)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
-        csv_path = Path(tmp) / "invoice.csv"
-        write_invoice_csv(invoice, priced, csv_path)
-        objects.upload(csv_path, csv_key, content_type="text/csv")
+        detail_path, customer_path = Path(tmp) / "invoice.csv", Path(tmp) / "customer.csv"
+        write_invoice_csv(invoice, priced, detail_path, customer_path)
+        objects.upload(detail_path, csv_keys.detail, content_type="text/csv")
+        objects.upload(customer_path, csv_keys.customer, content_type="text/csv")
     doc = {
         **invoice.to_dict(),
         "id": invoice_id,
@@ -185,7 +187,7 @@ def save_customer_invoice(payload: Payload) -> Payload:
         "status": "draft",
         "issued_at": None,
         "run_id": run_id,
-        "csv_key": csv_key,
+        **csv_keys.fields(),
         "created_at": _now(),
     }
     try:
