@@ -202,3 +202,13 @@ def test_the_customer_csv_sums_across_bill_currencies(pipeline: Pipeline, tmp_pa
 )
 def test_safe_cell(value: str | None, cell: str) -> None:
     assert safe_cell(value) == cell
+
+
+def test_the_api_guide_lists_the_columns_of_both_csvs() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = {
+        row.split("|")[1].split("`")[0].strip(): tuple(row.split("|")[3].strip(" `").split(", "))
+        for row in guide.splitlines()
+        if row.startswith(("| detailed CSV", "| customer CSV"))
+    }
+    assert documented == {"detailed CSV": CSV_COLUMNS, "customer CSV": CUSTOMER_CSV_COLUMNS}
