@@ -1,8 +1,9 @@
 """Invoices over the API: the filtered list, one invoice, its CSV link, and its lifecycle.
 
-A customer sees only its own invoices: another customer's invoice is "not found" on every
-route, with the same message as an id that does not exist. Customers see the invoice itself;
-the reseller's figures on it (cost, margin, savings retained) are for operators only.
+A customer sees only its own invoices: another customer's invoice, and a draft, are "not
+found" on every route, with the same message as an id that does not exist. Customers see the
+invoice as billed (:func:`customer_view`) and its customer CSV; the reseller's figures (cost,
+margin, savings retained, price list and rule, FX rates, the detailed CSV) are for operators.
 """
 
 from __future__ import annotations
@@ -28,16 +29,18 @@ from chalicelib.billing.lifecycle import (
     mark_paid,
     void,
 )
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.store import events, invoices, objects, reference
-from chalicelib.store.invoice_keys import InvoiceFilter
+from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
 from chalicelib.store.invoice_search import search_invoices
 from chalicelib.workflow.invoice_run import issue_invoice
 
 Doc = dict[str, Any]
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
-INTERNAL_FIELDS = ("csv_key", "sequence")
+INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
+# What a customer sees of an invoice: named fields only, so a field added later for operators
+# (a reseller figure) stays with the operators until someone decides otherwise.
 CUSTOMER_FIELDS = (
     "id",
     "number",
@@ -63,21 +66,40 @@ CUSTOMER_FIELDS = (
     "tax_total",
     "total",
 )
+CUSTOMER_LINE_FIELDS = ("kind", "description", "provider", "service", "quantity", "amount")
+CUSTOMER_TAX_FIELDS = ("name", "rate", "base", "amount", "note")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _pick(doc: Doc, fields: tuple[str, ...]) -> Doc:
+    return {k: doc[k] for k in fields if k in doc}
+
+
+def customer_view(doc: Doc) -> Doc:
+    """An invoice as its customer sees it: what they are billed, none of the reseller's figures."""
+    view = _pick(doc, CUSTOMER_FIELDS)
+    if "lines" in view:
+        view["lines"] = [_pick(line, CUSTOMER_LINE_FIELDS) for line in view["lines"]]
+    if "taxes" in view:
+        view["taxes"] = [_pick(tax, CUSTOMER_TAX_FIELDS) for tax in view["taxes"]]
+    return view
+
+
 def public(doc: Doc, principal: Principal) -> Doc:
     if principal.is_operator:
         return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
-    return {k: doc[k] for k in CUSTOMER_FIELDS if k in doc}
+    return customer_view(doc)
 
 
 def _visible(call: Call, invoice_id: str) -> Doc:
     doc = invoices.get_invoice(invoice_id)
     call.principal.require_customer_access(doc["customer_id"], f"invoice {invoice_id!r}")
+    if doc["status"] == "draft" and not call.principal.is_operator:
+        # The reseller's work in progress: to a customer it does not exist (same message).
+        raise NotFound(f"invoice {invoice_id!r} not found")
     return doc
 
 
@@ -105,6 +127,7 @@ def list_invoices(call: Call) -> Doc:
         max_discount=_decimal(q.get("max_discount")),
         min_total=_decimal(q.get("min_total")),
         max_total=_decimal(q.get("max_total")),
+        hide_drafts=None if call.principal.is_operator else True,
     )
     scope = "invoices:" + json.dumps(
         {k: str(v) for k, v in vars(invoice_filter).items() if v is not None}, sort_keys=True
@@ -124,9 +147,14 @@ def get_invoice(call: Call, invoice_id: str) -> Doc:
 @operation("getInvoiceCsv")
 def get_invoice_csv(call: Call, invoice_id: str) -> Any:
     doc = _visible(call, invoice_id)
-    if not doc.get("csv_key"):
-        raise NotFound(f"invoice {invoice_id!r} has no detailed CSV")
-    url = objects.presigned_get(doc["csv_key"], CSV_LINK_SECONDS)
+    operator = call.principal.is_operator
+    view = call.query.get("view") or ("detail" if operator else "customer")
+    if view == "detail" and not operator:
+        raise Forbidden("the detailed CSV is for operators: a customer gets its customer CSV")
+    field = DETAIL_CSV_FIELD if view == "detail" else CUSTOMER_CSV_FIELD
+    if not doc.get(field):
+        raise NotFound(f"invoice {invoice_id!r} has no {view.replace('detail', 'detailed')} CSV")
+    url = objects.presigned_get(doc[field], CSV_LINK_SECONDS)
     expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
     if not call.query["redirect"]:
         return {"url": url, "expires_at": expires_at}

@@ -793,7 +793,7 @@ INVOICE_FILTERS = [
     _query(
         "status",
         {"type": "string", "enum": ["draft", "issued", "paid", "void"]},
-        "Only invoices in this status.",
+        "Only invoices in this status (customers never see drafts: status=draft lists none).",
     ),
     _query(
         "has_discount",
@@ -1208,7 +1208,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
         "/invoices/{invoice_id}/csv": {
             "get": _op(
                 "getInvoiceCsv",
-                "A short-lived link to the invoice's detailed CSV",
+                "A short-lived link to the invoice's CSV (customers: the customer CSV)",
                 roles=EVERYONE,
                 ok=(200, "CsvLink"),
                 params=[
@@ -1217,6 +1217,13 @@ def _operations() -> dict[str, dict[str, Schema]]:
                         "redirect",
                         {"type": "boolean", "default": True},
                         "false: answer {url, expires_at} instead of redirecting.",
+                    ),
+                    _query(
+                        "view",
+                        {"type": "string", "enum": ["detail", "customer"]},
+                        "detail (operators only; their default): the detailed CSV with the "
+                        "reseller's figures; customer (a customer's only one): what the "
+                        "customer is billed.",
                     ),
                 ],
                 extra_responses=CSV_REDIRECT,

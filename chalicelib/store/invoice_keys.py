@@ -1,4 +1,5 @@
-"""The keys of the invoice list's indexes, and the filters of ``GET /invoices`` as ranges.
+"""The keys of an invoice: its CSV files in the bucket, the invoice list's indexes, and the
+filters of ``GET /invoices`` as ranges.
 
 Pure: no AWS. Amounts become strings that sort as the numbers do (:func:`sortable_amount`),
 followed by ``#<invoice id>``, so a range of amounts is one ``BETWEEN`` on an index's sort key.
@@ -13,16 +14,48 @@ from decimal import Decimal
 from typing import Any
 
 LISTING = "INVOICE"
+INVOICE_FILES_PREFIX = "invoices/"  # the data bucket's folder of invoice files
+DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD = "csv_key", "customer_csv_key"
 # The document fields naming an invoice's generated files in the data bucket. Each computation
 # of a draft writes its files into a folder of its own (:func:`computation_folder`), so a file
-# an issued invoice points to is never written again (DESIGN §9).
-FILE_FIELDS = ("csv_key",)
+# an issued invoice points to is never written again.
+FILE_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD)
+
+
+# --- the invoice's CSV files ----------------------------------------------------------------
 
 
 def computation_folder(invoice_id: str, computation: str) -> str:
     """``invoices/<invoice id>/<computation>/``: the files of one computation of a draft."""
-    return f"invoices/{invoice_id}/{computation}/"
+    return f"{INVOICE_FILES_PREFIX}{invoice_id}/{computation}/"
 
+
+@dataclass(frozen=True)
+class InvoiceCsvKeys:
+    """Where an invoice's two CSVs are stored, and the document field naming each key.
+
+    ``detail`` is the operator's full CSV (the reseller's cost, list cost, basis, savings
+    retained, price list and price rule of every row); ``customer`` is what the customer is
+    billed, and the only CSV a customer's link ever points to.
+    """
+
+    detail: str
+    customer: str
+
+    def fields(self) -> dict[str, str]:
+        """The invoice document's fields holding the keys."""
+        return {DETAIL_CSV_FIELD: self.detail, CUSTOMER_CSV_FIELD: self.customer}
+
+
+def invoice_csv_keys(invoice_id: str, computation: str) -> InvoiceCsvKeys:
+    """The one place invoice CSV object keys are named: in the computation's own folder."""
+    folder = computation_folder(invoice_id, computation)
+    return InvoiceCsvKeys(
+        detail=f"{folder}{invoice_id}.csv", customer=f"{folder}{invoice_id}-customer.csv"
+    )
+
+
+# --- index keys -----------------------------------------------------------------------------
 
 # Amounts are kept with 4 decimals (every ISO 4217 minor unit fits) in 20 digits.
 _SCALE = Decimal(10) ** 4
@@ -110,6 +143,8 @@ class InvoiceFilter:
     max_discount: Decimal | None = None
     min_total: Decimal | None = None
     max_total: Decimal | None = None
+    # True for a customer: drafts are the reseller's work in progress, never listed to them.
+    hide_drafts: bool | None = None
 
     @property
     def total_range(self) -> AmountRange | None:

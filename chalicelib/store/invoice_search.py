@@ -26,6 +26,9 @@ whatever else is asked. Drafts and voided invoices are rare next to issued and p
 those statuses drive the query when given. Amount ranges are one ``BETWEEN`` on an amount key
 (:mod:`chalicelib.store.invoice_keys`).
 
+A customer's list hides drafts (``hide_drafts``): asking for drafts matches nothing, and any
+other query carries ``status <> draft`` in its filter expression, so drafts never fill a page.
+
 A page stops at ``limit`` matches or after :data:`MAX_EVALUATED` items read, whichever comes
 first, and says where to go on; a page may therefore hold fewer items than asked.
 """
@@ -81,12 +84,18 @@ def _and(*conditions: Any) -> Any:
 
 
 def plan_for(f: InvoiceFilter) -> Plan | None:
-    """The query answering ``f``; None when no invoice can match (an empty amount range)."""
+    """The query answering ``f``; None when no invoice can match (an empty amount range, or
+    drafts asked for by a caller who may not see them)."""
     totals, discounts = f.total_range, f.discount_range
     if (totals is not None and totals.empty) or (discounts is not None and discounts.empty):
         return None
+    if f.hide_drafts and f.status == "draft":
+        return None
     item = InvoiceItem
     status = None if f.status is None else item.status == f.status
+    if f.hide_drafts and status is None:
+        # In the query's filter expression, so pages and cursors never count a draft.
+        status = item.status != "draft"
     total = None if totals is None else _amount_condition(item.total_sort, totals)
     discount = None if discounts is None else _amount_condition(item.discount_sort, discounts)
     period_prefix = None if f.period is None else item.period_sort.startswith(f"{f.period}#")
@@ -141,7 +150,9 @@ def plan_for(f: InvoiceFilter) -> Plan | None:
                 range=discount,
                 filters=(status,),
             )
-        return plan("by_period", "period", f.period, "customer_sort", forward=True)
+        return plan(
+            "by_period", "period", f.period, "customer_sort", filters=(status,), forward=True
+        )
     if f.status is not None and (rare_status or (totals is None and discounts is None)):
         return plan("by_status", "status", f.status, "period_sort", filters=(total, discount))
     if totals is not None:
@@ -152,7 +163,7 @@ def plan_for(f: InvoiceFilter) -> Plan | None:
         return plan(
             "by_discount", "listing", LISTING, "discount_sort", range=discount, filters=(status,)
         )
-    return plan("by_recent", "listing", LISTING, "period_sort")
+    return plan("by_recent", "listing", LISTING, "period_sort", filters=(status,))
 
 
 # --- running it -----------------------------------------------------------------------------

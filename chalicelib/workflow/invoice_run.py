@@ -25,7 +25,7 @@ from chalicelib.config import get_config
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, invoices, objects, reference
-from chalicelib.store.invoice_keys import FILE_FIELDS, computation_folder
+from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
 from chalicelib.workflow.customer_period import load_customer_period
 from chalicelib.workflow.run_reconciliation import (
     period_inputs_key,
@@ -177,12 +177,13 @@ def save_customer_invoice(payload: Payload) -> Payload:
         else None
     )
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
-    csv_key = draft_csv_key(invoice_id, run_id)
+    csv_keys = draft_csv_keys(invoice_id, run_id)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
-        csv_path = Path(tmp) / "invoice.csv"
-        write_invoice_csv(invoice, priced, csv_path)
-        objects.upload(csv_path, csv_key, content_type="text/csv")
+        detail_path, customer_path = Path(tmp) / "invoice.csv", Path(tmp) / "customer.csv"
+        write_invoice_csv(invoice, priced, detail_path, customer_path)
+        objects.upload(detail_path, csv_keys.detail, content_type="text/csv")
+        objects.upload(customer_path, csv_keys.customer, content_type="text/csv")
     doc = {
         **invoice.to_dict(),
         "id": invoice_id,
@@ -193,7 +194,7 @@ def save_customer_invoice(payload: Payload) -> Payload:
         "status": "draft",
         "issued_at": None,
         "run_id": run_id,
-        "csv_key": csv_key,
+        **csv_keys.fields(),
         "created_at": _now(),
     }
     try:
@@ -224,11 +225,10 @@ def save_customer_invoice(payload: Payload) -> Payload:
     return {**payload, **result}
 
 
-def draft_csv_key(invoice_id: str, run_id: str) -> str:
-    """A key of this computation alone: written before the draft's conditional write, it can
-    never be a key an issued invoice points to (DESIGN §9, issued invoices are immutable)."""
-    folder = computation_folder(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
-    return f"{folder}{invoice_id}.csv"
+def draft_csv_keys(invoice_id: str, run_id: str) -> InvoiceCsvKeys:
+    """Keys of this computation alone: written before the draft's conditional write, they can
+    never be keys an issued invoice points to (issued invoices are immutable)."""
+    return invoice_csv_keys(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
 
 
 def _delete_files(doc: Payload, keep: Payload | None = None) -> None:

@@ -181,6 +181,7 @@ def invoice_doc(
     """A plausible draft: a subscription, cloud usage, the pre-purchased credit, a discount."""
     from chalicelib.billing.document import Figures, Invoice, InvoiceLine
     from chalicelib.store import invoices
+    from chalicelib.store.invoice_keys import invoice_csv_keys
 
     lines = [
         InvoiceLine("subscription", "Growth plan", Decimal("500.00")),
@@ -205,7 +206,7 @@ def invoice_doc(
         "sequence": sequence,
         "status": "draft",
         "run_id": "test-run",
-        "csv_key": f"invoices/{invoice_id}/{invoice_id}.csv",
+        **invoice_csv_keys(invoice_id, "seeded").fields(),
         "created_at": "2026-11-01T00:00:00+00:00",
     }
 
@@ -213,18 +214,20 @@ def invoice_doc(
 def store_invoice(
     customer_id: str, period: str = PERIOD, *, status: str = "issued", **kw: Any
 ) -> dict[str, Any]:
-    """Store an invoice (draft, issued or paid) and its CSV; returns the stored document."""
+    """Store an invoice (draft, issued or paid) and its CSVs; returns the stored document."""
     from chalicelib.store import invoices, objects
     from chalicelib.store.aws import client
     from chalicelib.workflow.invoice_run import issue_invoice
 
     doc = invoice_doc(customer_id, period, **kw)
-    client("s3").put_object(
-        Bucket=objects.bucket(),
-        Key=doc["csv_key"],
-        Body=f"provider,service,price\naws,AmazonEC2,{doc['cloud_usage_total']}\n".encode(),
-        ContentType="text/csv",
-    )
+    usage = doc["cloud_usage_total"]
+    for key, body in (
+        (doc["csv_key"], f"provider,service,price,cost\naws,AmazonEC2,{usage},{doc['cost']}\n"),
+        (doc["customer_csv_key"], f"provider,service,price\naws,AmazonEC2,{usage}\n"),
+    ):
+        client("s3").put_object(
+            Bucket=objects.bucket(), Key=key, Body=body.encode(), ContentType="text/csv"
+        )
     invoices.save_live_invoice(doc, invoices.live_pointer(customer_id, period))
     if status in ("issued", "paid"):
         doc = issue_invoice(doc)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.billing.csvsafe import safe_cell
-from chalicelib.billing.invoice_csv import CSV_COLUMNS, write_invoice_csv
+from chalicelib.billing.invoice_csv import CSV_COLUMNS, CUSTOMER_CSV_COLUMNS, write_invoice_csv
 from chalicelib.billing.money import round_money
 from tests.billing.conftest import Pipeline
 from tests.billing.fixtures import context, customer, line, price_list, settings
@@ -103,6 +103,89 @@ def test_text_cells_cannot_become_formulas(pipeline: Pipeline, tmp_path: Path) -
     assert table['\'=HYPERLINK("http://x")']["price"] == "-1.5"
 
 
+RESELLER_COLUMNS = (
+    "billing_currency",
+    "cost",
+    "list_cost",
+    "basis",
+    "savings_removed",
+    "savings_retained",
+    "price_list",
+    "price_rule",
+    "price_in_billing_currency",
+    "fx_rate",
+)
+
+
+def test_the_customer_csv_has_only_what_the_customer_is_billed(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    secret_list = price_list(
+        [{"id": "rule-7731", "match": {"service": "AmazonS3"}, "type": "markup", "percent": "5"}],
+        id="list-4242",
+        default={"type": "markup", "percent": "10"},
+    )
+    cp = context(customer_=customer(price_list_id="list-4242"), price_lists=[secret_list])
+    rows = [
+        line(BilledCost="1234.5678", ListCost="2345.6789", PricingQuantity="2"),
+        line(ServiceCode="AmazonS3", ServiceName="Amazon S3", ResourceId="b", BilledCost="4"),
+        # One resource, part of its usage covered by a commitment the customer did not pay for.
+        line(ResourceId="ri", BilledCost="1", PricingQuantity="3"),
+        line(
+            ResourceId="ri",
+            BilledCost="0",
+            ListCost="0.5",
+            EffectiveCost="0.3",
+            ProviderLineType="DiscountedUsage",
+            CommitmentDiscountId="arn:ri",
+            PricingQuantity="4",
+        ),
+    ]
+    run = pipeline.run(cp, rows)
+    detail_path, customer_path = tmp_path / "detail.csv", tmp_path / "customer.csv"
+    write_invoice_csv(run.invoice, run.priced_path, detail_path, customer_path)
+    detail, billed = read_csv(detail_path), read_csv(customer_path)
+    assert customer_path.read_text(encoding="utf-8").splitlines()[0].split(",") == list(
+        CUSTOMER_CSV_COLUMNS
+    )
+    assert set(RESELLER_COLUMNS) == set(CSV_COLUMNS) - set(CUSTOMER_CSV_COLUMNS)
+    # The reseller's figures and names are nowhere in the customer's file.
+    text = customer_path.read_text(encoding="utf-8")
+    for secret in ("list-4242", "rule-7731", "default", "1234.5678", "2345.6789", "true"):
+        assert secret not in text, secret
+    assert "list-4242" in detail_path.read_text(encoding="utf-8")
+    # The split of the "ri" resource is the reseller's: the customer sees one row, summed.
+    assert [r["savings_removed"] for r in detail if r["resource_id"] == "ri"] == ["false", "true"]
+    (ri,) = [r for r in billed if r["resource_id"] == "ri"]
+    assert (ri["quantity"], ri["price"]) == ("7", "1.65")
+    assert len(billed) == 3
+    by_resource = {r["resource_id"]: r for r in billed}
+    assert (by_resource["i-1"]["quantity"], by_resource["i-1"]["price"]) == ("2", "1358.02458")
+    assert {r["currency"] for r in billed} == {"USD"}
+    # It still adds up to the invoice lines.
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in billed:
+        sums[(row["provider"], row["service"])] += D(row["price"])
+    usage = [ln for ln in run.invoice.lines if ln.kind == "cloud_usage"]
+    assert usage and all(
+        round_money(sums[(ln.provider or "", ln.service or "")], "USD") == ln.amount for ln in usage
+    )
+
+
+def test_the_customer_csv_sums_across_bill_currencies(pipeline: Pipeline, tmp_path: Path) -> None:
+    fx = settings(fx_rates=[{"period": "2026-10", "from": "USD", "to": "EUR", "rate": "0.9137"}])
+    cp = context(customer_=customer(currency="EUR"), settings_=fx)
+    rows = [line(BilledCost="0.0033333333"), line(BilledCost="0.005", BillingCurrency="EUR")]
+    run = pipeline.run(cp, rows)
+    detail_path, customer_path = tmp_path / "detail.csv", tmp_path / "customer.csv"
+    write_invoice_csv(run.invoice, run.priced_path, detail_path, customer_path)
+    assert len(read_csv(detail_path)) == 2
+    (row,) = read_csv(customer_path)
+    # 0.0033333333 × 0.9137 + 0.005 (no price list: at cost), the FX rate itself not shown
+    assert (row["price"], row["currency"], row["quantity"]) == ("0.00804566663621", "EUR", "2")
+    assert "0.9137" not in customer_path.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
@@ -119,3 +202,13 @@ def test_text_cells_cannot_become_formulas(pipeline: Pipeline, tmp_path: Path) -
 )
 def test_safe_cell(value: str | None, cell: str) -> None:
     assert safe_cell(value) == cell
+
+
+def test_the_api_guide_lists_the_columns_of_both_csvs() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = {
+        row.split("|")[1].split("`")[0].strip(): tuple(row.split("|")[3].strip(" `").split(", "))
+        for row in guide.splitlines()
+        if row.startswith(("| detailed CSV", "| customer CSV"))
+    }
+    assert documented == {"detailed CSV": CSV_COLUMNS, "customer CSV": CUSTOMER_CSV_COLUMNS}

@@ -83,19 +83,20 @@ def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
         assert Decimal(invoice["total"]) == Decimal(invoice["subtotal"]) + Decimal(
             invoice["tax_total"]
         )
-        # The detailed CSV explains every cloud line to the cent.
-        sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for row in _csv_rows(invoice["csv_key"]):
-            sums[(row["provider"], row["service"])] += Decimal(row["price"])
         cloud_lines = {
             (line["provider"], line["service"]): Decimal(line["amount"])
             for line in invoice["lines"]
             if line["kind"] == "cloud_usage"
         }
         assert cloud_lines, f"{invoice['customer_id']} has no cloud usage lines"
-        assert {
-            key: total.quantize(Decimal("0.01"), ROUND_HALF_UP) for key, total in sums.items()
-        } == cloud_lines
+        # The detailed CSV explains every cloud line to the cent; so does the customer's CSV.
+        for key_field in ("csv_key", "customer_csv_key"):
+            sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+            for row in _csv_rows(invoice[key_field]):
+                sums[(row["provider"], row["service"])] += Decimal(row["price"])
+            assert {
+                key: total.quantize(Decimal("0.01"), ROUND_HALF_UP) for key, total in sums.items()
+            } == cloud_lines, key_field
 
     # FinishRun checked every cent of the bills: billed, retained by the reseller or unassigned.
     reconciled = run["reconciliation"]

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.billing.invoice_csv import CSV_COLUMNS, CUSTOMER_CSV_COLUMNS
 from tests.portal.support import (
     DEMO_PERIOD,
+    OPERATOR,
     Portal,
     expect,
     go,
@@ -60,6 +62,8 @@ def test_customer_sees_only_their_invoices(page: Any, portal: Portal) -> None:
     with open(download.value.path(), newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     assert lines and {line["currency"] for line in lines} == {invoice["currency"]}
+    # The customer CSV: what the customer is billed, none of the reseller's columns.
+    assert tuple(lines[0]) == CUSTOMER_CSV_COLUMNS
     shot(page, "customer-invoice")
 
     # Another customer's invoice, by its URL: not found, exactly like one that does not exist.
@@ -119,3 +123,57 @@ def test_first_sign_in_chooses_a_new_password(page: Any, portal: Portal) -> None
     go(page, portal, f"/invoices/{invoice['id']}")
     expect(page.get_by_text("Reverse charge", exact=False)).to_have_count(1)
     expect(page.locator("tr.grand")).to_contain_text("€")
+
+
+def test_a_customer_has_no_drafts_to_see_or_filter_by(page: Any, portal: Portal) -> None:
+    customer_id = f"drafts-{secrets.token_hex(3)}"
+    portal.api(
+        "POST",
+        "/customers",
+        {
+            "id": customer_id,
+            "name": "Drafts Only Ltd",
+            "currency": "USD",
+            "tax_profile": {"country": "US", "region": None, "tax_id": None, "exempt": False},
+        },
+    )
+    portal.api(
+        "POST",
+        f"/customers/{customer_id}/subscriptions",
+        {"plan_id": "managed", "quantity": 1, "start_date": f"{DEMO_PERIOD}-01"},
+    )
+    assert portal.run_invoices(DEMO_PERIOD, "draft", [customer_id])["status"] == "succeeded"
+    (draft,) = own_invoices(portal, customer_id)
+    assert draft["status"] == "draft"
+
+    sign_in_with_token(page, portal, portal.api_token("customer", customer_id)["token"])
+    settle(page)
+    status = page.get_by_role("search", name="Filter invoices").get_by_label("Status")
+    expect(status.locator("option")).to_have_text(["Any status", "Issued", "Paid", "Void"])
+    rows = page.locator("tbody tr[data-invoice]")
+    expect(rows).to_have_count(0)
+    # A link asking for drafts (an operator's, say) filters by nothing and shows none.
+    go(page, portal, "/invoices?status=draft")
+    expect(status).to_have_value("")
+    expect(rows).to_have_count(0)
+    go(page, portal, f"/invoices/{draft['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invoice not found")
+    shot(page, "customer-no-drafts")
+
+    # The operator filters by drafts, finds this one, and downloads either CSV.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_with_password(page, portal, OPERATOR)
+    go(page, portal, f"/invoices?status=draft&customer_id={customer_id}")
+    expect(status.locator("option")).to_have_text(["Any status", "Draft", "Issued", "Paid", "Void"])
+    expect(status).to_have_value("draft")
+    expect(rows).to_have_count(1)
+    go(page, portal, f"/invoices/{draft['id']}")
+    for button, columns, suffix in (
+        ("Download CSV", CSV_COLUMNS, ""),
+        ("Download customer CSV", CUSTOMER_CSV_COLUMNS, "-customer"),
+    ):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=button, exact=True).click()
+        assert download.value.suggested_filename == f"{draft['id']}{suffix}.csv"
+        with open(download.value.path(), newline="", encoding="utf-8") as handle:
+            assert tuple(next(csv.reader(handle))) == columns, button

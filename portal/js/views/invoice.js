@@ -1,7 +1,8 @@
 // One invoice: number, status, lines, pre-purchased credit, discounts, taxes (with the
-// reverse-charge note), totals in the invoice's currency, its detailed CSV — and, for
-// operators, issue / void (with the credit note it creates) / mark paid / credit, each
-// confirmed. A credit note names the invoice it credits by number and offers no actions.
+// reverse-charge note), totals in the invoice's currency, its CSV (a customer's: the customer
+// CSV; an operator's: the detailed CSV, and the customer's beside it) — and, for operators,
+// issue / void (with the credit note it creates) / mark paid / credit, each confirmed. A
+// credit note names the invoice it credits by number and offers no actions.
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
@@ -47,7 +48,12 @@ export async function render(ctx) {
   const cur = invoice.currency;
 
   ctx.render(
-    pageHeader(label(invoice), csvButton(ctx, invoice, messages), operator ? actions(ctx, invoice, messages, related) : null),
+    pageHeader(
+      label(invoice),
+      csvButton(ctx, invoice, messages, "Download CSV"),
+      operator ? csvButton(ctx, invoice, messages, "Download customer CSV", "customer") : null,
+      operator ? actions(ctx, invoice, messages, related) : null,
+    ),
     messages,
     header(invoice, operator, related),
     linesTable(invoice),
@@ -206,13 +212,15 @@ function resellerFigures(report, cur) {
     h("dl", { class: "pairs" }, items.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])));
 }
 
-function csvButton(ctx, invoice, messages) {
-  const button = h("button", { type: "button" }, "Download CSV");
+/** The invoice's CSV: the caller's own by default (operators: detailed), or `view`'s. */
+function csvButton(ctx, invoice, messages, text, view) {
+  const button = h("button", { type: "button" }, text);
   button.addEventListener("click", () =>
     busy(button, async () => {
       try {
-        const link = await ctx.api.get(`/invoices/${seg(invoice.id)}/csv`, { redirect: "false" });
-        await saveUrl(link.url, `${invoice.number ?? invoice.id}.csv`);
+        const query = view ? { redirect: "false", view } : { redirect: "false" };
+        const link = await ctx.api.get(`/invoices/${seg(invoice.id)}/csv`, query);
+        await saveUrl(link.url, `${invoice.number ?? invoice.id}${view ? `-${view}` : ""}.csv`);
       } catch (error) {
         messages.replaceChildren(errorNotice(error));
       }

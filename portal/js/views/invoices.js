@@ -1,5 +1,6 @@
 // Invoices: filters by customer, period, status, discount and total (all kept in the URL, so a
-// view can be shared), sorting and pages. Customers see the same screen with their own invoices.
+// view can be shared), sorting and pages. Customers see the same screen with their own invoices,
+// and never drafts: the status filter offers them none.
 
 import { seg } from "../api.js";
 import { h } from "../dom.js";
@@ -12,6 +13,7 @@ const PAGE_SIZE = 25;
 const LOAD_CAP = 1000; // invoices fetched for one view; beyond it the user narrows the filters
 const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total"];
 const STATUSES = [["", "Any status"], ["draft", "Draft"], ["issued", "Issued"], ["paid", "Paid"], ["void", "Void"]];
+const CUSTOMER_STATUSES = STATUSES.filter(([value]) => value !== "draft");
 const DISCOUNT = [["", "Any"], ["true", "With a discount"], ["false", "Without a discount"]];
 
 const SORTS = {
@@ -25,13 +27,15 @@ const SORTS = {
 };
 const DEFAULT_SORT = "-period";
 
-function filtersOf(query) {
+function filtersOf(query, operator) {
   const filters = {};
   for (const name of FILTERS) {
     const value = query.get(name);
     if (value) filters[name] = value;
   }
   if (filters.period && !isPeriod(filters.period)) delete filters.period;
+  // Customers have no drafts to filter by (a link made by an operator may still ask).
+  if (!operator && filters.status === "draft") delete filters.status;
   return filters;
 }
 
@@ -50,7 +54,7 @@ function sorted(items, sort) {
 
 export async function render(ctx) {
   const operator = ctx.auth.role === "operator";
-  const filters = filtersOf(ctx.query);
+  const filters = filtersOf(ctx.query, operator);
   const sort = sortOf(ctx.query);
   const page = Math.max(1, Number.parseInt(ctx.query.get("page") || "1", 10) || 1);
   const requestedSize = Number.parseInt(ctx.query.get("size") || "", 10);
@@ -117,7 +121,7 @@ function filterForm(filters, customers, operator, sort, size) {
   const controls = [
     operator ? field("Customer", customerControl) : null,
     field("Billing period", input("period", filters.period, { type: "month" })),
-    field("Status", select("status", STATUSES, filters.status)),
+    field("Status", select("status", operator ? STATUSES : CUSTOMER_STATUSES, filters.status)),
     operator ? field("Discount", select("has_discount", DISCOUNT, filters.has_discount)) : null,
     operator ? field("Total at least", input("min_total", filters.min_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
     operator ? field("Total at most", input("max_total", filters.max_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
