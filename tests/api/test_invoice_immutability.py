@@ -110,6 +110,8 @@ def _assert_consistent(invoice: dict[str, Any]) -> None:
 
     total = round_money(_csv_sum(invoice["csv_key"]), "USD")
     assert total == Decimal(invoice["cloud_usage_total"]) == Decimal(invoice["total"]), invoice
+    # The customer's CSV is part of the issued invoice too.
+    assert round_money(_csv_sum(invoice["customer_csv_key"]), "USD") == total
 
 
 def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
@@ -136,8 +138,10 @@ def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
     assert invoices.get_invoice(saved["invoice_id"]) == issued
     assert objects.get_bytes(issued["csv_key"]) == before
     _assert_consistent(issued)
-    # The losing run's CSV is deleted: only the issued one is left.
-    assert objects.list_keys(f"invoices/{saved['invoice_id']}/") == [issued["csv_key"]]
+    # The losing run's CSVs are deleted: only the issued ones are left.
+    assert objects.list_keys(f"invoices/{saved['invoice_id']}/") == sorted(
+        [issued["csv_key"], issued["customer_csv_key"]]
+    )
 
 
 def test_a_replaced_draft_cannot_be_issued_as_it_was_read(api: Api, tmp_path: Path) -> None:
@@ -151,6 +155,7 @@ def test_a_replaced_draft_cannot_be_issued_as_it_was_read(api: Api, tmp_path: Pa
     assert _save(payloads, "b", "acme")["status"] == "saved"
     # The replaced draft's CSV is gone; issuing what was read would point at it: refused.
     assert objects.head(read["csv_key"]) is None
+    assert objects.head(read["customer_csv_key"]) is None
     with pytest.raises(Conflict, match="recomputed"):
         issue_invoice(read)
     current = invoices.get_invoice(first["invoice_id"])
@@ -221,8 +226,10 @@ def test_issuing_while_a_run_recomputes_the_draft_keeps_the_issued_csv(
         stored = invoices.get_invoice(issued["id"])
         assert stored["status"] == "issued" and stored["total"] == issued["total"]
         _assert_consistent(stored)
-        # Every other computation's CSV is gone; the issued one is untouched.
-        assert objects.list_keys(f"invoices/{issued['id']}/") == [stored["csv_key"]]
+        # Every other computation's CSVs are gone; the issued ones are untouched.
+        assert objects.list_keys(f"invoices/{issued['id']}/") == sorted(
+            [stored["csv_key"], stored["customer_csv_key"]]
+        )
         # Runs after the issue leave it alone.
         assert _save(payloads, "ab"[offset % 2], customer)["status"] == "unchanged"
         assert invoices.get_invoice(issued["id"]) == stored
