@@ -91,12 +91,14 @@ function uploadForm(ctx, period, messages) {
           // month it arrived in.
           const candidates = [...new Set([periodOfPath(filename), period, currentPeriod()].filter(Boolean))];
           const bill = await waitForBill(ctx.api, key, candidates, status);
-          const kind = !bill ? "info" : bill.status === "failed" ? "error" : "ok";
+          const kind = !bill ? "info" : bill.status === "failed" || bill.status === "refused" ? "error" : bill.status === "duplicate" ? "info" : "ok";
           const text = !bill
             ? `Uploaded as ${key}. It is processed in the background and listed under its billing period.`
             : bill.status === "failed"
               ? `Uploaded as ${key}, but it could not be processed: ${bill.error?.message ?? "unknown error"}.`
-              : `Uploaded as ${key}: ${bill.status}${bill.rows !== undefined ? `, ${integer(bill.rows)} rows` : ""}.`;
+              : bill.status === "duplicate" || bill.status === "refused"
+                ? `Uploaded as ${key}, but it is not counted: ${bill.error?.message ?? bill.status}.`
+                : `Uploaded as ${key}: ${bill.status}${bill.rows !== undefined ? `, ${integer(bill.rows)} rows` : ""}.`;
           flash(kind, h("p", {}, text));
           navigate("/bills", { period: bill?.periods?.[0] ?? bill?.listedUnder ?? period, key });
         } catch (error) {
