@@ -55,22 +55,8 @@ CSV_COLUMNS = (
     "price",
     "currency",
 )
-CUSTOMER_CSV_COLUMNS = (
-    "account_id",
-    "provider",
-    "service",
-    "service_code",
-    "sku_id",
-    "usage_type",
-    "operation",
-    "region",
-    "resource_id",
-    "charge_category",
-    "pricing_unit",
-    "quantity",
-    "price",
-    "currency",
-)
+# The customer's CSV: what the line is and what the customer pays, none of the reseller's figures.
+CUSTOMER_CSV_COLUMNS = (*CSV_COLUMNS[: CSV_COLUMNS.index("quantity") + 1], "price", "currency")
 # What identifies a customer CSV row: its text columns (each also a column of the detailed CSV).
 _CUSTOMER_KEY = CUSTOMER_CSV_COLUMNS[:11]
 # A usage group's key columns (the customer is the file's filter, savings_removed a flag) and
