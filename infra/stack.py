@@ -39,6 +39,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -313,6 +314,8 @@ class RebillStack(cdk.Stack):
             topic_name=f"{self.prefix}-{EVENTS_TOPIC}",
             display_name="Rebill events",
             enforce_ssl=True,
+            # AWS's managed SNS key: publishers and subscribers in the account need no grant.
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
         )
         self.user_pool, self.user_pool_client = self._user_pool(production)
         self.portal_bucket, self.portal_distribution = self._portal()
@@ -459,7 +462,7 @@ class RebillStack(cdk.Stack):
             "IngestBillDeadLetters",
             queue_name=f"{self.prefix}-ingest-bill-dead-letters",
             retention_period=DEAD_LETTER_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS_MANAGED,  # AWS managed key: no key policy
             enforce_ssl=True,
             removal_policy=self.removal_policy,
         )

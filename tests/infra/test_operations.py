@@ -157,7 +157,7 @@ def test_a_function_without_declared_access_fails_the_synthesis(
 def test_ingest_bill_failures_go_to_an_encrypted_dead_letter_queue(prod: Synthesized) -> None:
     template = prod.template
     [(queue_id, queue)] = of_type(template, "AWS::SQS::Queue").items()
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     ingest = functions(template)[function_id(template, "ingest_bill")]["Properties"]
     assert ingest["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": arn_of(queue_id)}
