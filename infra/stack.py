@@ -306,6 +306,7 @@ class RebillStack(cdk.Stack):
         cdk.Tags.of(self).add("app", APP_NAME)
         cdk.Tags.of(self).add("stage", stage)
 
+        self.key = self._data_key(production) if self._flag("kms") else None
         self.tables = {model.__name__: self._table(model, production) for model in ALL_TABLES}
         self.data_bucket = self._data_bucket(bill_source_accounts)
         self.events_topic = sns.Topic(
@@ -314,8 +315,8 @@ class RebillStack(cdk.Stack):
             topic_name=f"{self.prefix}-{EVENTS_TOPIC}",
             display_name="Rebill events",
             enforce_ssl=True,
-            # AWS's managed SNS key: publishers and subscribers in the account need no grant.
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            # AWS's managed SNS key (publishers in the account need no grant), or the stage's.
+            master_key=self.key or kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
         )
         self.user_pool, self.user_pool_client = self._user_pool(production)
         self.portal_bucket, self.portal_distribution = self._portal()
@@ -367,6 +368,8 @@ class RebillStack(cdk.Stack):
             topic_name=f"{self.prefix}-alarms",
             display_name="Rebill alarms",
             enforce_ssl=True,
+            # Not the AWS managed SNS key: CloudWatch may not use it. The stage's key allows it.
+            master_key=self.key,
         )
         self.alarms = self._alarms()
         self._outputs()
@@ -391,7 +394,13 @@ class RebillStack(cdk.Stack):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.DEFAULT,  # AWS owned key: no KMS charges
+            # The AWS owned key (no KMS charges), or with -c kms=true the stage's own key.
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if self.key
+                else dynamodb.TableEncryption.DEFAULT
+            ),
+            encryption_key=self.key,
             deletion_protection=production,
             removal_policy=self.removal_policy,
         )
@@ -409,7 +418,9 @@ class RebillStack(cdk.Stack):
             self,
             "DataBucket",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.KMS if self.key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=self.key,
+            bucket_key_enabled=bool(self.key),  # one data key per object batch: fewer KMS calls
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -454,7 +465,62 @@ class RebillStack(cdk.Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": accounts}},
             )
         )
+        if self.key:  # the exports write objects encrypted with the bucket's key
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="BillExportsDelivery",
+                    principals=[
+                        iam.ServicePrincipal("billingreports.amazonaws.com"),
+                        iam.ServicePrincipal("bcm-data-exports.amazonaws.com"),
+                    ],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": accounts}},
+                )
+            )
         return bucket
+
+    def _data_key(self, production: bool) -> kms.Key:
+        """With ``-c kms=true``: the stage's customer-managed key (rotated yearly) for the tables,
+        the data bucket, the topics, the dead-letter queue, the log groups and the functions'
+        environment. The account's IAM policies decide who uses it (the default key policy);
+        the services that write with it on their own are allowed here."""
+        key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{self.prefix}",
+            description=f"Rebill {self.stage}: data at rest",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN if production else cdk.RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": self.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsToTheAlarmTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        return key
 
     def _dead_letter_queue(self) -> sqs.Queue:
         return sqs.Queue(
@@ -462,7 +528,9 @@ class RebillStack(cdk.Stack):
             "IngestBillDeadLetters",
             queue_name=f"{self.prefix}-ingest-bill-dead-letters",
             retention_period=DEAD_LETTER_RETENTION,
-            encryption=sqs.QueueEncryption.KMS_MANAGED,  # AWS managed key: no key policy
+            # The AWS managed key (no key policy to write), or the stage's own key.
+            encryption=sqs.QueueEncryption.KMS if self.key else sqs.QueueEncryption.KMS_MANAGED,
+            encryption_master_key=self.key,
             enforce_ssl=True,
             removal_policy=self.removal_policy,
         )
@@ -540,6 +608,8 @@ class RebillStack(cdk.Stack):
             )
             for policy in self._access_statements(access):
                 role.add_to_policy(policy)
+            if self.key:  # the tables, objects, topic and queue it uses are encrypted with it
+                self.key.grant_encrypt_decrypt(role)
             roles[function] = role
         roles["ingest_bill"].add_to_policy(
             iam.PolicyStatement(
@@ -674,6 +744,9 @@ class RebillStack(cdk.Stack):
         for function, role in self.function_roles.items():
             if chalice_logical_id(function) in packaged:
                 self.function_resource(function).add_property_override("Role", role.role_arn)
+        if self.key:
+            for resource in self.function_resources():
+                resource.add_property_override("KmsKeyArn", self.key.key_arn)
         # S3 invokes ingest_bill asynchronously: what still fails after Lambda's two retries is
         # kept in the dead-letter queue (with the error) instead of being dropped.
         self.function_resource("ingest_bill").add_property_override(
@@ -689,6 +762,7 @@ class RebillStack(cdk.Stack):
                 f"{resource.node.id}Logs",
                 log_group_name=f"/aws/lambda/{resource.ref}",
                 retention=retention,
+                encryption_key=self.key,
                 removal_policy=self.removal_policy,
             )
 
@@ -784,6 +858,7 @@ class RebillStack(cdk.Stack):
             f"{cid}Logs",
             log_group_name=f"/aws/vendedlogs/states/{self._state_machine_name(machine)}",
             retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=self.key,
             removal_policy=self.removal_policy,
         )
         machine_resource = sfn.CfnStateMachine(
@@ -833,6 +908,7 @@ class RebillStack(cdk.Stack):
             "ApiAccessLogs",
             log_group_name=f"/aws/apigateway/{self.api_name}/access",
             retention=logs.RetentionDays.ONE_YEAR if production else logs.RetentionDays.ONE_MONTH,
+            encryption_key=self.key,
             removal_policy=self.removal_policy,
         )
         api.add_property_override(

@@ -289,11 +289,18 @@ def test_the_local_app_still_answers_any_origin() -> None:
         assert result.stdout.split()[-1] == expected
 
 
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """prod with the optional flags on: ``-c waf=true -c kms=true``."""
+    return synthesize("prod", tmp_path_factory.mktemp("hardened"), waf="true", kms="true")
+
+
 def test_waf_is_off_by_default_and_guards_the_api_when_asked(
-    prod: Synthesized, tmp_path: Path
+    prod: Synthesized, hardened: Synthesized
 ) -> None:
     assert not of_type(prod.template, "AWS::WAFv2::WebACL")
-    with_waf = synthesize("prod", tmp_path / "synth", waf="true").template
+    assert not hardened.errors, hardened.errors
+    with_waf = hardened.template
     [(acl_id, acl)] = of_type(with_waf, "AWS::WAFv2::WebACL").items()
     assert acl["Properties"]["Scope"] == "REGIONAL"
     groups = {
@@ -306,6 +313,47 @@ def test_waf_is_off_by_default_and_guards_the_api_when_asked(
     resource = render(association["Properties"]["ResourceArn"])
     assert resource["Fn::Join"][1][-1] == "/stages/api"
     assert ref("RestAPI") in resource["Fn::Join"][1]
+
+
+def test_a_customer_managed_key_encrypts_the_data_when_asked(
+    prod: Synthesized, hardened: Synthesized
+) -> None:
+    assert not of_type(prod.template, "AWS::KMS::Key")
+    template = hardened.template
+    [(key_id, key)] = of_type(template, "AWS::KMS::Key").items()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    key_arn = arn_of(key_id)
+    for table in of_type(template, "AWS::DynamoDB::Table").values():
+        sse = table["Properties"]["SSESpecification"]
+        assert (sse["SSEEnabled"], sse["SSEType"], sse["KMSMasterKeyId"]) == (True, "KMS", key_arn)
+    bucket_id = environment(template, "APIHandler")["DATA_BUCKET"]["Ref"]
+    [rule] = template["Resources"][bucket_id]["Properties"]["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": key_arn,
+    }
+    for topic in of_type(template, "AWS::SNS::Topic").values():
+        assert topic["Properties"]["KmsMasterKeyId"] == key_arn
+    [queue] = of_type(template, "AWS::SQS::Queue").values()
+    assert queue["Properties"]["KmsMasterKeyId"] == key_arn
+    for name, group in of_type(template, "AWS::Logs::LogGroup").items():
+        if "Handler" in name and "APIHandler" not in name:
+            continue  # CDK's own custom-resource handlers
+        assert group["Properties"]["KmsKeyId"] == key_arn, name
+    for name in FUNCTION_ACCESS:
+        function = functions(template)[function_logical_id(template, name)]["Properties"]
+        assert function["KmsKeyArn"] == key_arn, name
+        for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+            assert allows(role_of(template, name), action, key_arn), (name, action)
+    services = set()
+    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+        service = statement["Principal"].get("Service", [])
+        services |= {str(render(s)) for s in (service if isinstance(service, list) else [service])}
+    assert {"cloudwatch.amazonaws.com", "billingreports.amazonaws.com"} <= services
+    assert "logs.eu-central-1.amazonaws.com" in services
 
 
 # --- identity and portal ------------------------------------------------------------------------
