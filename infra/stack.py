@@ -1006,11 +1006,17 @@ class RebillStack(cdk.Stack):
             "ApiWebAclAssociation",
             web_acl_arn=acl.attr_arn,
             resource_arn=(
-                f"arn:{self.partition}:apigateway:{self.region}::/restapis/{api.ref}/stages/api"
+                f"arn:{self.partition}:apigateway:{self.region}::/restapis/{api.ref}/stages/"
+                # SAM's reference to the stage it makes from RestAPI: the stage exists first.
+                + cdk.Fn.ref(f"{api.logical_id}.Stage")
             ),
         )
-        # The stage is made by the SAM transform from RestAPI: it must exist first.
-        association.add_override("DependsOn", ["RestAPIapiStage"])
+        cdk.Validations.of(association).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::F1020",
+                reason="RestAPI.Stage is made by the SAM transform, which runs before validation",
+            )
+        )
         return acl
 
     # --- alarms -----------------------------------------------------------------------------

@@ -85,3 +85,9 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize("dev", tmp_path_factory.mktemp("synth-dev"))
+
+
+@pytest.fixture(scope="session")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """prod with the optional flags on: ``-c waf=true -c kms=true``."""
+    return synthesize("prod", tmp_path_factory.mktemp("synth-hardened"), waf="true", kms="true")

@@ -289,12 +289,6 @@ def test_the_local_app_still_answers_any_origin() -> None:
         assert result.stdout.split()[-1] == expected
 
 
-@pytest.fixture(scope="module")
-def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """prod with the optional flags on: ``-c waf=true -c kms=true``."""
-    return synthesize("prod", tmp_path_factory.mktemp("hardened"), waf="true", kms="true")
-
-
 def test_waf_is_off_by_default_and_guards_the_api_when_asked(
     prod: Synthesized, hardened: Synthesized
 ) -> None:
@@ -309,9 +303,9 @@ def test_waf_is_off_by_default_and_guards_the_api_when_asked(
     assert "AWSManagedRulesCommonRuleSet" in groups
     [association] = of_type(with_waf, "AWS::WAFv2::WebACLAssociation").values()
     assert association["Properties"]["WebACLArn"] == arn_of(acl_id)
-    assert association["DependsOn"] == ["RestAPIapiStage"]
     resource = render(association["Properties"]["ResourceArn"])
-    assert resource["Fn::Join"][1][-1] == "/stages/api"
+    # SAM's reference to the stage it makes: the association waits for the stage.
+    assert resource["Fn::Join"][1][-2:] == ["/stages/", ref("RestAPI.Stage")]
     assert ref("RestAPI") in resource["Fn::Join"][1]
 
 

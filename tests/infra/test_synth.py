@@ -499,7 +499,7 @@ def test_packaging_leaves_the_process_environment_alone(prod: Synthesized) -> No
     assert not any(str(prod.template_path.parent.parent) in p for p in sys.path)
 
 
-@pytest.mark.parametrize("stage", ["prod", "dev"])
+@pytest.mark.parametrize("stage", ["prod", "dev", "hardened"])
 def test_cfn_lint_finds_no_errors(stage: str, request: pytest.FixtureRequest) -> None:
     from cfnlint.api import ManualArgs, lint_file
 
