@@ -952,6 +952,9 @@ class RebillStack(cdk.Stack):
                 )
             ],
         )
+        # The setting is one per account and region, shared by every stage deployed there: the
+        # role outlives its stack, or deleting `dev` would break `prod`'s logging.
+        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         account = apigateway.CfnAccount(
             self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
         )
@@ -1194,11 +1197,11 @@ class RebillStack(cdk.Stack):
         requests only to its API, Cognito and the data bucket (presigned uploads, downloads)."""
         connect = [
             "'self'",
-            f"https://*.execute-api.{self.region}.amazonaws.com",
-            f"https://cognito-idp.{self.region}.amazonaws.com",
+            f"https://*.execute-api.{self.region}.{self.url_suffix}",
+            f"https://cognito-idp.{self.region}.{self.url_suffix}",
             # Not the bucket's own name: the bucket's CORS rule names the distribution already.
-            "https://*.s3.amazonaws.com",
-            f"https://*.s3.{self.region}.amazonaws.com",
+            f"https://*.s3.{self.url_suffix}",
+            f"https://*.s3.{self.region}.{self.url_suffix}",
         ]
         policy = "; ".join(
             [

@@ -248,8 +248,10 @@ def test_the_api_stage_is_throttled_traced_and_logged(prod: Synthesized) -> None
     assert group["Properties"]["RetentionInDays"] == 365
     assert "$context.requestId" in props["AccessLogSetting"]["Format"]
     # Access logs need the region's API Gateway CloudWatch role, set before the stage.
-    [(account_id, _)] = of_type(template, "AWS::ApiGateway::Account").items()
+    [(account_id, account)] = of_type(template, "AWS::ApiGateway::Account").items()
     assert account_id in api["DependsOn"]
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][role_id]["DeletionPolicy"] == "Retain"  # shared by the stages
 
 
 def test_the_api_answers_browsers_only_from_the_portal(prod: Synthesized) -> None:

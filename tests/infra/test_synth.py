@@ -27,7 +27,12 @@ from infra.stack import LAMBDA_RUNTIMES, runtime_error, unzipped_size
 from tests.infra.conftest import ROOT, Synthesized, synthesize
 
 Resources = dict[str, dict[str, Any]]
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-central-1", "AWS::AccountId": "111122223333"}
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-central-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 # Variables chalicelib.config reads that the template does not (and must not) set.
 PROVIDED_BY_LAMBDA = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # reserved: Lambda sets them itself
