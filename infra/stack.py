@@ -17,6 +17,12 @@ Lambda.
 
 The state machine ARN the functions get is built from its fixed name rather than referenced:
 the state machine references the functions, so a reference back would be a dependency cycle.
+
+Nothing fails silently and nothing reaches further than it must: each function gets a role of
+its own from ``FUNCTION_ACCESS``; the one invoked asynchronously (``ingest_bill``, by S3) keeps
+what it failed on in a dead-letter queue; CloudWatch alarms on the state machines, the queue,
+every function and the API notify the alarm topic; the API stage is throttled and logged. The
+context flags ``waf`` and ``kms`` add a web ACL in front of the API and a customer-managed key.
 """
 
 from __future__ import annotations
