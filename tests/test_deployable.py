@@ -102,3 +102,32 @@ def test_the_real_deployment_package_fits_in_lambda(tmp_path: Path) -> None:
     assert any(n.startswith("_duckdb.") and n.endswith(abi) for n in names), abi
     assert "app.py" in names and "chalicelib/billing/invoice.py" in names
     assert not [n for n in names if n.split("/")[0] in ("pyarrow", "pandas")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", ["python3.11", "python3.12", "python3.13"])
+def test_every_requirement_has_a_lambda_wheel_for_each_supported_python(
+    runtime: str, tmp_path: Path
+) -> None:
+    """A deploy from any supported Python finds binary wheels (no source builds) that the Lambda
+    runtime's glibc runs: the platforms `chalice package` asks pip for, for that version."""
+    from chalice.deploy.packager import DependencyBuilder
+    from chalice.utils import OSUtils
+
+    from infra.stack import LAMBDA_RUNTIMES
+
+    assert runtime in LAMBDA_RUNTIMES
+    version = runtime.removeprefix("python")
+    abi = "cp" + version.replace(".", "")
+    platforms = DependencyBuilder(OSUtils())._get_pip_platforms(abi)
+    command = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:"]
+    command += ["--implementation", "cp", "--python-version", version, "--abi", abi]
+    command += ["--abi", "abi3", "--abi", "none"]
+    for platform in [*platforms, "any"]:
+        command += ["--platform", platform]
+    command += ["-r", str(ROOT / "requirements.txt"), "-d", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wheels = [p.name for p in tmp_path.iterdir()]
+    assert all(name.endswith(".whl") for name in wheels), wheels
+    assert any(name.startswith("duckdb-") and f"-{abi}-" in name for name in wheels), wheels
