@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TOOLS := .local/tools/.installed
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .local/checkov/.installed-$(CHECKOV_VERSION)
 PORT ?= 8000
 
-.PHONY: run test setup test-setup browser lint typecheck bench clean
+.PHONY: run test setup test-setup browser lint typecheck checkov bench clean
 
 run: setup
 	$(BIN)/python -m localaws serve --demo --port $(PORT)
 
-test: test-setup lint typecheck
+test: test-setup lint typecheck checkov
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 setup: $(INSTALLED) $(TOOLS)
@@ -35,6 +37,16 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need chromium: sudo apt-get install -y chromium"; fi; }
+
+# checkov in a virtualenv of its own (its dependencies clash with the project's pins); the slow
+# tests run it on the synthesized prod template (tests/infra/test_checkov.py).
+checkov: $(CHECKOV)
+
+$(CHECKOV):
+	rm -rf .local/checkov
+	$(PYTHON) -m venv .local/checkov
+	.local/checkov/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	touch $@
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

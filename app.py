@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
@@ -14,9 +15,10 @@ app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
-# Browsers may send the idempotency key and read where a new run lives.
+# Browsers may send the idempotency key and read where a new run lives. A deployed stage answers
+# only its portal's origin (infra/ sets REBILL_PORTAL_ORIGIN; `chalice package` reads it too).
 app.api.cors = CORSConfig(
-    allow_origin="*",
+    allow_origin=os.environ.get("REBILL_PORTAL_ORIGIN") or "*",
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
     expose_headers=["Location", "Idempotent-Replayed"],
 )

@@ -12,10 +12,17 @@ What the Chalice construct cannot do is wired by hand: the S3 → ``ingest_bill`
 (``add_permission`` on the construct's functions is a silent no-op), the functions' ephemeral
 storage (no ``chalice package`` key) and their log groups (Chalice's ``log_retention_in_days``
 emits a broken template for the API handler). The synthesis fails (error annotations) when the
-functions would not get python3.12 or their package would be too large for Lambda.
+functions would get a Python Rebill does not support or their package would be too large for
+Lambda.
 
 The state machine ARN the functions get is built from its fixed name rather than referenced:
 the state machine references the functions, so a reference back would be a dependency cycle.
+
+Nothing fails silently and nothing reaches further than it must: each function gets a role of
+its own from ``FUNCTION_ACCESS``; the one invoked asynchronously (``ingest_bill``, by S3) keeps
+what it failed on in a dead-letter queue; CloudWatch alarms on the state machines, the queue,
+every function and the API notify the alarm topic; the API stage is throttled and logged. The
+context flags ``waf`` and ``kms`` add a web ACL in front of the API and a customer-managed key.
 """
 
 from __future__ import annotations
@@ -25,28 +32,41 @@ import os
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_wafv2 as wafv2
 from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 from pynamodb.models import Model
 
-from chalicelib.store.objects import BILLS_PREFIX, RUNS_PREFIX
+from chalicelib.store.objects import (
+    BILLS_PREFIX,
+    INVOICES_PREFIX,
+    NORMALIZED_PREFIX,
+    QUARANTINE_PREFIX,
+    RUNS_PREFIX,
+)
 from chalicelib.store.tables import ALL_TABLES, key_schema
 from chalicelib.workflow.definitions import STATE_MACHINES, StateMachine
 
@@ -57,9 +77,10 @@ EVENTS_TOPIC = "events"
 OPERATORS_GROUP = "operators"
 CUSTOMER_ID_ATTRIBUTE = "customer_id"  # custom:customer_id on a customer user
 PORTAL_CONFIG_FILE = "config.json"  # written next to the portal's files: API URL, Cognito ids
-# The functions' runtime (localaws declares the same). `chalice package` takes it from the Python
-# running the CDK app, and it can only fetch Lambda wheels for that version: deploy from 3.12.
-LAMBDA_RUNTIME = "python3.12"
+# The functions' runtime follows the Python running the CDK app: `chalice package` writes that
+# version into the template and downloads the Lambda wheels for it. These are the versions the
+# project supports (pyproject) that Lambda runs too.
+LAMBDA_RUNTIMES = ("python3.11", "python3.12", "python3.13")
 # Lambda's limit on a function's unzipped code (with its layers).
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
@@ -81,6 +102,116 @@ TABLE_VARIABLES: dict[str, str] = {
 }
 
 
+REFERENCE, BILLS, INVOICES = "ReferenceItem", "BillItem", "InvoiceItem"
+GENERATE_INVOICES, INGEST_REPORT = "generate-invoices", "ingest-report"
+API_HANDLER = "api_handler"  # the Chalice name of the REST API's function
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    """What one Lambda function does in AWS, read from the chalicelib code it runs.
+
+    Tables are named by their PynamoDB model, data-bucket locations by their prefix. Each
+    function gets a role of its own with exactly these actions on exactly these resources.
+    """
+
+    reads: tuple[str, ...] = ()  # tables it reads (get, query, batch get)
+    writes: tuple[str, ...] = ()  # tables it writes (put, update, transactions)
+    deletes: tuple[str, ...] = ()  # tables it deletes items from
+    gets: tuple[str, ...] = ()  # prefixes it reads objects under
+    puts: tuple[str, ...] = ()  # prefixes it writes objects under
+    removes: tuple[str, ...] = ()  # prefixes it deletes objects under
+    publishes: bool = False  # the events topic
+    starts: tuple[str, ...] = ()  # state machines it starts (and whose executions it describes)
+
+
+# The workflow tasks load a customer's period (chalicelib.workflow.customer_period): the
+# reference data and the customer's live invoice.
+_CUSTOMER_PERIOD = FunctionAccess(reads=(REFERENCE, INVOICES))
+
+FUNCTION_ACCESS: dict[str, FunctionAccess] = {
+    # Reference data and API tokens (created and deleted), bills listed, invoices issued and
+    # voided, runs started; presigned uploads into bills/, downloads of invoice CSVs, the
+    # period's reconciliation read from runs/.
+    API_HANDLER: FunctionAccess(
+        reads=(REFERENCE, BILLS, INVOICES),
+        writes=(REFERENCE, INVOICES),
+        deletes=(REFERENCE,),
+        gets=(INVOICES_PREFIX, RUNS_PREFIX),
+        puts=(BILLS_PREFIX,),
+        publishes=True,
+        starts=(GENERATE_INVOICES,),
+    ),
+    # A bill lands: read it, write its Parquet, move a bad one to quarantine/, record it; a
+    # report manifest starts the ingest-report state machine.
+    "ingest_bill": FunctionAccess(
+        reads=(REFERENCE, BILLS),
+        writes=(BILLS,),
+        gets=(BILLS_PREFIX,),
+        puts=(NORMALIZED_PREFIX, QUARANTINE_PREFIX),
+        removes=(BILLS_PREFIX,),
+        publishes=True,
+        starts=(INGEST_REPORT,),
+    ),
+    "ingest_part": FunctionAccess(
+        reads=(REFERENCE, BILLS),
+        writes=(BILLS,),
+        gets=(BILLS_PREFIX,),
+        puts=(NORMALIZED_PREFIX, QUARANTINE_PREFIX),
+        removes=(BILLS_PREFIX,),
+        publishes=True,
+    ),
+    "publish_delivery": FunctionAccess(
+        reads=(REFERENCE, BILLS), writes=(BILLS,), gets=(BILLS_PREFIX,), publishes=True
+    ),
+    "prepare_run": FunctionAccess(
+        reads=(REFERENCE, BILLS, INVOICES), writes=(INVOICES,), puts=(RUNS_PREFIX,)
+    ),
+    "price_usage": FunctionAccess(
+        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX, NORMALIZED_PREFIX), puts=(RUNS_PREFIX,)
+    ),
+    "compose_invoice": FunctionAccess(
+        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
+    ),
+    "compute_tax": FunctionAccess(
+        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
+    ),
+    # Saves the live invoice, its CSV under invoices/, and issues it (numbering, invoice.issued).
+    "save_invoice": FunctionAccess(
+        reads=(REFERENCE, INVOICES),
+        writes=(INVOICES,),
+        gets=(RUNS_PREFIX,),
+        puts=(INVOICES_PREFIX,),
+        publishes=True,
+    ),
+    "record_failure": FunctionAccess(reads=(INVOICES,), writes=(INVOICES,)),
+    # Closes the run and reconciles the period: the bill's Parquet against the priced usage.
+    "finish_run": FunctionAccess(
+        reads=(REFERENCE, INVOICES),
+        writes=(INVOICES,),
+        gets=(RUNS_PREFIX, NORMALIZED_PREFIX),
+        puts=(RUNS_PREFIX,),
+    ),
+}
+
+TABLE_READ_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+TABLE_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+TABLE_DELETE_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+# Alarms: how often a metric is summed, and the API stage's request limits.
+ALARM_PERIOD = cdk.Duration.minutes(5)
+API_RATE_LIMIT = 50  # requests per second, steady
+API_BURST_LIMIT = 100
+# Bills that ingest_bill failed on (after Lambda's two retries) wait here for an operator.
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)
+
+
 def state_machine_variable(machine: StateMachine) -> str:
     """``generate-invoices`` → ``GENERATE_INVOICES_STATE_MACHINE_ARN`` (chalicelib.config)."""
     return machine.name.upper().replace("-", "_") + "_STATE_MACHINE_ARN"
@@ -88,7 +219,7 @@ def state_machine_variable(machine: StateMachine) -> str:
 
 def chalice_logical_id(function: str) -> str:
     """The logical id ``chalice package`` gives the function ``function`` (``IngestBill``)."""
-    return to_cfn_resource_name(function)
+    return "APIHandler" if function == API_HANDLER else to_cfn_resource_name(function)
 
 
 class _ChaliceStage(Construct):
@@ -136,6 +267,24 @@ def _chalice_packaging(region: str) -> Iterator[None]:
                 del sys.modules[name]
 
 
+def runtime_error(version: tuple[int, ...]) -> str | None:
+    """Why a CDK app run by Python ``version`` cannot deploy, or None when it can.
+
+    Chalice packages for the running interpreter: the Runtime and the wheels it downloads (for
+    that version's Lambda glibc). Forcing another version does not work: its wheel download
+    does not pass the target version to pip, so binary packages would be built from source for
+    the wrong interpreter.
+    """
+    running = f"python{version[0]}.{version[1]}"
+    if running in LAMBDA_RUNTIMES:
+        return None
+    return (
+        f"the Lambda functions would run {running} (chalice packages for the Python running the "
+        f"CDK app), which Rebill does not support: run it from Python "
+        f"{', '.join(r.removeprefix('python') for r in LAMBDA_RUNTIMES)} (see docs/deploy.md)"
+    )
+
+
 def unzipped_size(package: Path) -> int:
     with zipfile.ZipFile(package) as archive:
         return sum(entry.file_size for entry in archive.infolist())
@@ -163,6 +312,7 @@ class RebillStack(cdk.Stack):
         cdk.Tags.of(self).add("app", APP_NAME)
         cdk.Tags.of(self).add("stage", stage)
 
+        self.key = self._data_key(production) if self._flag("kms") else None
         self.tables = {model.__name__: self._table(model, production) for model in ALL_TABLES}
         self.data_bucket = self._data_bucket(bill_source_accounts)
         self.events_topic = sns.Topic(
@@ -171,8 +321,11 @@ class RebillStack(cdk.Stack):
             topic_name=f"{self.prefix}-{EVENTS_TOPIC}",
             display_name="Rebill events",
             enforce_ssl=True,
+            # AWS's managed SNS key (publishers in the account need no grant), or the stage's.
+            master_key=self.key or kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
         )
         self.user_pool, self.user_pool_client = self._user_pool(production)
+        self.portal_bucket, self.portal_distribution = self._portal()
         self.state_machine_arns = {
             machine.name: self.format_arn(
                 service="states",
@@ -183,7 +336,8 @@ class RebillStack(cdk.Stack):
             for machine in STATE_MACHINES
         }
 
-        self.function_role = self._function_role()
+        self.ingest_dead_letters = self._dead_letter_queue()
+        self.function_roles = self._function_roles()
         self.function_environment = self._environment()
         packaging_region = (
             self.region
@@ -198,7 +352,8 @@ class RebillStack(cdk.Stack):
                 stage_config={
                     "environment_variables": self.function_environment,
                     "manage_iam_role": False,
-                    "iam_role_arn": self.function_role.role_arn,
+                    # Every function gets its own role (_configure_functions); this is the default.
+                    "iam_role_arn": self.function_roles[API_HANDLER].role_arn,
                 },
             )
         self._check_runtime()
@@ -209,7 +364,20 @@ class RebillStack(cdk.Stack):
             machine.name: self._state_machine(machine) for machine in STATE_MACHINES
         }
         self._bill_notification()
-        self.portal_distribution = self._portal(portal_dir)
+        self._portal_deployment(portal_dir)
+        self._api_stage(production)
+        if self._flag("waf"):
+            self._web_acl()
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=f"{self.prefix}-alarms",
+            display_name="Rebill alarms",
+            enforce_ssl=True,
+            # Not the AWS managed SNS key: CloudWatch may not use it. The stage's key allows it.
+            master_key=self.key,
+        )
+        self.alarms = self._alarms()
         self._outputs()
 
     # --- storage ----------------------------------------------------------------------------
@@ -232,7 +400,13 @@ class RebillStack(cdk.Stack):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.DEFAULT,  # AWS owned key: no KMS charges
+            # The AWS owned key (no KMS charges), or with -c kms=true the stage's own key.
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if self.key
+                else dynamodb.TableEncryption.DEFAULT
+            ),
+            encryption_key=self.key,
             deletion_protection=production,
             removal_policy=self.removal_policy,
         )
@@ -250,7 +424,9 @@ class RebillStack(cdk.Stack):
             self,
             "DataBucket",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.KMS if self.key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=self.key,
+            bucket_key_enabled=bool(self.key),  # one data key per object batch: fewer KMS calls
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -295,7 +471,75 @@ class RebillStack(cdk.Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": accounts}},
             )
         )
+        if self.key:  # the exports write objects encrypted with the bucket's key
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="BillExportsDelivery",
+                    principals=[
+                        iam.ServicePrincipal("billingreports.amazonaws.com"),
+                        iam.ServicePrincipal("bcm-data-exports.amazonaws.com"),
+                    ],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": accounts}},
+                )
+            )
         return bucket
+
+    def _data_key(self, production: bool) -> kms.Key:
+        """With ``-c kms=true``: the stage's customer-managed key (rotated yearly) for the tables,
+        the data bucket, the topics, the dead-letter queue, the log groups and the functions'
+        environment. The account's IAM policies decide who uses it (the default key policy);
+        the services that write with it on their own are allowed here."""
+        key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{self.prefix}",
+            description=f"Rebill {self.stage}: data at rest",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN if production else cdk.RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": self.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsToTheAlarmTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        return key
+
+    def _dead_letter_queue(self) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            "IngestBillDeadLetters",
+            queue_name=f"{self.prefix}-ingest-bill-dead-letters",
+            retention_period=DEAD_LETTER_RETENTION,
+            # The AWS managed key (no key policy to write), or the stage's own key.
+            encryption=sqs.QueueEncryption.KMS if self.key else sqs.QueueEncryption.KMS_MANAGED,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            removal_policy=self.removal_policy,
+        )
 
     # --- identity ---------------------------------------------------------------------------
 
@@ -311,8 +555,17 @@ class RebillStack(cdk.Stack):
                 CUSTOMER_ID_ATTRIBUTE: cognito.StringAttribute(min_len=1, max_len=128, mutable=True)
             },
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_symbols=False, temp_password_validity=cdk.Duration.days(7)
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=cdk.Duration.days(7),
             ),
+            # An authenticator app (TOTP) as second factor, never SMS. Optional in the pool:
+            # Cognito cannot require it per group (see docs/deploy.md, Users).
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.LITE,
             deletion_protection=production,
@@ -343,35 +596,88 @@ class RebillStack(cdk.Stack):
 
     # --- the Chalice app --------------------------------------------------------------------
 
-    def _function_role(self) -> iam.Role:
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Every Lambda function of the Rebill Chalice app",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaBasicExecutionRole"
-                ),
-                iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
-            ],
-        )
-        for table in self.tables.values():
-            table.grant_read_write_data(role)
-        self.data_bucket.grant_read_write(role)
-        self.events_topic.grant_publish(role)
-        for machine in STATE_MACHINES:
-            arn = self.state_machine_arns[machine.name]
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn])
+    def _function_roles(self) -> dict[str, iam.Role]:
+        """One role per function (``FUNCTION_ACCESS``): only the actions and resources it uses."""
+        roles = {}
+        for function, access in FUNCTION_ACCESS.items():
+            role = iam.Role(
+                self,
+                f"{chalice_logical_id(function)}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"The {function} function of Rebill",
+                managed_policies=[
+                    iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AWSLambdaBasicExecutionRole"
+                    ),
+                    iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
+                ],
             )
-            role.add_to_policy(
+            for policy in self._access_statements(access):
+                role.add_to_policy(policy)
+            if self.key:  # the tables, objects, topic and queue it uses are encrypted with it
+                self.key.grant_encrypt_decrypt(role)
+            roles[function] = role
+        roles["ingest_bill"].add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[self.ingest_dead_letters.queue_arn]
+            )
+        )
+        return roles
+
+    def _access_statements(self, access: FunctionAccess) -> list[iam.PolicyStatement]:
+        statements = []
+
+        def table_arns(models: tuple[str, ...]) -> list[str]:
+            arns = []
+            for model in models:
+                table = self.tables[model]
+                arns += [table.table_arn, f"{table.table_arn}/index/*"]
+            return arns
+
+        for actions, models in (
+            (TABLE_READ_ACTIONS, access.reads),
+            (TABLE_WRITE_ACTIONS, access.writes),
+            (TABLE_DELETE_ACTIONS, access.deletes),
+        ):
+            if models:
+                statements.append(
+                    iam.PolicyStatement(actions=list(actions), resources=table_arns(models))
+                )
+        bucket = self.data_bucket
+        for action, prefixes in (
+            ("s3:GetObject", access.gets),
+            ("s3:PutObject", access.puts),
+            ("s3:DeleteObject", access.removes),
+        ):
+            if prefixes:
+                resources = [bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+                statements.append(iam.PolicyStatement(actions=[action], resources=resources))
+        if access.gets:
+            # Without it S3 answers 403, not 404, for a missing key: "is it there yet?" fails.
+            statements.append(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+            )
+        if access.publishes:
+            statements.append(
                 iam.PolicyStatement(
-                    actions=["states:DescribeExecution", "states:StopExecution"],
-                    resources=self._executions_arns(machine),
+                    actions=["sns:Publish"], resources=[self.events_topic.topic_arn]
                 )
             )
-        return role
+        for machine in STATE_MACHINES:
+            if machine.name in access.starts:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["states:StartExecution"],
+                        resources=[self.state_machine_arns[machine.name]],
+                    )
+                )
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["states:DescribeExecution"],
+                        resources=self._executions_arns(machine),
+                    )
+                )
+        return statements
 
     def _environment(self) -> dict[str, str]:
         """What every function reads through chalicelib.config (and the Cognito ids)."""
@@ -382,6 +688,8 @@ class RebillStack(cdk.Stack):
             "EVENTS_TOPIC_ARN": self.events_topic.topic_arn,
             "COGNITO_USER_POOL_ID": self.user_pool.user_pool_id,
             "COGNITO_CLIENT_ID": self.user_pool_client.user_pool_client_id,
+            # The only origin the API answers browsers from (app.py's CORS configuration).
+            "REBILL_PORTAL_ORIGIN": self._portal_origin(self.portal_distribution),
         }
         for model_name, table in self.tables.items():
             env[TABLE_VARIABLES[model_name]] = table.table_name
@@ -398,20 +706,10 @@ class RebillStack(cdk.Stack):
         return self.function_resource(function).get_att("Arn").to_string()
 
     def _check_runtime(self) -> None:
-        """Fail the synthesis unless the functions get ``LAMBDA_RUNTIME``.
-
-        Chalice packages for the running interpreter: the Runtime and the wheels it downloads
-        (for that version's Lambda glibc). Forcing another version does not work: its wheel
-        download does not pass the target version to pip, so binary packages fall back to
-        source builds for the wrong interpreter.
-        """
-        running = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if running != LAMBDA_RUNTIME:
-            cdk.Annotations.of(self).add_error(
-                f"the Lambda functions would run {running} (chalice packages for the Python "
-                f"running the CDK app), not {LAMBDA_RUNTIME}: run it from a Python 3.12 "
-                "environment (see docs/deploy.md)"
-            )
+        """Fail the synthesis when the functions would get a runtime Rebill does not support."""
+        error = runtime_error((sys.version_info.major, sys.version_info.minor))
+        if error:
+            cdk.Annotations.of(self).add_error(error)
 
     def _check_package_size(self) -> None:
         """Fail the synthesis (an error annotation) when Lambda would refuse the code."""
@@ -442,6 +740,24 @@ class RebillStack(cdk.Stack):
             self.function_resource(function).add_property_override(
                 "EphemeralStorage", {"Size": megabytes}
             )
+        packaged = {resource.node.id for resource in self.function_resources()}
+        unknown = packaged - {chalice_logical_id(name) for name in FUNCTION_ACCESS}
+        if unknown:
+            cdk.Annotations.of(self).add_error(
+                f"no FUNCTION_ACCESS entry (and so no role) for {sorted(unknown)}: declare what "
+                "each new function reads and writes in infra/stack.py"
+            )
+        for function, role in self.function_roles.items():
+            if chalice_logical_id(function) in packaged:
+                self.function_resource(function).add_property_override("Role", role.role_arn)
+        if self.key:
+            for resource in self.function_resources():
+                resource.add_property_override("KmsKeyArn", self.key.key_arn)
+        # S3 invokes ingest_bill asynchronously: what still fails after Lambda's two retries is
+        # kept in the dead-letter queue (with the error) instead of being dropped.
+        self.function_resource("ingest_bill").add_property_override(
+            "DeadLetterQueue", {"Type": "SQS", "TargetArn": self.ingest_dead_letters.queue_arn}
+        )
         # Log groups with a retention. Not Chalice's `log_retention_in_days`: for the API handler
         # it emits a log group that names a resource that does not exist (`${ApiHandler}` where
         # the function is `APIHandler`) and the template cannot be included.
@@ -452,6 +768,7 @@ class RebillStack(cdk.Stack):
                 f"{resource.node.id}Logs",
                 log_group_name=f"/aws/lambda/{resource.ref}",
                 retention=retention,
+                encryption_key=self.key,
                 removal_policy=self.removal_policy,
             )
 
@@ -547,6 +864,7 @@ class RebillStack(cdk.Stack):
             f"{cid}Logs",
             log_group_name=f"/aws/vendedlogs/states/{self._state_machine_name(machine)}",
             retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=self.key,
             removal_policy=self.removal_policy,
         )
         machine_resource = sfn.CfnStateMachine(
@@ -579,6 +897,218 @@ class RebillStack(cdk.Stack):
         machine_resource.node.add_dependency(policy)
         return machine_resource
 
+    # --- the REST API's stage ----------------------------------------------------------------
+
+    @property
+    def api_name(self) -> str:
+        return f"{self.prefix}-api"
+
+    def _api_stage(self, production: bool) -> None:
+        """Name the API, limit its request rate, trace it and log every request."""
+        api = self.chalice.get_resource("RestAPI")
+        # Chalice names every stage's API after the app; the API 5xx alarm needs this one's name.
+        api.add_property_override("Name", self.api_name)
+        api.add_property_override("DefinitionBody.info.title", self.api_name)
+        access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            log_group_name=f"/aws/apigateway/{self.api_name}/access",
+            retention=logs.RetentionDays.ONE_YEAR if production else logs.RetentionDays.ONE_MONTH,
+            encryption_key=self.key,
+            removal_policy=self.removal_policy,
+        )
+        api.add_property_override(
+            "AccessLogSetting",
+            {
+                "DestinationArn": access_logs.log_group_arn,
+                "Format": apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ).to_string(),
+            },
+        )
+        api.add_property_override(
+            "MethodSettings",
+            [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": API_RATE_LIMIT,
+                    "ThrottlingBurstLimit": API_BURST_LIMIT,
+                    "MetricsEnabled": True,
+                }
+            ],
+        )
+        api.add_property_override("TracingEnabled", True)
+        # API Gateway writes logs through the region's account-wide CloudWatch role.
+        role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        # The setting is one per account and region, shared by every stage deployed there: the
+        # role outlives its stack, or deleting `dev` would break `prod`'s logging.
+        role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        account = apigateway.CfnAccount(
+            self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn
+        )
+        api.node.add_dependency(account)
+
+    def _flag(self, name: str) -> bool:
+        """A ``-c name=true`` context value (``waf``, …)."""
+        value = self.node.try_get_context(name)
+        return str(value).lower() in ("1", "true", "yes", "on")
+
+    def _web_acl(self) -> wafv2.CfnWebACL:
+        """AWS WAF in front of the REST API: AWS's managed rule groups and a rate limit per IP."""
+        managed = [
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAmazonIpReputationList",
+        ]
+        rules = [
+            wafv2.CfnWebACL.RuleProperty(
+                name=group,
+                priority=priority,
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=group
+                    )
+                ),
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                    cloud_watch_metrics_enabled=True,
+                    metric_name=group,
+                    sampled_requests_enabled=True,
+                ),
+            )
+            for priority, group in enumerate(managed)
+        ]
+        acl = wafv2.CfnWebACL(
+            self,
+            "ApiWebAcl",
+            name=f"{self.prefix}-api",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            rules=rules,
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"{self.prefix}-api",
+                sampled_requests_enabled=True,
+            ),
+        )
+        api = self.chalice.get_resource("RestAPI")
+        association = wafv2.CfnWebACLAssociation(
+            self,
+            "ApiWebAclAssociation",
+            web_acl_arn=acl.attr_arn,
+            resource_arn=(
+                f"arn:{self.partition}:apigateway:{self.region}::/restapis/{api.ref}/stages/"
+                # SAM's reference to the stage it makes from RestAPI: the stage exists first.
+                + cdk.Fn.ref(f"{api.logical_id}.Stage")
+            ),
+        )
+        cdk.Validations.of(association).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::F1020",
+                reason="RestAPI.Stage is made by the SAM transform, which runs before validation",
+            )
+        )
+        return acl
+
+    # --- alarms -----------------------------------------------------------------------------
+
+    def _alarms(self) -> dict[str, cloudwatch.Alarm]:
+        """Everything that can fail without a caller to tell: each alarm notifies the topic."""
+        alarms: dict[str, cloudwatch.Alarm] = {}
+
+        def alarm(cid: str, description: str, metric: cloudwatch.IMetric) -> None:
+            created = cloudwatch.Alarm(
+                self,
+                f"{cid}Alarm",
+                alarm_name=f"{self.prefix}-{cid}",
+                alarm_description=description,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            created.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+            created.add_ok_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+            alarms[cid] = created
+
+        def metric(namespace: str, name: str, dimensions: dict[str, str]) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=ALARM_PERIOD,
+            )
+
+        for machine in STATE_MACHINES:
+            cid = "".join(part.title() for part in machine.name.split("-"))
+            arn = {"StateMachineArn": self.state_machine_arns[machine.name]}
+            alarm(
+                f"{cid}ExecutionsFailed",
+                f"An execution of {self._state_machine_name(machine)} failed, timed out or was "
+                "aborted",
+                cloudwatch.MathExpression(
+                    expression="failed + timedOut + aborted",
+                    using_metrics={
+                        "failed": metric("AWS/States", "ExecutionsFailed", arn),
+                        "timedOut": metric("AWS/States", "ExecutionsTimedOut", arn),
+                        "aborted": metric("AWS/States", "ExecutionsAborted", arn),
+                    },
+                    period=ALARM_PERIOD,
+                ),
+            )
+        alarm(
+            "IngestBillDeadLetters",
+            "A bill that ingest_bill could not take in (after retries) waits in the dead-letter "
+            "queue",
+            self.ingest_dead_letters.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=ALARM_PERIOD
+            ),
+        )
+        for function in FUNCTION_ACCESS:
+            cid = chalice_logical_id(function)
+            name = {"FunctionName": self.function_resource(function).ref}
+            alarm(f"{cid}Errors", f"{function} failed", metric("AWS/Lambda", "Errors", name))
+            alarm(
+                f"{cid}Throttles",
+                f"{function} was throttled (Lambda concurrency exhausted)",
+                metric("AWS/Lambda", "Throttles", name),
+            )
+        alarm(
+            "IngestBillDeadLetterErrors",
+            "ingest_bill could not write a failed event to its dead-letter queue: it is lost",
+            metric(
+                "AWS/Lambda",
+                "DeadLetterErrors",
+                {"FunctionName": self.function_resource("ingest_bill").ref},
+            ),
+        )
+        alarm(
+            "Api5xx",
+            "The REST API answered with a server error (5xx)",
+            metric("AWS/ApiGateway", "5XXError", {"ApiName": self.api_name, "Stage": "api"}),
+        )
+        return alarms
+
     # --- S3 → ingest_bill -------------------------------------------------------------------
 
     def _bill_notification(self) -> None:
@@ -604,7 +1134,7 @@ class RebillStack(cdk.Stack):
 
     # --- the portal -------------------------------------------------------------------------
 
-    def _portal(self, portal_dir: Path) -> cloudfront.Distribution:
+    def _portal(self) -> tuple[s3.Bucket, cloudfront.Distribution]:
         bucket = s3.Bucket(
             self,
             "PortalBucket",
@@ -626,17 +1156,25 @@ class RebillStack(cdk.Stack):
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                response_headers_policy=self._portal_headers(),
                 compress=True,
             ),
         )
         # The portal downloads CSVs and uploads bills through presigned data-bucket URLs.
         self.data_bucket.add_cors_rule(
             allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD],
-            allowed_origins=[f"https://{distribution.distribution_domain_name}"],
+            allowed_origins=[self._portal_origin(distribution)],
             allowed_headers=["*"],
             max_age=3600,
         )
+        return bucket, distribution
+
+    @staticmethod
+    def _portal_origin(distribution: cloudfront.Distribution) -> str:
+        return f"https://{distribution.distribution_domain_name}"
+
+    def _portal_deployment(self, portal_dir: Path) -> None:
+        """The portal's files and its config.json (the API URL, the Cognito ids)."""
         sources = [
             s3deploy.Source.json_data(
                 PORTAL_CONFIG_FILE,
@@ -654,12 +1192,63 @@ class RebillStack(cdk.Stack):
             self,
             "PortalDeployment",
             sources=sources,
-            destination_bucket=bucket,
-            distribution=distribution,
+            destination_bucket=self.portal_bucket,
+            distribution=self.portal_distribution,
             distribution_paths=["/*"],
             memory_limit=512,
         )
-        return distribution
+
+    def _portal_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        """AWS's security headers plus a Content-Security-Policy: the portal's own files, and
+        requests only to its API, Cognito and the data bucket (presigned uploads, downloads)."""
+        connect = [
+            "'self'",
+            f"https://*.execute-api.{self.region}.{self.url_suffix}",
+            f"https://cognito-idp.{self.region}.{self.url_suffix}",
+            # Not the bucket's own name: the bucket's CORS rule names the distribution already.
+            f"https://*.s3.{self.url_suffix}",
+            f"https://*.s3.{self.region}.{self.url_suffix}",
+        ]
+        policy = "; ".join(
+            [
+                "default-src 'none'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "img-src 'self' data:",
+                "font-src 'self'",
+                "connect-src " + " ".join(connect),
+                "frame-ancestors 'none'",
+                "base-uri 'none'",
+                "form-action 'self'",
+                "object-src 'none'",
+            ]
+        )
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "PortalHeaders",
+            comment=f"{self.prefix} portal: security headers and CSP",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=policy, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(365),
+                    include_subdomains=True,
+                    override=True,
+                ),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(
+                    protection=True, mode_block=True, override=True
+                ),
+            ),
+        )
 
     @property
     def api_url(self) -> str:
@@ -681,6 +1270,12 @@ class RebillStack(cdk.Stack):
             description="Point the clouds' bill exports here",
         )
         cdk.CfnOutput(self, "EventsTopicArn", value=self.events_topic.topic_arn)
+        cdk.CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarm_topic.topic_arn,
+            description="Subscribe the operators to the stack's alarms (docs/deploy.md)",
+        )
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         for machine in STATE_MACHINES:

@@ -48,7 +48,7 @@ def stage_source(dest: Path) -> Path:
     return dest
 
 
-def synthesize(stage: str, workdir: Path) -> Synthesized:
+def synthesize(stage: str, workdir: Path, **context: str) -> Synthesized:
     import aws_cdk as cdk
 
     from infra.app import build
@@ -56,7 +56,7 @@ def synthesize(stage: str, workdir: Path) -> Synthesized:
     source = stage_source(workdir / "src")
     started = time.perf_counter()
     with contextlib.chdir(workdir):  # chalice.cdk packages into ./chalice.out
-        app = cdk.App(outdir=str(workdir / "cdk.out"), context={"stage": stage})
+        app = cdk.App(outdir=str(workdir / "cdk.out"), context={"stage": stage, **context})
         stack = build(app, source_dir=source)
         assembly = app.synth()
     seconds = time.perf_counter() - started
@@ -85,3 +85,9 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize("dev", tmp_path_factory.mktemp("synth-dev"))
+
+
+@pytest.fixture(scope="session")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """prod with the optional flags on: ``-c waf=true -c kms=true``."""
+    return synthesize("prod", tmp_path_factory.mktemp("synth-hardened"), waf="true", kms="true")
