@@ -123,6 +123,7 @@ class FunctionAccess:
     removes: tuple[str, ...] = ()  # prefixes it deletes objects under
     publishes: bool = False  # the events topic
     starts: tuple[str, ...] = ()  # state machines it starts (and whose executions it describes)
+    looks_up_users: bool = False  # Cognito AdminGetUser: a signed-in user still enabled, not gone
 
 
 # The workflow tasks load a customer's period (chalicelib.workflow.customer_period): the
@@ -141,13 +142,15 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         puts=(BILLS_PREFIX,),
         publishes=True,
         starts=(GENERATE_INVOICES,),
+        looks_up_users=True,
     ),
     # A bill lands: read it, write its Parquet, move a bad one to quarantine/, record it; a
     # report manifest starts the ingest-report state machine.
+    # A single file's lines are compared with the current files' (normalized/) before it counts.
     "ingest_bill": FunctionAccess(
         reads=(REFERENCE, BILLS),
         writes=(BILLS,),
-        gets=(BILLS_PREFIX,),
+        gets=(BILLS_PREFIX, NORMALIZED_PREFIX),
         puts=(NORMALIZED_PREFIX, QUARANTINE_PREFIX),
         removes=(BILLS_PREFIX,),
         publishes=True,
@@ -161,8 +164,14 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         removes=(BILLS_PREFIX,),
         publishes=True,
     ),
+    # Compares the delivery's lines with the current files' and quarantines a refused delivery.
     "publish_delivery": FunctionAccess(
-        reads=(REFERENCE, BILLS), writes=(BILLS,), gets=(BILLS_PREFIX,), publishes=True
+        reads=(REFERENCE, BILLS),
+        writes=(BILLS,),
+        gets=(BILLS_PREFIX, NORMALIZED_PREFIX),
+        puts=(QUARANTINE_PREFIX,),
+        removes=(BILLS_PREFIX,),
+        publishes=True,
     ),
     "prepare_run": FunctionAccess(
         reads=(REFERENCE, BILLS, INVOICES), writes=(INVOICES,), puts=(RUNS_PREFIX,)
@@ -176,12 +185,14 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "compute_tax": FunctionAccess(
         reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
     ),
-    # Saves the live invoice, its CSV under invoices/, and issues it (numbering, invoice.issued).
+    # Saves the live invoice, its CSVs under invoices/, and issues it (numbering, invoice.issued);
+    # deletes the files of a draft it replaced, or of its own computation when it lost.
     "save_invoice": FunctionAccess(
         reads=(REFERENCE, INVOICES),
         writes=(INVOICES,),
         gets=(RUNS_PREFIX,),
         puts=(INVOICES_PREFIX,),
+        removes=(INVOICES_PREFIX,),
         publishes=True,
     ),
     "record_failure": FunctionAccess(reads=(INVOICES,), writes=(INVOICES,)),
@@ -617,6 +628,14 @@ class RebillStack(cdk.Stack):
             if self.key:  # the tables, objects, topic and queue it uses are encrypted with it
                 self.key.grant_encrypt_decrypt(role)
             roles[function] = role
+        for function, access in FUNCTION_ACCESS.items():
+            if access.looks_up_users:
+                roles[function].add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["cognito-idp:AdminGetUser"],
+                        resources=[self.user_pool.user_pool_arn],
+                    )
+                )
         roles["ingest_bill"].add_to_policy(
             iam.PolicyStatement(
                 actions=["sqs:SendMessage"], resources=[self.ingest_dead_letters.queue_arn]

@@ -111,6 +111,10 @@ def test_the_api_handler_cannot_touch_bills_data_or_delete_objects(prod: Synthes
         assert not allows(api, "dynamodb:DeleteItem", table_arn(template, table)), table
     assert not allows(api, "dynamodb:PutItem", table_arn(template, "bills"))
     assert allows(api, "dynamodb:DeleteItem", table_arn(template, "reference"))  # tokens, customers
+    # A signed-in user is looked up (disabled, deleted) on every request: only the API does it.
+    assert any(action == "cognito-idp:AdminGetUser" for action, _ in grants(api))
+    for other in ("ingest_bill", "save_invoice", "finish_run"):
+        assert not any(a.startswith("cognito-idp:") for a, _ in grants(role_of(template, other)))
 
 
 def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None:
@@ -119,6 +123,8 @@ def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None
     assert allows(ingest, "s3:GetObject", objects_under(template, "bills/*"))
     assert allows(ingest, "s3:PutObject", objects_under(template, "normalized/*"))
     assert allows(ingest, "s3:DeleteObject", objects_under(template, "bills/*"))  # quarantine
+    # A file's lines are compared with the current files' before it counts.
+    assert allows(ingest, "s3:GetObject", objects_under(template, "normalized/*"))
     assert not allows(ingest, "s3:DeleteObject", objects_under(template, "normalized/*"))
     assert not allows(ingest, "s3:PutObject", objects_under(template, "invoices/*"))
     assert allows(ingest, "dynamodb:PutItem", table_arn(template, "bills"))
