@@ -8,13 +8,12 @@ injection; numbers are written as plain decimals.
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from chalicelib.billing.csvsafe import safe_cell
+from chalicelib.billing.csvsafe import csv_writer, safe_cell
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.money import exact, plain
 from chalicelib.billing.priced_usage import GROUP_COLUMNS
@@ -71,7 +70,7 @@ def write_invoice_csv(invoice: Invoice, priced_usage: Path, out: Path) -> None:
         names = [column[0] for column in cursor.description or ()]
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_writer(handle)
             writer.writerow(CSV_COLUMNS)
             while batch := cursor.fetchmany(_BATCH):
                 for values in batch:

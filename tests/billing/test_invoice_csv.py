@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,15 @@ from chalicelib.billing.csvsafe import safe_cell
 from chalicelib.billing.invoice_csv import CSV_COLUMNS, write_invoice_csv
 from chalicelib.billing.money import round_money
 from tests.billing.conftest import Pipeline
-from tests.billing.fixtures import context, customer, line, price_list, settings
+from tests.billing.fixtures import (
+    FORMULA_CELLS,
+    HARMLESS_CELLS,
+    context,
+    customer,
+    line,
+    price_list,
+    settings,
+)
 
 D = Decimal
 
@@ -115,7 +124,50 @@ def test_text_cells_cannot_become_formulas(pipeline: Pipeline, tmp_path: Path) -
         (None, ""),
         ("-1e5", "-1e5"),
         ("-1.5 ", "'-1.5 "),
+        (" =1+2", "' =1+2"),
+        ("\n=1+2", "'\n=1+2"),
+        ("\r\n@x", "'\r\n@x"),
+        ("\tplain", "'\tplain"),
+        ("\u3000+x", "'\u3000+x"),
+        ("＝1+2", "'＝1+2"),
+        ("＋x", "'＋x"),
+        ("－x", "'－x"),
+        ("＠x", "'＠x"),
+        ("   ", "   "),
+        ("a ＝ b", "a ＝ b"),
     ],
 )
 def test_safe_cell(value: str | None, cell: str) -> None:
     assert safe_cell(value) == cell
+
+
+# Every cell quoted, quotes inside doubled: nothing inside a cell can end it.
+ALL_QUOTED = re.compile(r'(?:"(?:[^"]|"")*"(?:,|\r\n))*')
+
+
+def test_a_corpus_of_formula_cells_through_the_invoice_csv(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    cells = (*FORMULA_CELLS, *HARMLESS_CELLS[:-1])
+    rows = [
+        line(ResourceId=f"r{i}", UsageType=cell, SkuMeter=cell, BilledCost="-12.50")
+        for i, cell in enumerate(cells)
+    ]
+    # The same cells in the other text columns of one line each.
+    rows += [
+        line(ResourceId=cell, SkuId=cell, Operation=cell, RegionId=cell, BilledCost="1")
+        for cell in cells
+    ]
+    run = pipeline.run(context(), rows)
+    out = tmp_path / "invoice.csv"
+    write_invoice_csv(run.invoice, run.priced_path, out)
+    raw = out.read_bytes().decode("utf-8")
+    assert ALL_QUOTED.fullmatch(raw), raw[:300]
+    table = read_csv(out)
+    expected = {cell: ("'" + cell if cell in FORMULA_CELLS else cell) for cell in cells}
+    by_resource = {r["resource_id"]: r for r in table}
+    for i, cell in enumerate(cells):
+        assert by_resource[f"r{i}"]["usage_type"] == expected[cell], cell
+        assert by_resource[f"r{i}"]["price"] == "-12.5"  # a negative amount stays a number
+        row = by_resource[expected[cell]]
+        assert (row["sku_id"], row["operation"], row["region"]) == (expected[cell],) * 3
