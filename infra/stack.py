@@ -21,6 +21,7 @@ the state machine references the functions, so a reference back would be a depen
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import zipfile
@@ -78,6 +79,37 @@ TABLE_VARIABLES: dict[str, str] = {
     "ReferenceItem": "REFERENCE_TABLE",
     "BillItem": "BILLS_TABLE",
     "InvoiceItem": "INVOICES_TABLE",
+}
+
+
+def _gateway_response(status: str | None, code: str, message: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+        "responseTemplates": {
+            "application/json": json.dumps({"code": code, "message": message}),
+        },
+    }
+    if status is not None:
+        response["statusCode"] = status
+    return response
+
+
+# The responses API Gateway gives itself, in the shape of chalicelib.api.errors (docs/api.md).
+GATEWAY_RESPONSES = {
+    # An unknown path, or a method the path lacks: API Gateway cannot tell them apart.
+    "MISSING_AUTHENTICATION_TOKEN": _gateway_response("404", "not_found", "no such route"),
+    "REQUEST_TOO_LARGE": _gateway_response(
+        "413", "body_too_large", "the body is larger than the API accepts (1000000 bytes)"
+    ),
+    "UNSUPPORTED_MEDIA_TYPE": _gateway_response(
+        "415", "unsupported_media_type", "a request body must be JSON"
+    ),
+    "THROTTLED": _gateway_response("429", "throttled", "too many requests: retry later"),
+    # Any other refusal keeps its status; its type is an enum (ACCESS_DENIED, …), never input.
+    "DEFAULT_4XX": _gateway_response(
+        None, "gateway_refused", "refused by the API gateway ($context.error.responseType)"
+    ),
+    "DEFAULT_5XX": _gateway_response(None, "internal_error", "internal error"),
 }
 
 
@@ -204,6 +236,7 @@ class RebillStack(cdk.Stack):
         self._check_runtime()
         self._check_package_size()
         self._configure_functions(production)
+        self._gateway_responses()
 
         self.state_machines = {
             machine.name: self._state_machine(machine) for machine in STATE_MACHINES
@@ -454,6 +487,17 @@ class RebillStack(cdk.Stack):
                 retention=retention,
                 removal_policy=self.removal_policy,
             )
+
+    # --- API Gateway's own refusals -----------------------------------------------------------
+
+    def _gateway_responses(self) -> None:
+        """API Gateway answers some requests itself (an unknown path or method, a body over its
+        limit, throttling): in the API's error shape ``{code, message}``, with static messages.
+        Its default for an unknown path is a 403 whose message echoes the Authorization header
+        (the caller's bearer token) back; ``$context.error.message`` is never used here."""
+        self.chalice.get_resource("RestAPI").add_property_override(
+            "DefinitionBody.x-amazon-apigateway-gateway-responses", GATEWAY_RESPONSES
+        )
 
     # --- the state machines -----------------------------------------------------------------
 
