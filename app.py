@@ -8,6 +8,7 @@ from typing import Any
 from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
 
 from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
+from chalicelib.api.errors import framework_errors
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.workflow import ingest, invoice_run, report_delivery
 
@@ -15,6 +16,8 @@ app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+# Chalice's own refusals (405, 415, its 500) in the API's error shape.
+app.register_middleware(framework_errors, "http")
 # Browsers may send the idempotency key and read where a new run lives. A deployed stage answers
 # only its portal's origin (infra/ sets REBILL_PORTAL_ORIGIN; `chalice package` reads it too).
 app.api.cors = CORSConfig(

@@ -28,6 +28,7 @@ context flags ``waf`` and ``kms`` add a web ACL in front of the API and a custom
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import zipfile
@@ -223,6 +224,43 @@ API_BURST_LIMIT = 100
 DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 
+def _gateway_response(status: str | None, code: str, message: str, origin: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": origin},
+        "responseTemplates": {
+            "application/json": json.dumps({"code": code, "message": message}),
+        },
+    }
+    if status is not None:
+        response["statusCode"] = status
+    return response
+
+
+def gateway_responses(origin: str) -> dict[str, Any]:
+    """The responses API Gateway gives itself, in the shape of chalicelib.api.errors
+    (docs/api.md); ``origin`` is the header value browsers may read them from (``'<origin>'``)."""
+
+    def response(status: str | None, code: str, message: str) -> dict[str, Any]:
+        return _gateway_response(status, code, message, origin)
+
+    return {
+        # An unknown path, or a method the path lacks: API Gateway cannot tell them apart.
+        "MISSING_AUTHENTICATION_TOKEN": response("404", "not_found", "no such route"),
+        "REQUEST_TOO_LARGE": response(
+            "413", "body_too_large", "the body is larger than the API accepts (1000000 bytes)"
+        ),
+        "UNSUPPORTED_MEDIA_TYPE": response(
+            "415", "unsupported_media_type", "a request body must be JSON"
+        ),
+        "THROTTLED": response("429", "throttled", "too many requests: retry later"),
+        # Any other refusal keeps its status; its type is an enum (ACCESS_DENIED, …), never input.
+        "DEFAULT_4XX": response(
+            None, "gateway_refused", "refused by the API gateway ($context.error.responseType)"
+        ),
+        "DEFAULT_5XX": response(None, "internal_error", "internal error"),
+    }
+
+
 def state_machine_variable(machine: StateMachine) -> str:
     """``generate-invoices`` → ``GENERATE_INVOICES_STATE_MACHINE_ARN`` (chalicelib.config)."""
     return machine.name.upper().replace("-", "_") + "_STATE_MACHINE_ARN"
@@ -370,6 +408,7 @@ class RebillStack(cdk.Stack):
         self._check_runtime()
         self._check_package_size()
         self._configure_functions(production)
+        self._gateway_responses()
 
         self.state_machines = {
             machine.name: self._state_machine(machine) for machine in STATE_MACHINES
@@ -790,6 +829,18 @@ class RebillStack(cdk.Stack):
                 encryption_key=self.key,
                 removal_policy=self.removal_policy,
             )
+
+    # --- API Gateway's own refusals -----------------------------------------------------------
+
+    def _gateway_responses(self) -> None:
+        """API Gateway answers some requests itself (an unknown path or method, a body over its
+        limit, throttling): in the API's error shape ``{code, message}``, with static messages.
+        Its default for an unknown path is a 403 whose message echoes the Authorization header
+        (the caller's bearer token) back; ``$context.error.message`` is never used here."""
+        origin = f"'{self._portal_origin(self.portal_distribution)}'"  # as the API's CORS
+        self.chalice.get_resource("RestAPI").add_property_override(
+            "DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses(origin)
+        )
 
     # --- the state machines -----------------------------------------------------------------
 

@@ -72,6 +72,33 @@ class PortalHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+NO_ROUTE = {"code": "not_found", "message": "no such route"}
+
+
+def api_handler_class() -> type:
+    """Chalice's local request handler, answering like the deployed stage's gateway responses
+    (``infra/``): a path no route matches is a 404 in the API's error shape (Chalice's emulation
+    of API Gateway answers 403 and echoes the Authorization header back), and a method the
+    HTTP server does not know (TRACE, …) reaches the app, which answers 405, instead of the
+    server's HTML page."""
+    from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayException
+
+    class ApiRequestHandler(ChaliceRequestHandler):
+        def _send_error_response(self, error: LocalGatewayException) -> None:
+            if isinstance(error, ForbiddenError):  # the app has no authorizers: no route
+                body = json.dumps(NO_ROUTE)
+                self._send_http_response(404, {"Content-Type": "application/json"}, body)
+                return
+            super()._send_error_response(error)
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
+    return ApiRequestHandler
+
+
 class Servers:
     def __init__(self, api_port: int, portal_port: int) -> None:
         self.api_port = api_port
@@ -94,8 +121,10 @@ class Servers:
 
         from app import app
 
-        self._api = create_local_server(
-            app, Config.create(chalice_app=app), "127.0.0.1", self.api_port
+        config = Config.create(chalice_app=app)
+        self._api = create_local_server(app, config, "127.0.0.1", self.api_port)
+        self._api.server.RequestHandlerClass = functools.partial(
+            api_handler_class(), app_object=app, config=config
         )
         self.api_port = self._api.server.server_address[1]
         handler_class = type("Handler", (PortalHandler,), {"api_url": self.api_url})

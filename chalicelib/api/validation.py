@@ -19,11 +19,15 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from chalicelib.api.errors import BodyTooLarge
 from chalicelib.api.openapi import document
 from chalicelib.errors import InvalidInput, NotFound
 
 _BASE = "urn:rebill:openapi"
 MAX_BODY_BYTES = 1_000_000
+# The deepest body the document allows is a few levels (settings.tax.rates[].…); far deeper
+# nesting is refused before it can exhaust the parser's or the validator's recursion.
+MAX_BODY_DEPTH = 32
 
 
 @cache
@@ -124,14 +128,16 @@ def check(instance: Any, schema: Mapping[str, Any], prefix: str = "") -> None:
 def parse_body(raw: bytes | None, operation: Mapping[str, Any]) -> Any:
     """The JSON body, validated against the operation's request schema (None when absent)."""
     spec = operation.get("requestBody")
+    if raw and len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not raw or not raw.strip():
         if spec is not None and spec.get("required"):
             raise InvalidInput("a JSON body is required")
         return None
     if spec is None:
         raise InvalidInput("this operation takes no body")
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if _nesting(raw) > MAX_BODY_DEPTH:
+        raise InvalidInput(f"the body is nested more than {MAX_BODY_DEPTH} levels deep")
     try:
         body = json.loads(raw)
         # Lone surrogates ("\ud800") parse but cannot be stored as UTF-8.
@@ -140,6 +146,32 @@ def parse_body(raw: bytes | None, operation: Mapping[str, Any]) -> Any:
         raise InvalidInput("the body is not valid JSON (UTF-8)") from None
     check(body, spec["content"]["application/json"]["schema"])
     return body
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, brackets inside strings not counted
+    (at least the depth ``json.loads`` would recurse to; invalid JSON is its problem); 0 when
+    it cannot exceed :data:`MAX_BODY_DEPTH`."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_BODY_DEPTH:
+        return 0  # cannot be deeper (the usual case: no scan)
+    deepest = depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
 
 
 def _declared(operation: Mapping[str, Any], where: str) -> dict[str, Mapping[str, Any]]:

@@ -15,7 +15,6 @@ Text cells are protected against formula injection; numbers are written as plain
 
 from __future__ import annotations
 
-import csv
 from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from chalicelib.billing.csvsafe import safe_cell
+from chalicelib.billing.csvsafe import csv_writer, safe_cell
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.money import exact, plain
 from chalicelib.billing.priced_usage import GROUP_COLUMNS
@@ -90,13 +89,13 @@ def write_invoice_csv(
         names = [column[0] for column in cursor.description or ()]
         out.parent.mkdir(parents=True, exist_ok=True)
         with ExitStack() as files:
-            writer = csv.writer(files.enter_context(out.open("w", newline="", encoding="utf-8")))
+            writer = csv_writer(files.enter_context(out.open("w", newline="", encoding="utf-8")))
             writer.writerow(CSV_COLUMNS)
             customer = None
             if customer_out is not None:
                 customer_out.parent.mkdir(parents=True, exist_ok=True)
                 handle = files.enter_context(customer_out.open("w", newline="", encoding="utf-8"))
-                customer = _CustomerRows(csv.writer(handle), invoice.currency)
+                customer = _CustomerRows(csv_writer(handle), invoice.currency)
             while batch := cursor.fetchmany(_BATCH):
                 for values in batch:
                     row = _row(invoice, dict(zip(names, values, strict=True)))

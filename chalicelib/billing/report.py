@@ -7,7 +7,6 @@ and money of two currencies is never added) and, when given, the reconciliation.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.billing.csvsafe import safe_cell
+from chalicelib.billing.csvsafe import csv_writer, safe_cell
 from chalicelib.billing.document import Invoice, margin_percent
 from chalicelib.billing.money import exact, plain, to_str
 from chalicelib.billing.reconcile import Reconciliation, UnassignedAccount
@@ -129,7 +128,7 @@ def billing_report(
 def report_csv(report: dict[str, Any]) -> str:
     """The report's customer rows as CSV (``GET /reports/billing?format=csv``)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for row in report["rows"]:
         invoice = row["invoice"] or {}

@@ -6,7 +6,10 @@ gzip and zip are decompressed here, streaming, rather than handed to DuckDB:
   inflater checks every member's CRC-32 and length and a stream that stops early is an error;
 - DuckDB cannot read zip at all;
 - only a decompressor we drive can stop a zip bomb at ``max_bytes`` (output is produced in
-  bounded pieces, so even one tiny input chunk cannot blow up memory);
+  bounded pieces, so even one tiny input chunk cannot blow up memory), or earlier: text that
+  inflates more than :data:`MAX_RATIO` times (bills compress some 4-10 times; a bomb of zeros or
+  line breaks, about 1,000 times), and a text line longer than DuckDB's line limit (a bomb of
+  zeros is one endless line), are refused as soon as they show, not after gigabytes of disk;
 - DuckDB parses a plain file with all its threads but a compressed one (or a pipe) with one:
   ISA-L's inflater (about 2x zlib) plus a parallel parse of plain files beats both DuckDB's
   own gzip reader and streaming through a pipe (measured in ``bench/bench_ingest.py``).
@@ -31,7 +34,7 @@ import queue
 import threading
 import zipfile
 import zlib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -40,6 +43,7 @@ from typing import IO, BinaryIO, cast
 from isal import isal_zlib
 
 from chalicelib.bills.csvhead import BOM, first_record_bytes
+from chalicelib.bills.source import MAX_LINE_BYTES
 from chalicelib.errors import InvalidBillFile
 
 # Compressed bytes read at a time, and most decompressed bytes produced at a time: pieces that
@@ -55,6 +59,10 @@ _INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
 # allows next to the compressed bill, the Parquet output and DuckDB's spill files.
 PIECE_BYTES = 1 << 30
 SNIFF_BYTES = 4096
+# Decompressed / compressed bytes beyond which a file is refused as a compression bomb, judged
+# once this much text has come out (a small file may be mostly blank lines).
+MAX_RATIO = 200
+RATIO_CHECKED_AFTER = 32 << 20
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -140,7 +148,9 @@ class Unpacked:
         if self._inflated is None:
             yield Piece(self._source, 0, 0, 1.0, owned=False)
             return
-        inflated = chain(self._head, self._inflated)
+        inflated: Iterator[tuple[bytes, float]] = chain(self._head, self._inflated)
+        if self.kind != "parquet":
+            inflated = _bounded_lines(inflated, self._label)
         if self.kind == "csv":
             yield from self._cut(inflated)
             return
@@ -344,6 +354,7 @@ def _gunzip(source: Path, *, max_bytes: int, label: str) -> Iterator[tuple[bytes
             total += len(piece)
             if total > max_bytes:
                 raise _bomb(label, max_bytes)
+            _check_ratio(total, f.tell(), label)
             if piece:
                 yield piece, min(1.0, f.tell() / size)
             if inflater.unconsumed_tail:
@@ -371,11 +382,13 @@ def _expect_zeros(f: BinaryIO, label: str) -> None:
 
 
 def _unzip(source: Path, *, max_bytes: int, label: str) -> Iterator[tuple[bytes, float]]:
+    raw = source.open("rb")  # ours, so that its position tells the compressed bytes read
     try:
-        archive = zipfile.ZipFile(source)
+        archive = zipfile.ZipFile(raw)
     except (zipfile.BadZipFile, OSError) as exc:
+        raw.close()
         raise InvalidBillFile(f"{label}: corrupt or truncated zip file ({exc})") from exc
-    with archive:
+    with raw, archive:
         members = [
             m
             for m in archive.infolist()
@@ -392,12 +405,24 @@ def _unzip(source: Path, *, max_bytes: int, label: str) -> Iterator[tuple[bytes,
             # RuntimeError: an encrypted member; NotImplementedError: unknown compression.
             raise InvalidBillFile(f"{label}: cannot open {members[0].filename} ({exc})") from exc
         claimed = max(1, members[0].file_size)  # the header's claim: only for the progress
+        start = members[0].header_offset
         with member:
-            yield from _read_limited(member, claimed, max_bytes=max_bytes, label=label)
+            yield from _read_limited(
+                member,
+                claimed,
+                max_bytes=max_bytes,
+                label=label,
+                compressed_read=lambda: raw.tell() - start,
+            )
 
 
 def _read_limited(
-    reader: IO[bytes], claimed: int, *, max_bytes: int, label: str
+    reader: IO[bytes],
+    claimed: int,
+    *,
+    max_bytes: int,
+    label: str,
+    compressed_read: Callable[[], int],
 ) -> Iterator[tuple[bytes, float]]:
     """Decompressed bytes, counting what really comes out (headers' sizes are claims)."""
     total = 0
@@ -415,10 +440,48 @@ def _read_limited(
         total += len(chunk)
         if total > max_bytes:
             raise _bomb(label, max_bytes)
+        _check_ratio(total, compressed_read(), label)
         yield chunk, min(1.0, total / claimed)
 
 
 def _bomb(label: str, max_bytes: int) -> InvalidBillFile:
     return InvalidBillFile(
         f"{label}: decompresses to more than {max_bytes} bytes; refused as a possible zip bomb"
+    )
+
+
+def _check_ratio(inflated: int, compressed: int, label: str) -> None:
+    if inflated > RATIO_CHECKED_AFTER and inflated > MAX_RATIO * max(1, compressed):
+        raise InvalidBillFile(
+            f"{label}: decompresses more than {MAX_RATIO} times ({compressed} bytes into "
+            f"{inflated} so far); refused as a possible zip bomb"
+        )
+
+
+def _bounded_lines(
+    inflated: Iterable[tuple[bytes, float]], label: str
+) -> Iterator[tuple[bytes, float]]:
+    """The decompressed text, refused as soon as a line passes :data:`MAX_LINE_BYTES` (what
+    DuckDB would refuse later, after the whole piece was on disk). A chunk is smaller than the
+    limit, so only a line that spans chunks can be too long."""
+    line_start = 0  # where the current line begins in the decompressed text
+    offset = 0  # where this chunk begins
+    for data, progress in inflated:
+        end = offset + len(data)
+        first = data.find(b"\n")
+        if first >= 0:
+            if offset + first - line_start > MAX_LINE_BYTES:
+                raise _long_line(label, line_start)
+            line_start = offset + data.rfind(b"\n") + 1
+        if end - line_start > MAX_LINE_BYTES:
+            raise _long_line(label, line_start)
+        offset = end
+        yield data, progress
+
+
+def _long_line(label: str, line_start: int) -> InvalidBillFile:
+    return InvalidBillFile(
+        f"{label}: the line at decompressed byte {line_start} is longer than "
+        f"{MAX_LINE_BYTES >> 20} MiB; refused: bill lines are short, so this is a damaged file "
+        "or a compression bomb"
     )

@@ -17,7 +17,12 @@ from pathlib import Path
 from chalicelib.errors import InvalidBillFile
 
 BOM = b"\xef\xbb\xbf"
-MAX_HEADER_BYTES = 16 * 2**20
+# A header of thousands of columns (AWS's one per cost-allocation tag) is some 100 KB; a first
+# line longer than this is not a header, whatever it holds.
+MAX_HEADER_BYTES = 2**20
+# Python's csv module refuses a field over 128 KiB by default; a bill's value may be as long as
+# the line DuckDB accepts (source.MAX_LINE_BYTES), so the error locator reads those too.
+csv.field_size_limit(max(csv.field_size_limit(), 8 * 2**20))
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -60,14 +65,19 @@ def first_record_bytes(path: Path, label: str) -> bytes:
     quotes = 0
     size = 0
     with path.open("rb") as f:
-        for line in f:
+        # Read line by line, never more than the limit: the first "line" may be gigabytes.
+        while line := f.readline(MAX_HEADER_BYTES + 1 - size):
             chunks.append(line)
             quotes += line.count(b'"')
             size += len(line)
+            if size > MAX_HEADER_BYTES:
+                raise InvalidBillFile(
+                    f"{label}: the header line is longer than {MAX_HEADER_BYTES >> 20} MiB; "
+                    "not a bill header (a damaged file, or no line breaks)",
+                    line=1,
+                )
             if quotes % 2 == 0:
                 break
-            if size > MAX_HEADER_BYTES:
-                raise InvalidBillFile(f"{label}: the header line never ends", line=1)
     return b"".join(chunks)
 
 

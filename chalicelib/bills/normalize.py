@@ -160,7 +160,13 @@ def normalize_bill(
                 con.close()
         partitions = _publish(written, out_dir, summary, f"part-{part_index}.parquet")
     except duckdb.Error as exc:
-        raise BillProcessingError(f"{label}: processing failed: {_first_line(exc)}") from exc
+        message = _without_paths(f"{label}: processing failed: {_first_line(exc)}", label, work)
+        raise BillProcessingError(message) from exc
+    except InvalidBillFile as exc:
+        # A message names the file as it arrived, never the work files it was unpacked into.
+        exc.message = _without_paths(exc.message, label, source, work, out_dir, source.parent)
+        exc.args = (exc.message,)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -507,6 +513,14 @@ def _raise_read_error(
     if match and line_offset:
         message = f"{message[: match.start(1)]}{line}{message[match.end(1) :]}"
     raise InvalidBillFile(f"{label}: cannot be read: {message}", line=line) from exc
+
+
+def _without_paths(text: str, label: str, *paths: Path) -> str:
+    """``text`` with each local path under ``paths`` (most specific first) replaced by
+    ``label``."""
+    for path in paths:
+        text = re.sub(re.escape(str(path)) + r"""[^\s"'()]*""", label, text)
+    return text
 
 
 def _first_line(exc: BaseException) -> str:

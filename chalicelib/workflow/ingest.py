@@ -204,8 +204,10 @@ def normalize_and_stage(
         except InvalidBillFile as error:
             return None, _quarantine(record, error)
         except Exception as error:  # a bug or an outage: keep the file where it is, say so
+            # Named by the bill's key, never by the local copy in the temporary directory.
+            message = re.sub(re.escape(tmp) + r"""[^\s"'()]*""", landed.key, str(error))
             record.update(
-                status="failed", retryable=True, error={"message": f"internal error: {error}"}
+                status="failed", retryable=True, error={"message": f"internal error: {message}"}
             )
             bills.save_bill(record)
             raise

@@ -140,3 +140,32 @@ def context(
         rollover_balance=rollover_balance,
         commitment_owners=dict(commitment_owners or {}),
     )
+
+
+# Text cells a spreadsheet would run as formulas (OWASP "CSV injection"), each with the cell the
+# CSV must hold instead: a leading apostrophe, the rest unchanged.
+FORMULA_CELLS = (
+    '=HYPERLINK("http://x.example","click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "\n=1+2",
+    " =1+2",
+    "  +cmd",
+    "\r\n-2+3",
+    "\t @SUM(A1)",
+    "\u3000=1+2",  # ideographic space
+    "＝1+2",
+    "＋cmd",
+    "－2+3",
+    "＠SUM(A1)",
+    " ＝1+2",
+    "-1.5 ",
+    " -1.5",
+    "-",
+)
+# Text cells that stay as they are: plain words, a formula character further in, numbers, and a
+# separator or quote inside the cell (the cell is quoted, so neither starts a new cell).
+HARMLESS_CELLS = ("a=b", "x;=cmd()", 'say "=1"', "a,=b", "-1.5", "+3", "1e5", "")

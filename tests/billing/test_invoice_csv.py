@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +15,15 @@ from chalicelib.billing.csvsafe import safe_cell
 from chalicelib.billing.invoice_csv import CSV_COLUMNS, CUSTOMER_CSV_COLUMNS, write_invoice_csv
 from chalicelib.billing.money import round_money
 from tests.billing.conftest import Pipeline
-from tests.billing.fixtures import context, customer, line, price_list, settings
+from tests.billing.fixtures import (
+    FORMULA_CELLS,
+    HARMLESS_CELLS,
+    context,
+    customer,
+    line,
+    price_list,
+    settings,
+)
 
 D = Decimal
 
@@ -145,9 +155,8 @@ def test_the_customer_csv_has_only_what_the_customer_is_billed(
     detail_path, customer_path = tmp_path / "detail.csv", tmp_path / "customer.csv"
     write_invoice_csv(run.invoice, run.priced_path, detail_path, customer_path)
     detail, billed = read_csv(detail_path), read_csv(customer_path)
-    assert customer_path.read_text(encoding="utf-8").splitlines()[0].split(",") == list(
-        CUSTOMER_CSV_COLUMNS
-    )
+    header = next(csv.reader(io.StringIO(customer_path.read_text(encoding="utf-8"))))
+    assert header == list(CUSTOMER_CSV_COLUMNS)
     assert set(RESELLER_COLUMNS) == set(CSV_COLUMNS) - set(CUSTOMER_CSV_COLUMNS)
     # The reseller's figures and names are nowhere in the customer's file.
     text = customer_path.read_text(encoding="utf-8")
@@ -198,6 +207,17 @@ def test_the_customer_csv_sums_across_bill_currencies(pipeline: Pipeline, tmp_pa
         (None, ""),
         ("-1e5", "-1e5"),
         ("-1.5 ", "'-1.5 "),
+        (" =1+2", "' =1+2"),
+        ("\n=1+2", "'\n=1+2"),
+        ("\r\n@x", "'\r\n@x"),
+        ("\tplain", "'\tplain"),
+        ("\u3000+x", "'\u3000+x"),
+        ("＝1+2", "'＝1+2"),
+        ("＋x", "'＋x"),
+        ("－x", "'－x"),
+        ("＠x", "'＠x"),
+        ("   ", "   "),
+        ("a ＝ b", "a ＝ b"),
     ],
 )
 def test_safe_cell(value: str | None, cell: str) -> None:
@@ -212,3 +232,39 @@ def test_the_api_guide_lists_the_columns_of_both_csvs() -> None:
         if row.startswith(("| detailed CSV", "| customer CSV"))
     }
     assert documented == {"detailed CSV": CSV_COLUMNS, "customer CSV": CUSTOMER_CSV_COLUMNS}
+
+
+# Every cell quoted, quotes inside doubled: nothing inside a cell can end it.
+ALL_QUOTED = re.compile(r'(?:"(?:[^"]|"")*"(?:,|\r\n))*')
+
+
+def test_a_corpus_of_formula_cells_through_the_invoice_csv(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    cells = (*FORMULA_CELLS, *HARMLESS_CELLS[:-1])
+    rows = [
+        line(ResourceId=f"r{i}", UsageType=cell, SkuMeter=cell, BilledCost="-12.50")
+        for i, cell in enumerate(cells)
+    ]
+    # The same cells in the other text columns of one line each.
+    rows += [
+        line(ResourceId=cell, SkuId=cell, Operation=cell, RegionId=cell, BilledCost="1")
+        for cell in cells
+    ]
+    run = pipeline.run(context(), rows)
+    out, customer_out = tmp_path / "invoice.csv", tmp_path / "customer.csv"
+    write_invoice_csv(run.invoice, run.priced_path, out, customer_out)
+    raw = out.read_bytes().decode("utf-8")
+    assert ALL_QUOTED.fullmatch(raw), raw[:300]
+    # The customer's CSV is protected the same way.
+    customer_raw = customer_out.read_bytes().decode("utf-8")
+    assert ALL_QUOTED.fullmatch(customer_raw), customer_raw[:300]
+    expected = {cell: ("'" + cell if cell in FORMULA_CELLS else cell) for cell in cells}
+    assert not [v for r in read_csv(customer_out) for v in r.values() if v in FORMULA_CELLS]
+    table = read_csv(out)
+    by_resource = {r["resource_id"]: r for r in table}
+    for i, cell in enumerate(cells):
+        assert by_resource[f"r{i}"]["usage_type"] == expected[cell], cell
+        assert by_resource[f"r{i}"]["price"] == "-12.5"  # a negative amount stays a number
+        row = by_resource[expected[cell]]
+        assert (row["sku_id"], row["operation"], row["region"]) == (expected[cell],) * 3

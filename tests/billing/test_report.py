@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,17 @@ from chalicelib.billing.invoice import compose_invoice
 from chalicelib.billing.pricing import price_usage_batch
 from chalicelib.billing.reconcile import bill_ledger, reconcile
 from chalicelib.billing.report import ReportInput, billing_report, report_csv
-from tests.billing.fixtures import account, context, customer, line, plan, subscription, write_lines
+from tests.billing.fixtures import (
+    FORMULA_CELLS,
+    HARMLESS_CELLS,
+    account,
+    context,
+    customer,
+    line,
+    plan,
+    subscription,
+    write_lines,
+)
 
 D = Decimal
 PAYER_RI = "arn:aws:ec2:us-east-1:999999999999:reserved-instances/x"
@@ -180,3 +191,25 @@ def test_billing_report(tmp_path: Path) -> None:
 def test_report_csv_protects_names() -> None:
     report = billing_report("2026-10", [ReportInput("x", "=cmd()", None)], [])
     assert next(iter(csv.DictReader(io.StringIO(report_csv(report)))))["name"] == "'=cmd()"
+
+
+def test_a_corpus_of_formula_cells_through_the_report_csv() -> None:
+    cells = (*FORMULA_CELLS, *HARMLESS_CELLS)
+    report = billing_report(
+        "2026-10", [ReportInput(f"c{i:02}", cell, None) for i, cell in enumerate(cells)], []
+    )
+    text = report_csv(report)
+    assert re.fullmatch(r'(?:"(?:[^"]|"")*"(?:,|\r\n))*', text), text[:300]
+    names = [row["name"] for row in csv.DictReader(io.StringIO(text))]
+    assert names == [("'" + cell if cell in FORMULA_CELLS else cell) for cell in cells]
+
+
+def test_report_csv_keeps_negative_amounts_numbers(tmp_path: Path) -> None:
+    bill = write_lines(tmp_path / "bill.parquet", [line(BilledCost="-12.50")])
+    cp = context()
+    out = tmp_path / "priced.parquet"
+    price_usage_batch([cp], [bill], out)
+    report = billing_report("2026-10", [ReportInput("acme", "-Acme", compose_invoice(cp, out))], [])
+    [row] = csv.DictReader(io.StringIO(report_csv(report)))
+    assert (row["name"], row["cost"]) == ("'-Acme", "-12.50")
+    assert row["price"].startswith("-") and D(row["price"]) < 0

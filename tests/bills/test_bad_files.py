@@ -10,13 +10,14 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import pytest
 
 from chalicelib.bills.normalize import normalize_bill
 from chalicelib.errors import InvalidBillFile
-from tests.bills import curgen
+from tests.bills import bombs, curgen
 
 COST = "lineItem/UnblendedCost"
 
@@ -97,6 +98,14 @@ def _unterminated_quote() -> bytes:
     return _cur() + b'"unterminated,1,2\n'
 
 
+def _long_value_then_bad_cost() -> bytes:
+    # A 300 KB value (over the 128 KiB of Python's csv module) does not hide the bad cost.
+    return _cur(
+        curgen.line(**{"lineItem/LineItemDescription": "x" * 300_000}),
+        curgen.line(**{COST: "abc"}),
+    )
+
+
 Case = tuple[str, Callable[[], bytes], int | None, str | None, str]
 
 CASES: list[Case] = [
@@ -143,6 +152,19 @@ CASES: list[Case] = [
     ("bad.jsonl", lambda: _gcp_jsonl(b'{"cost": oops}'), 3, None, "not valid JSON"),
     ("bad-blank.jsonl", lambda: _gcp_jsonl(b'\n\n{"cost": oops}'), 5, None, "not valid JSON"),
     ("truncated.parquet", lambda: b"PAR1" + b"\0" * 50, None, None, "truncated Parquet"),
+    # Compression bombs and endless lines: refused as files, early, never as internal errors.
+    ("zeros.csv.gz", bombs.gzip_of_zeros, None, None, "longer than 8 MiB"),
+    ("blank-lines.csv.gz", bombs.gzip_of_blank_lines, None, None, "possible zip bomb"),
+    ("blank-lines.csv.zip", bombs.zip_of_blank_lines, None, None, "possible zip bomb"),
+    ("one-line.csv", lambda: b"x" * 5_000_000, 1, None, "header line is longer than 1 MiB"),
+    (
+        "one-line.csv.gz",
+        lambda: gzip.compress(b"a," * 2_500_000),
+        1,
+        None,
+        "header line is longer than 1 MiB",
+    ),
+    ("long-value.csv", _long_value_then_bad_cost, 3, COST, "not a number: 'abc'"),
     (
         "focus-no-billed-cost.csv",
         lambda: b"EffectiveCost,ListCost,ChargePeriodStart,BillingPeriodStart\n1,1,2026-10-01,x\n",
@@ -207,6 +229,7 @@ def test_bad_file(
     assert name in error.message
     assert fragment in error.message
     assert (error.line, error.column) == (line, column), error.message
+    assert str(tmp_path) not in error.message and str(out_dir) not in error.message
     assert list(out_dir.iterdir()) == []  # no partition, no work directory left behind
 
 
@@ -262,3 +285,20 @@ def test_gcp_credits_that_are_not_json(tmp_path: Path, out_dir: Path) -> None:
     with pytest.raises(InvalidBillFile, match="not a JSON list") as caught:
         normalize_bill(path, source_file_id="g", out_dir=out_dir)
     assert (caught.value.line, caught.value.column) == (3, "credits")
+
+
+def test_messages_name_the_file_not_the_work_files(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.bills import normalize
+
+    def unreadable(con: object, kind: str, path: Path, label: str) -> NoReturn:
+        raise InvalidBillFile(f'{label}: cannot read "{path}" (at {path.parent}/x.tmp)')
+
+    monkeypatch.setattr(normalize, "open_source", unreadable)
+    path = tmp_path / "cur.csv.gz"
+    path.write_bytes(gzip.compress(_cur()))
+    with pytest.raises(InvalidBillFile) as caught:
+        normalize_bill(path, source_file_id="p", out_dir=out_dir)
+    assert caught.value.message == 'cur.csv.gz: cannot read "cur.csv.gz" (at cur.csv.gz)'
+    assert str(caught.value) == caught.value.message

@@ -94,6 +94,50 @@ def test_a_bad_file_is_quarantined_with_a_clear_error(clean_stack: Any, name: st
     assert objects.get_bytes(record["quarantine_key"]) == BAD_FILES[name]
 
 
+HOSTILE_FILES = {
+    "zeros.csv.gz": ("zeros", "longer than 8 MiB"),  # 10 GiB of zero bytes from 10 MB
+    "blank-lines.csv.gz": ("blank lines", "possible zip bomb"),  # 10 GiB of line breaks
+    "one-line.csv": ("one line", "header line is longer than 1 MiB"),  # 5 MB, no line break
+}
+
+
+def _hostile(kind: str) -> bytes:
+    from tests.bills import bombs
+
+    if kind == "zeros":
+        return bombs.gzip_of_zeros()
+    if kind == "blank lines":
+        return bombs.gzip_of_blank_lines()
+    return b"x" * 5_000_000
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_a_bomb_or_an_endless_line_is_an_invalid_file_never_retried(
+    clean_stack: Any, name: str
+) -> None:
+    from chalicelib.store import objects
+    from chalicelib.workflow import ingest
+
+    kind, fragment = HOSTILE_FILES[name]
+    key = f"bills/hostile/{name}"
+    body = _hostile(kind)
+    record = _land(key, body)
+    assert record["status"] == "failed"
+    message = record["error"]["message"]
+    assert message.startswith(key) and fragment in message, message
+    assert (
+        "internal error" not in message and "/tmp" not in message and "rebill-work" not in message
+    )
+    assert not record.get("retryable")
+    assert objects.head(key) is None
+    assert objects.get_bytes(record["quarantine_key"]) == body
+    # The same event again (Lambda's retry, S3's second delivery) does not take it in again.
+    etag = objects.head(record["quarantine_key"])["ETag"]  # a copy: the same bytes, the same ETag
+    event = {"Records": [{"s3": {"object": {"key": key, "eTag": etag, "size": len(body)}}}]}
+    [again] = ingest.handle_s3_event(event)
+    assert again["duplicate"] is True and again["status"] == "failed"
+
+
 def test_a_bad_file_does_not_disturb_earlier_data(clean_stack: Any) -> None:
     from chalicelib.store import bills
 
@@ -129,8 +173,8 @@ def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
     body = (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes()
     real = ingest.normalize_bill
 
-    def outage(*args: Any, **kwargs: Any) -> Any:
-        raise OSError("No space left on device")
+    def outage(source: Any, **kwargs: Any) -> Any:
+        raise OSError(f"[Errno 28] No space left on device: '{source.parent}/piece-00001.csv'")
 
     monkeypatch.setattr(ingest, "normalize_bill", outage)
     # The notification's invocation fails inside moto (which swallows it): the record says why.
@@ -138,6 +182,10 @@ def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
     bill_id = ingest.LandedObject(key, etag.strip('"'), 0, "").bill_id
     failed = bills.get_bill(bill_id)
     assert failed is not None and failed["status"] == "failed" and failed["retryable"] is True
+    # The message names the bill's key, not the local copy it was being read from.
+    assert failed["error"]["message"] == (
+        f"internal error: [Errno 28] No space left on device: '{key}'"
+    )
     assert objects.head(key) is not None  # not quarantined: the file is fine
 
     # Lambda retries the same event; this time the work gets done.

@@ -9,6 +9,7 @@ state machine definition included).
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import sys
@@ -523,3 +524,32 @@ def test_cfn_lint_finds_no_errors(stage: str, request: pytest.FixtureRequest) ->
         if not any(fnmatch.fnmatchcase(str(resource), p) for p in patterns):
             unexpected.append(f"{match.rule.id} {match.message}")
     assert not unexpected, "\n".join(unexpected)
+
+
+# --- API Gateway's own refusals -----------------------------------------------------------------
+
+
+def test_api_gateway_refuses_in_the_api_error_shape_without_echoing_the_token(
+    prod: Synthesized,
+) -> None:
+    from localaws.servers import NO_ROUTE
+
+    [api] = of_type(prod.template, "AWS::Serverless::Api").values()
+    responses = api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    # API Gateway's default for an unknown path is a 403 echoing the Authorization header.
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == "404"
+    assert json.loads(missing["responseTemplates"]["application/json"]) == NO_ROUTE
+    assert responses["REQUEST_TOO_LARGE"]["statusCode"] == "413"
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for kind, response in responses.items():
+        template = response["responseTemplates"]["application/json"]
+        assert "$context.error.message" not in template, kind  # the echoing message
+        assert "method.request" not in json.dumps(response), kind  # no request value copied
+        body = json.loads(template.replace("$context.error.responseType", "ACCESS_DENIED"))
+        assert set(body) == {"code", "message"}, kind
+        # Browsers may read them only from the portal's origin, like the API's own answers.
+        origin = response["responseParameters"][
+            "gatewayresponse.header.Access-Control-Allow-Origin"
+        ]
+        assert "*" not in json.dumps(origin) and "PortalDistribution" in json.dumps(origin), kind
