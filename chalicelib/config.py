@@ -42,6 +42,9 @@ class AppConfig:
     # How long a Lambda container trusts what it last learnt about a Cognito user (exists, is
     # enabled, its access token not revoked); at most REVOCATION_BOUND_SECONDS.
     cognito_recheck_seconds: int = 300
+    # Operators signed in through Cognito must have an authenticator app (TOTP) as their second
+    # factor: on in deployed stages (infra/ sets REBILL_OPERATOR_MFA=required), off on a laptop.
+    operator_mfa_required: bool = False
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> AppConfig:
@@ -66,6 +69,7 @@ class AppConfig:
             cognito_recheck_seconds=_seconds(
                 env, "COGNITO_RECHECK_SECONDS", 300, REVOCATION_BOUND_SECONDS
             ),
+            operator_mfa_required=env.get("REBILL_OPERATOR_MFA", "") == "required",
         )
 
     def function_name(self, handler: str) -> str:

@@ -34,6 +34,12 @@ class Forbidden(RebillError):
     code = "forbidden"
 
 
+class MfaRequired(Forbidden):
+    """An operator signed in without a second factor where operators must have one."""
+
+    code = "mfa_required"
+
+
 class InvalidBillFile(RebillError):
     """A bill file that cannot be taken in. Says where: line (1-based, header = 1) and column."""
 

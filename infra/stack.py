@@ -748,6 +748,8 @@ class RebillStack(cdk.Stack):
             "COGNITO_CLIENT_ID": self.user_pool_client.user_pool_client_id,
             # The only origin the API answers browsers from (app.py's CORS configuration).
             "REBILL_PORTAL_ORIGIN": self._portal_origin(self.portal_distribution),
+            # Operators must have an authenticator app (chalicelib.api.cognito).
+            "REBILL_OPERATOR_MFA": "required",
         }
         for model_name, table in self.tables.items():
             env[TABLE_VARIABLES[model_name]] = table.table_name

@@ -117,10 +117,14 @@ class Servers:
 
     def start(self) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice.local import CustomLocalChalice, create_local_server
 
         from app import app
 
+        if isinstance(app, CustomLocalChalice):
+            # Served before in this process: Chalice made the app a local one then, and doing
+            # it again would make the class its own base.
+            app.__class__ = CustomLocalChalice.__bases__[1]
         config = Config.create(chalice_app=app)
         self._api = create_local_server(app, config, "127.0.0.1", self.api_port)
         self._api.server.RequestHandlerClass = functools.partial(

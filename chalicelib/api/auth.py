@@ -139,6 +139,7 @@ def _cognito_principal(token: str) -> Principal:
         config.cognito_user_pool_id,
         config.cognito_client_id,
         recheck_seconds=config.cognito_recheck_seconds,
+        operator_mfa=config.operator_mfa_required,
     )
     if cognito.OPERATORS_GROUP in user.groups:
         return Principal(role="operator", subject=f"user:{user.subject}")

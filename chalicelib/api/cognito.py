@@ -21,6 +21,12 @@ loses access within :data:`REVOCATION_BOUND_SECONDS` (300 s), for both kinds of 
 
 What a Lambda container learnt about a user or an access token is reused for
 ``cognito_recheck_seconds`` (at most the bound), in bounded per-container caches.
+
+Where operators must have a second factor (``operator_mfa``: deployed stages), an operator whose
+user has no authenticator app (TOTP) set up is refused with ``mfa_required`` (403): the portal
+then takes them through setting one up with Cognito, and every later sign-in asks for its code.
+The user pool allows TOTP for everyone and Cognito cannot require it per group, so this is
+where it is required.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from chalicelib.config import REVOCATION_BOUND_SECONDS
-from chalicelib.errors import RebillError, Unauthorized
+from chalicelib.errors import MfaRequired, RebillError, Unauthorized
 from chalicelib.store import cognito
 
 OPERATORS_GROUP = "operators"
@@ -137,6 +143,7 @@ def verify(
     pool_id: str,
     client_id: str,
     recheck_seconds: float = REVOCATION_BOUND_SECONDS,
+    operator_mfa: bool = False,
 ) -> CognitoUser:
     """The user a Cognito token names, or Unauthorized; IdentityUnavailable when the pool
     cannot be asked. What was learnt about the user is reused for ``recheck_seconds``."""
@@ -175,7 +182,14 @@ def verify(
     recheck = min(max(recheck_seconds, 0), REVOCATION_BOUND_SECONDS)
     if token_use == "id" and now - float(claims["iat"]) > ID_TOKEN_MAX_AGE:
         raise Unauthorized(f"the ID token is more than {ID_TOKEN_MAX_AGE} seconds old: refresh it")
-    _check_standing(pool_id, username, subject, now, recheck)
+    standing = _check_standing(pool_id, username, subject, now, recheck)
+    if operator_mfa and OPERATORS_GROUP in groups and not standing.totp:
+        # Refusals are not cached: the operator may have set the app up a moment ago.
+        standing = _check_standing(pool_id, username, subject, now, 0)
+    if operator_mfa and OPERATORS_GROUP in groups and not standing.totp:
+        raise MfaRequired(
+            "operators must sign in with an authenticator app: set one up, then sign in again"
+        )
     customer_id = claims.get(CUSTOMER_ID_CLAIM)
     if token_use == "access":
         attributes = SESSIONS.get(
@@ -200,8 +214,11 @@ def _ask(question: Callable[[], V]) -> V:
         raise IdentityUnavailable(f"cannot ask the user pool: {error}") from None
 
 
-def _check_standing(pool_id: str, username: str, subject: str, now: float, recheck: float) -> None:
-    """Unauthorized unless the user still exists as the same user and is enabled."""
+def _check_standing(
+    pool_id: str, username: str, subject: str, now: float, recheck: float
+) -> cognito.UserStanding:
+    """The user's standing; Unauthorized unless it still exists as the same user and is
+    enabled."""
     standing = STANDINGS.get(
         (pool_id, username),
         now,
@@ -212,3 +229,4 @@ def _check_standing(pool_id: str, username: str, subject: str, now: float, reche
         raise Unauthorized("the token's user no longer exists")
     if not standing.enabled:
         raise Unauthorized("the token's user is disabled")
+    return standing

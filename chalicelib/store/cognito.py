@@ -64,6 +64,7 @@ class UserStanding:
     subject: str  # the user's ``sub``: a user deleted and created again has a new one
     enabled: bool
     status: str  # Cognito's UserStatus: CONFIRMED, FORCE_CHANGE_PASSWORD, RESET_REQUIRED, …
+    totp: bool = False  # an authenticator app is the user's second factor, asked at sign-in
 
 
 def user_standing(pool_id: str, username: str) -> UserStanding | None:
@@ -83,4 +84,5 @@ def user_standing(pool_id: str, username: str) -> UserStanding | None:
         subject=attributes.get("sub", ""),
         enabled=bool(user.get("Enabled", True)),
         status=str(user.get("UserStatus", "")),
+        totp="SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or []),
     )

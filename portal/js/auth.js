@@ -16,12 +16,14 @@ function load() {
   }
 }
 
-/** The role the API grants a bearer: operators may list customers, customers may not. */
+/** The role the API grants a bearer: operators may list customers, customers may not. An
+ * operator who must set up an authenticator app first is told so (`mfa_required`). */
 export async function identify(api, token) {
   try {
     await api.get("/customers", { limit: 1 }, { token });
     return "operator";
   } catch (error) {
+    if (error instanceof ApiError && error.code === "mfa_required") return "mfa_required";
     if (error instanceof ApiError && error.status === 403 && error.code) return "customer";
     throw error;
   }
@@ -59,6 +61,8 @@ export class Auth {
 
   async #establish(api, fields) {
     const role = await identify(api, fields.token);
+    // Not a session yet: the operator sets up an authenticator app, then signs in again.
+    if (role === "mfa_required") return { setup: { accessToken: fields.accessToken, username: fields.username } };
     const session = { ...fields, role };
     this.#save(session);
     return session;
@@ -78,11 +82,12 @@ export class Auth {
     };
   }
 
-  /** Sign in with user name and password: a session, or {challenge} for a new password. */
+  /** Sign in with user name and password: a session, {challenge} for a new password or the
+   * authenticator app's code, or {setup} when an operator must set up an authenticator app. */
   async signInWithPassword(api, username, password) {
     const result = await cognito.initiateAuth(this.config, username, password);
     localStorage.setItem(LAST_USER_KEY, username);
-    if (result.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+    if (result.ChallengeName === "NEW_PASSWORD_REQUIRED" || result.ChallengeName === "SOFTWARE_TOKEN_MFA") {
       return { challenge: { name: result.ChallengeName, session: result.Session, username } };
     }
     if (!result.AuthenticationResult) {
@@ -93,7 +98,24 @@ export class Auth {
 
   async completeNewPassword(api, challenge, newPassword) {
     const result = await cognito.respondNewPassword(this.config, challenge.username, challenge.session, newPassword);
+    if (result.ChallengeName === "SOFTWARE_TOKEN_MFA") {
+      return { challenge: { name: result.ChallengeName, session: result.Session, username: challenge.username } };
+    }
     return this.#establish(api, this.#fromCognito(result, challenge.username));
+  }
+
+  async completeTotp(api, challenge, code) {
+    const result = await cognito.respondTotp(this.config, challenge.username, challenge.session, code.trim());
+    return this.#establish(api, this.#fromCognito(result, challenge.username));
+  }
+
+  /** The secret key of a new authenticator app for the user being set up. */
+  async startTotpSetup(setup) {
+    return (await cognito.associateSoftwareToken(this.config, setup.accessToken)).SecretCode;
+  }
+
+  async finishTotpSetup(setup, code) {
+    await cognito.enableSoftwareToken(this.config, setup.accessToken, code.trim());
   }
 
   async signInWithToken(api, token) {

@@ -17,6 +17,9 @@ const FRIENDLY = {
   TooManyRequestsException: "Too many attempts. Wait a minute and try again.",
   LimitExceededException: "Too many attempts. Wait a minute and try again.",
   InvalidPasswordException: null, // Cognito's own message names the rule that failed
+  CodeMismatchException: "That code is not right. Enter the code your app shows now.",
+  EnableSoftwareTokenMFAException: "That code is not right. Enter the code your app shows now.",
+  ExpiredCodeException: "That code has expired. Enter the code your app shows now.",
 };
 
 async function call(config, action, payload) {
@@ -56,6 +59,30 @@ export function respondNewPassword(config, username, session, newPassword) {
     ClientId: config.clientId,
     Session: session,
     ChallengeResponses: { USERNAME: username, NEW_PASSWORD: newPassword },
+  });
+}
+
+/** The second step of a sign-in with an authenticator app: its current 6-digit code. */
+export function respondTotp(config, username, session, code) {
+  return call(config, "RespondToAuthChallenge", {
+    ChallengeName: "SOFTWARE_TOKEN_MFA",
+    ClientId: config.clientId,
+    Session: session,
+    ChallengeResponses: { USERNAME: username, SOFTWARE_TOKEN_MFA_CODE: code },
+  });
+}
+
+/** A new authenticator app for the signed-in user: the secret key to enter in it. */
+export function associateSoftwareToken(config, accessToken) {
+  return call(config, "AssociateSoftwareToken", { AccessToken: accessToken });
+}
+
+/** The app's first code proves it holds the key; then it is the user's second factor. */
+export async function enableSoftwareToken(config, accessToken, code) {
+  await call(config, "VerifySoftwareToken", { AccessToken: accessToken, UserCode: code, FriendlyDeviceName: "Rebill" });
+  await call(config, "SetUserMFAPreference", {
+    AccessToken: accessToken,
+    SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
   });
 }
 

@@ -439,3 +439,53 @@ def test_the_per_container_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -
     assert cache.get(4, 61.0, 60, fetch(41)) == 41  # stale: asked again
     assert fetched == [0, 1, 2, 3, 4, 0, 41]
     assert len(cache._entries) == 3
+
+
+@pytest.fixture
+def operator_mfa(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    """Operators must have an authenticator app, as in a deployed stage."""
+    import dataclasses
+
+    from chalicelib.api import auth
+
+    config = dataclasses.replace(auth.get_config(), operator_mfa_required=True)
+    monkeypatch.setattr(auth, "get_config", lambda: config)
+
+
+def test_an_operator_without_an_authenticator_app_is_sent_to_set_one_up(
+    api: Api, clean_stack: Any, users: dict[str, str], operator_mfa: None
+) -> None:
+    """Where operators must have a second factor: refused with `mfa_required` until an
+    authenticator app is set up (with Cognito, from the portal); then every sign-in asks for
+    its code. Customers are not asked."""
+    idp = clean_stack.client("cognito-idp")
+    client_id = clean_stack.env["COGNITO_CLIENT_ID"]
+    tokens = _tokens(clean_stack, users["operator"])
+    for kind in ("IdToken", "AccessToken"):
+        reply = api.get("/customers", tokens[kind])
+        assert (reply.status, reply.json["code"]) == (403, "mfa_required"), kind
+    acme = _tokens(clean_stack, users["acme"])
+    assert api.get("/invoices", acme["IdToken"]).status == 200
+
+    # What the portal does: associate an app, verify its first code, make it the second factor.
+    assert idp.associate_software_token(AccessToken=tokens["AccessToken"])["SecretCode"]
+    idp.verify_software_token(AccessToken=tokens["AccessToken"], UserCode="123456")
+    idp.set_user_mfa_preference(
+        AccessToken=tokens["AccessToken"],
+        SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+    )
+    challenge = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": users["operator"], "PASSWORD": PASSWORD},
+    )
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    signed_in = idp.respond_to_auth_challenge(
+        ClientId=client_id,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        Session=challenge["Session"],
+        ChallengeResponses={"USERNAME": users["operator"], "SOFTWARE_TOKEN_MFA_CODE": "123456"},
+    )["AuthenticationResult"]
+    # The container that refused the operator lets them in at once (a refusal is not cached).
+    for kind in ("IdToken", "AccessToken"):
+        assert api.get("/customers", signed_in[kind]).status == 200, kind

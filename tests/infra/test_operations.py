@@ -369,6 +369,10 @@ def test_passwords_need_symbols_and_totp_is_the_only_second_factor(prod: Synthes
     assert policy["MinimumLength"] >= 12
     assert props["MfaConfiguration"] == "OPTIONAL"
     assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    # Cognito cannot require it per group: the API requires it of operators.
+    for function in of_type(prod.template, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["REBILL_OPERATOR_MFA"] == "required"
 
 
 def test_the_portal_is_served_with_a_content_security_policy(prod: Synthesized) -> None:

@@ -8,6 +8,7 @@ or with API tokens created through the API. Screenshots go to ``test-artifacts/p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -63,7 +64,7 @@ def _stack_environment() -> dict[str, str]:
     return env
 
 
-def _serve_command(credentials: Path) -> list[str]:
+def _serve_command(credentials: Path, demo: bool = True) -> list[str]:
     """``python -m localaws serve --demo`` on free ports, its credentials out of everyone's way.
 
     The tests sign in through Cognito and need no credentials file; the stack's must just not
@@ -74,7 +75,7 @@ def _serve_command(credentials: Path) -> list[str]:
         "-m",
         "localaws",
         "serve",
-        "--demo",
+        *(["--demo"] if demo else []),
         "--port",
         "0",
         "--credentials",
@@ -82,18 +83,21 @@ def _serve_command(credentials: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="session")
-def portal() -> Iterator[Portal]:
+@contextlib.contextmanager
+def running_stack(
+    name: str, *, demo: bool = True, environment: dict[str, str] | None = None
+) -> Iterator[Portal]:
+    """A ``localaws serve`` of its own (``environment`` added to the stack's), stopped after."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    log = ARTIFACTS / f"stack-{worker}.log"
+    log = ARTIFACTS / f"{name}-{worker}.log"
     # Under the project root (the stack prints it relative to the root), never the shared file.
-    credentials = ROOT / ".local" / "portal-tests" / f"credentials-{worker}-{os.getpid()}.json"
+    credentials = ROOT / ".local" / "portal-tests" / f"{name}-{worker}-{os.getpid()}.json"
     started = time.monotonic()
     process = subprocess.Popen(
-        _serve_command(credentials),
+        _serve_command(credentials, demo),
         cwd=ROOT,
-        env=_stack_environment(),
+        env={**_stack_environment(), **(environment or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -119,14 +123,14 @@ def portal() -> Iterator[Portal]:
     try:
         if not ready.wait(STARTUP_SECONDS) or process.poll() is not None or len(urls) < 2:
             tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
-            pytest.fail(f"`localaws serve --demo` did not start ({log}):\n{tail}", pytrace=False)
+            pytest.fail(f"`localaws serve` did not start ({log}):\n{tail}", pytrace=False)
         portal_url = urls["Portal"]
         config = requests.get(portal_url + "config.json", timeout=10).json()
         assert config["api_url"] == urls["API"], config
         assert config["cognito_client_id"], "the local stack provisions no Cognito user pool"
         server = Portal(api_url=urls["API"], portal_url=portal_url, config=config, log=log)
         server.create_user(OPERATOR, operator=True)
-        print(f"\nportal stack up in {time.monotonic() - started:.1f} s: {portal_url}")
+        print(f"\n{name} stack up in {time.monotonic() - started:.1f} s: {portal_url}")
         yield server
     finally:
         if process.poll() is None:
@@ -137,6 +141,12 @@ def portal() -> Iterator[Portal]:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
         credentials.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[Portal]:
+    with running_stack("stack") as server:
+        yield server
 
 
 # --- the browser -----------------------------------------------------------------------------

@@ -96,8 +96,7 @@ function passwordSignIn(ctx, messages, done, fail) {
         messages.replaceChildren();
         try {
           const result = await busy(button, () => auth.signInWithPassword(api, username.value.trim(), password.value), "Signing in…");
-          if (result.challenge) form.replaceWith(newPasswordForm(ctx, result.challenge, messages, done, fail));
-          else done();
+          next(ctx, form, result, messages, done, fail);
         } catch (error) {
           fail(error);
           password.value = "";
@@ -109,6 +108,86 @@ function passwordSignIn(ctx, messages, done, fail) {
     field("Password", password),
     h("div", { class: "actions" }, button),
   );
+  return form;
+}
+
+/** After a sign-in step: signed in, or the next step's form in place of this one. */
+function next(ctx, form, result, messages, done, fail) {
+  if (result.setup) form.replaceWith(totpSetupForm(ctx, result.setup, messages, done, fail));
+  else if (result.challenge?.name === "SOFTWARE_TOKEN_MFA") form.replaceWith(totpForm(ctx, result.challenge, messages, done, fail));
+  else if (result.challenge) form.replaceWith(newPasswordForm(ctx, result.challenge, messages, done, fail));
+  else done();
+}
+
+function codeInput() {
+  return input("code", "", { inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "[0-9]{6}", maxlength: 6 });
+}
+
+function totpForm(ctx, challenge, messages, done, fail) {
+  const code = codeInput();
+  const button = h("button", { type: "submit", class: "primary" }, "Verify and sign in");
+  const form = h(
+    "form",
+    {
+      "aria-label": "Enter the code of your authenticator app",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        messages.replaceChildren();
+        try {
+          const result = await busy(button, () => ctx.auth.completeTotp(ctx.api, challenge, code.value), "Signing in…");
+          next(ctx, form, result, messages, done, fail);
+        } catch (error) {
+          fail(error);
+          code.value = "";
+          code.focus();
+        }
+      },
+    },
+    field("Code from your authenticator app", code, "The 6-digit code the app shows for Rebill now."),
+    h("div", { class: "actions" }, button),
+  );
+  queueMicrotask(() => code.focus());
+  return form;
+}
+
+/** An operator must have an authenticator app: show its key, check its first code, enable it. */
+function totpSetupForm(ctx, setup, messages, done, fail) {
+  const key = h("code", { class: "totp-key" }, "…");
+  const uri = h("code", { class: "totp-uri" });
+  const code = codeInput();
+  const button = h("button", { type: "submit", class: "primary" }, "Turn on and sign in again");
+  const form = h(
+    "form",
+    {
+      "aria-label": "Set up an authenticator app",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        messages.replaceChildren();
+        try {
+          await busy(button, () => ctx.auth.finishTotpSetup(setup, code.value), "Turning on…");
+          messages.replaceChildren(notice("ok", h("p", {}, "Your authenticator app is set up. Sign in again: Rebill now asks for its code.")));
+          form.replaceWith(passwordSignIn(ctx, messages, done, fail));
+        } catch (error) {
+          fail(error);
+          code.value = "";
+          code.focus();
+        }
+      },
+    },
+    notice("info", h("p", {}, "Operators sign in with a second factor. Add Rebill to an authenticator app (1Password, Google Authenticator, Authy, …) with this key, then enter the code it shows.")),
+    field("Key", key),
+    h("p", { class: "meta" }, "Or open this link on the device with the app: ", uri),
+    field("Code from your authenticator app", code),
+    h("div", { class: "actions" }, button),
+  );
+  ctx.auth
+    .startTotpSetup(setup)
+    .then((secret) => {
+      key.textContent = secret.replace(/(.{4})/g, "$1 ").trim();
+      uri.textContent = `otpauth://totp/Rebill:${encodeURIComponent(setup.username)}?secret=${secret}&issuer=Rebill`;
+      code.focus();
+    })
+    .catch(fail);
   return form;
 }
 
@@ -129,8 +208,8 @@ function newPasswordForm(ctx, challenge, messages, done, fail) {
         }
         second.setCustomValidity("");
         try {
-          await busy(button, () => ctx.auth.completeNewPassword(ctx.api, challenge, first.value), "Signing in…");
-          done();
+          const result = await busy(button, () => ctx.auth.completeNewPassword(ctx.api, challenge, first.value), "Signing in…");
+          next(ctx, form, result, messages, done, fail);
         } catch (error) {
           fail(error);
         }
