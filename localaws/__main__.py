@@ -54,13 +54,14 @@ def serve(
     port: int,
     credentials: Path = CREDENTIALS,
     data_dir: Path | None = DATA_DIR,
+    use_dynamodb_local: bool | None = None,
 ) -> int:
     from localaws import persistence
     from localaws.stack import LocalStack
 
     print("Starting the embedded AWS…", flush=True)
     try:
-        stack = LocalStack(data_dir=data_dir).start()
+        stack = LocalStack(data_dir=data_dir, use_dynamodb_local=use_dynamodb_local).start()
     except (persistence.DataDirInUse, persistence.NotADataDir) as error:
         print(f"Not started: {error}", file=sys.stderr)
         return 1
@@ -197,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument(
         "--reset", action="store_true", help="delete the kept data first (as `reset` does)"
     )
+    serve_parser.add_argument(
+        "--dynamodb",
+        choices=("auto", "local", "moto"),
+        default="auto",
+        help="DynamoDB Local (needs Java), moto's, or the first there is (default: auto)",
+    )
     args = parser.parse_args(argv)
     credentials, data_dir = args.credentials.resolve(), args.data_dir.resolve()
     if args.command == "reset":
@@ -204,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if args.reset and (status := reset(data_dir, credentials)) != 0:
             return status
-        return serve(args.demo, args.port, credentials, None if args.ephemeral else data_dir)
+        dynamodb_local = {"auto": None, "local": True, "moto": False}[args.dynamodb]
+        return serve(
+            args.demo,
+            args.port,
+            credentials,
+            None if args.ephemeral else data_dir,
+            dynamodb_local,
+        )
     return 2
 
 
