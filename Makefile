@@ -6,10 +6,16 @@ INSTALLED := $(VENV)/.installed
 TOOLS := .local/tools/.installed
 PORT ?= 8000
 
-.PHONY: run test setup test-setup browser lint typecheck bench clean
+.PHONY: run reset test setup test-setup browser lint typecheck bench clean
 
+# Keeps its data in .local/data/ across restarts; the demo is loaded into an empty stack only.
 run: setup
 	$(BIN)/python -m localaws serve --demo --port $(PORT)
+
+# Deletes .local/data/ (the local stack's tables, S3 objects and Cognito users) and
+# .local/credentials.json, and says so; keeps .venv/ and .local/tools/.
+reset:
+	$(PYTHON) -m localaws reset
 
 test: test-setup lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
