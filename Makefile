@@ -10,7 +10,7 @@ PORT ?= 8000
 
 # Keeps its data in .local/data/ across restarts; the demo is loaded into an empty stack only.
 run: setup
-	$(BIN)/python -m localaws serve --demo --port $(PORT)
+	$(BIN)/python -m localaws serve --demo --port $(PORT) --data-dir .local/data
 
 # Deletes .local/data/ (the local stack's tables, S3 objects and Cognito users) and
 # .local/credentials.json, and says so; keeps .venv/ and .local/tools/.

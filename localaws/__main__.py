@@ -1,6 +1,6 @@
-"""``python -m localaws serve [--demo] [--port N] [--data-dir DIR | --ephemeral] [--reset]``: the
-embedded AWS with Rebill on it, keeping its data in ``.local/data`` unless told otherwise;
-``python -m localaws reset``: delete that data.
+"""``python -m localaws serve [--demo] [--port N] [--data-dir DIR [--reset]]``: the embedded AWS
+with Rebill on it, keeping its data in ``DIR`` across restarts (``make run``: ``.local/data``)
+or, without it, in memory; ``python -m localaws reset [--data-dir DIR]``: delete that data.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def serve(
     demo: bool,
     port: int,
     credentials: Path = CREDENTIALS,
-    data_dir: Path | None = DATA_DIR,
+    data_dir: Path | None = None,
     use_dynamodb_local: bool | None = None,
 ) -> int:
     from localaws import persistence
@@ -67,7 +67,7 @@ def serve(
         return 1
     print(f"  moto at {stack.endpoint}; DynamoDB: {stack.dynamodb_backend}", flush=True)
     if data_dir is None:
-        print("  data: in memory, gone when the stack stops (--ephemeral)")
+        print("  data: in memory, gone when the stack stops (no --data-dir)")
     else:
         kept = ", ".join(stack.restored)
         print(f"  data: {_shown(data_dir)}/" + (f" (kept: {kept})" if kept else " (new)"))
@@ -178,25 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = sub.add_parser("serve", help="run the embedded AWS with Rebill deployed on it")
     serve_parser.add_argument("--demo", action="store_true", help="load the demo and run invoices")
     serve_parser.add_argument("--port", type=int, default=8000, help="API port (portal: port+1)")
-    reset_parser = sub.add_parser("reset", help="delete the data the stack keeps")
-    for command in (serve_parser, reset_parser):
-        command.add_argument(
-            "--credentials",
-            type=Path,
-            default=CREDENTIALS,
-            help="where to write api_url, portal_url and operator_token (default: %(default)s)",
-        )
-        command.add_argument(
-            "--data-dir",
-            type=Path,
-            default=DATA_DIR,
-            help="where the stack keeps its data across restarts (default: %(default)s)",
-        )
     serve_parser.add_argument(
-        "--ephemeral", action="store_true", help="keep nothing: all data in memory"
+        "--data-dir",
+        type=Path,
+        help="keep the data here across restarts (`make run`: .local/data); "
+        "without it everything is in memory and gone at stop",
     )
     serve_parser.add_argument(
-        "--reset", action="store_true", help="delete the kept data first (as `reset` does)"
+        "--reset", action="store_true", help="delete --data-dir first (as `reset` does)"
     )
     serve_parser.add_argument(
         "--dynamodb",
@@ -204,21 +193,34 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="DynamoDB Local (needs Java), moto's, or the first there is (default: auto)",
     )
+    reset_parser = sub.add_parser("reset", help="delete the data a stack kept")
+    reset_parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="the directory to delete (default: %(default)s)",
+    )
+    for command in (serve_parser, reset_parser):
+        command.add_argument(
+            "--credentials",
+            type=Path,
+            default=CREDENTIALS,
+            help="where the operator token is written (default: %(default)s)",
+        )
     args = parser.parse_args(argv)
-    credentials, data_dir = args.credentials.resolve(), args.data_dir.resolve()
+    credentials = args.credentials.resolve()
+    data_dir = args.data_dir.resolve() if args.data_dir else None
     if args.command == "reset":
+        assert data_dir is not None
         return reset(data_dir, credentials)
     if args.command == "serve":
-        if args.reset and (status := reset(data_dir, credentials)) != 0:
-            return status
+        if args.reset:
+            if data_dir is None:
+                parser.error("--reset needs --data-dir")
+            if (status := reset(data_dir, credentials)) != 0:
+                return status
         dynamodb_local = {"auto": None, "local": True, "moto": False}[args.dynamodb]
-        return serve(
-            args.demo,
-            args.port,
-            credentials,
-            None if args.ephemeral else data_dir,
-            dynamodb_local,
-        )
+        return serve(args.demo, args.port, credentials, data_dir, dynamodb_local)
     return 2
 
 
