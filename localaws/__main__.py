@@ -33,7 +33,7 @@ def reset(data_dir: Path, credentials: Path) -> int:
 
     try:
         held = persistence.reset(data_dir)
-    except (persistence.DataDirInUse, persistence.NotADataDir) as error:
+    except persistence.DataDirError as error:
         print(f"Not reset: {error}", file=sys.stderr)
         return 1
     if held:
@@ -62,7 +62,7 @@ def serve(
     print("Starting the embedded AWS…", flush=True)
     try:
         stack = LocalStack(data_dir=data_dir, use_dynamodb_local=use_dynamodb_local).start()
-    except (persistence.DataDirInUse, persistence.NotADataDir) as error:
+    except persistence.DataDirError as error:
         print(f"Not started: {error}", file=sys.stderr)
         return 1
     print(f"  moto at {stack.endpoint}; DynamoDB: {stack.dynamodb_backend}", flush=True)

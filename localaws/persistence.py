@@ -60,12 +60,35 @@ _READ_ACTIONS = (
 )
 
 
-class DataDirInUse(RuntimeError):
+class DataDirError(RuntimeError):
+    """The data directory cannot be used (or reset) as asked; nothing was changed."""
+
+
+class DataDirInUse(DataDirError):
     pass
 
 
-class NotADataDir(RuntimeError):
+class NotADataDir(DataDirError):
     pass
+
+
+class OtherDynamoDB(DataDirError):
+    pass
+
+
+def check_dynamodb(data: DataDir, *, moto_dynamodb: bool) -> None:
+    """Refuse to start on tables another DynamoDB back end holds: they would seem gone."""
+    local = (data.path / DYNAMODB_DIR / "shared-local-instance.db").is_file()
+    moto = (data.path / MOTO_DIR / "dynamodb.pickle").is_file()
+    if moto_dynamodb and local:
+        raise OtherDynamoDB(
+            f"{data.path} holds DynamoDB Local's tables but DynamoDB Local is not running "
+            "(Java missing or --dynamodb moto): start with Java, or reset"
+        )
+    if not moto_dynamodb and moto:
+        raise OtherDynamoDB(
+            f"{data.path} holds moto's DynamoDB tables: start with --dynamodb moto, or reset"
+        )
 
 
 class DataDir:
@@ -76,6 +99,8 @@ class DataDir:
         self._lock_fd: int | None = None
 
     def open(self) -> DataDir:
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADataDir(f"{self.path} is not a directory: choose another --data-dir")
         if self.path.exists() and any(self.path.iterdir()) and not self.is_data_dir():
             raise NotADataDir(
                 f"{self.path} is not empty and holds no Rebill data ({MARKER} missing): "

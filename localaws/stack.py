@@ -162,6 +162,7 @@ class LocalStack:
         port = self.moto._server.server_port
         endpoint = self._start_dynamodb()
         if self.data is not None:
+            persistence.check_dynamodb(self.data, moto_dynamodb=endpoint is None)
             self.persistence = persistence.Persistence(self.data, moto_dynamodb=endpoint is None)
             # Every call reaches moto through this one WSGI app (werkzeug reads server.app).
             self.moto._server.app = self.persistence.wrap(self.moto._server.app)
@@ -196,6 +197,8 @@ class LocalStack:
                 raise RuntimeError("DynamoDB Local needs Java 17+ and npm")
             return None
         db_path = None if self.data is None else self.data.sub("dynamodb")
+        if db_path is not None and (db_path / "shared-local-instance.db").is_file():
+            self.restored.append("the DynamoDB tables")
         self.dynamodb = dynamodb_local.DynamoDBLocal(jar_dir, db_path)
         self.dynamodb.start()
         self.dynamodb_backend = "DynamoDB Local"

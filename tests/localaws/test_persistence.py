@@ -360,3 +360,11 @@ def test_moto_dynamodb_keeps_its_tables_too(tmp_path: Path, serves: list[Serve])
         assert listed.status_code == 200, listed.text
     assert "nightly" in {t["name"] for t in listed.json()["items"]}
     assert second.stop() == 0
+
+    if shutil.which("java") is not None:  # the tables are moto's: DynamoDB Local would not see them
+        third = Serve(tmp_path, "--dynamodb", "local")
+        serves.append(third)
+        assert third.process.wait(120) == 1
+        third._reader.join(5)
+        assert "holds moto's DynamoDB tables: start with --dynamodb moto, or reset" in third.output
+        assert (third.data_dir / "moto" / "dynamodb.pickle").is_file()
