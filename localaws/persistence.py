@@ -194,18 +194,23 @@ class _Header:
     metadata: dict[str, str]
     storage_class: str | None
 
-    def fingerprint(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
-
 
 def _header_of(name: str, key: Any) -> _Header:
+    with key.lock:  # moto computes the ETag from the buffer a reader may be using
+        etag = key.etag
     return _Header(
         key=name,
-        etag=key.etag,
+        etag=etag,
         last_modified=key.last_modified.isoformat(),
         metadata={str(k): str(v) for k, v in key.metadata.items()},
         storage_class=key.storage_class,
     )
+
+
+def _fingerprint(key: Any) -> tuple[Any, ...]:
+    """Cheap to take for every object on every call: a write makes a new ``FakeKey``; metadata
+    and storage class change on the same one."""
+    return (key, tuple(sorted(key.metadata.items())), key.storage_class, key.last_modified)
 
 
 class S3Mirror:
@@ -215,7 +220,8 @@ class S3Mirror:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.active = False  # nothing is written (or deleted) before restore() has run
-        self._written: dict[tuple[str, str], str] = {}  # (bucket, key) → fingerprint on disk
+        # (bucket, key) → the fingerprint of what is on disk
+        self._written: dict[tuple[str, str], tuple[Any, ...]] = {}
         self._lock = threading.Lock()
 
     def _path(self, bucket: str, key: str) -> Path:
@@ -247,9 +253,7 @@ class S3Mirror:
                     )
                     key.set_metadata(dict(header.metadata))
                     key.last_modified = datetime.fromisoformat(header.last_modified)
-                    self._written[(bucket_dir.name, header.key)] = _header_of(
-                        header.key, key
-                    ).fingerprint()
+                    self._written[(bucket_dir.name, header.key)] = _fingerprint(key)
                     restored += 1
             self.active = True
         return restored
@@ -271,11 +275,11 @@ class S3Mirror:
                     if not isinstance(key, FakeKey):  # a delete marker
                         continue
                     seen.add((bucket_name, name))
-                    header = _header_of(name, key)
-                    fingerprint = header.fingerprint()
+                    fingerprint = _fingerprint(key)
                     if self._written.get((bucket_name, name)) == fingerprint:
                         continue
                     try:
+                        header = _header_of(name, key)
                         value = key.value
                     except ValueError:  # replaced meanwhile: the request that did it syncs
                         continue
