@@ -150,6 +150,7 @@ class LocalStack:
 
         from localaws import persistence
 
+        self.restored = []
         if self.data_dir is not None:
             self.data = persistence.DataDir(self.data_dir).open()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -166,7 +167,7 @@ class LocalStack:
             self.persistence = persistence.Persistence(self.data, moto_dynamodb=endpoint is None)
             # Every call reaches moto through this one WSGI app (werkzeug reads server.app).
             self.moto._server.app = self.persistence.wrap(self.moto._server.app)
-            self.restored = [f"moto's {name} state" for name in self.persistence.restore_services()]
+            self.restored += [f"moto's {n} state" for n in self.persistence.restore_services()]
         self.env = environment(port, endpoint)
         os.environ.update(self.env)
         from chalicelib.config import get_config

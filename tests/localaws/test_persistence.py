@@ -237,6 +237,8 @@ def test_restarted_stack_finds_its_invoices_files_tokens_and_users(
     again = second.wait_ready(timeout=120)
     assert "Loading the demo reseller" not in second.output
     assert "The demo (2026-10) is loaded already" in second.output
+    kept = f"(kept: the DynamoDB tables, moto's cognito-idp state, {len(objects)} S3 object(s))"
+    assert kept in second.output
     assert again["operator_token"] == credentials["operator_token"]
     operator, base = api(again), again["api_url"]
 
