@@ -15,8 +15,8 @@ Step Functions executions and their history, SNS messages, and the resources ``p
 creates again on every start (functions, state machines, topic, role, bucket notification).
 
 The hook is a WSGI wrapper around moto's server: the only way in for the API, the Lambdas and
-scripts. Changes moto makes without a request (none that Rebill relies on) are caught by a sync
-every second and one at stop.
+scripts. Changes moto makes to S3 without a request (none that Rebill relies on) are caught by
+a sync every second; everything is written once more at stop.
 """
 
 from __future__ import annotations
@@ -318,6 +318,7 @@ class PickledService:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._digest = b""  # of the pickle on disk
         self.active = False
 
     def changes(self, target: str) -> bool:
@@ -330,7 +331,9 @@ class PickledService:
             self.active = True
             if not self.path.is_file():
                 return False
-            state = pickle.loads(self.path.read_bytes())
+            data = self.path.read_bytes()
+            self._digest = hashlib.sha256(data).digest()
+            state = pickle.loads(data)
             backend = self.backend()
             for attribute, value in state.items():
                 current = getattr(backend, attribute)
@@ -352,8 +355,13 @@ class PickledService:
                 except RuntimeError:  # another request changed a dict while it was pickled
                     if attempt == 19:
                         raise
+            data = buffer.getvalue()
+            digest = hashlib.sha256(data).digest()
+            if digest == self._digest:  # a call that changed nothing (a failed one, a read)
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.path, (buffer.getvalue(),))
+            _write_atomically(self.path, (data,))
+            self._digest = digest
 
 
 def pickled_services(data: DataDir, *, dynamodb: bool) -> list[PickledService]:
@@ -434,9 +442,10 @@ class Persistence:
         return count
 
     def _every_second(self) -> None:
+        # S3 only: it is cheap to compare, and the pickled services change through calls only.
         while not self._stop.wait(1.0):
             with contextlib.suppress(Exception):
-                self.flush()
+                self.s3.sync()
 
     def flush(self) -> None:
         self.s3.sync()
