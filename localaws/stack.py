@@ -4,7 +4,8 @@
 points boto3 and PynamoDB at them through ``AWS_ENDPOINT_URL`` (production code has no local
 branches), routes every Lambda invocation moto makes — direct invokes, S3 notifications, Step
 Functions tasks — to the Chalice handler of that function, and provisions the same resources
-``infra/`` declares.
+``infra/`` declares. With a ``data_dir`` it keeps its data there across restarts
+(:mod:`localaws.persistence`); without, everything lives in memory and goes with the process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -121,18 +123,36 @@ def install_lambda_dispatcher(handlers: dict[str, Handler], prefix: str) -> None
 class LocalStack:
     """Start with ``with LocalStack() as stack:``; resources are provisioned on start."""
 
-    def __init__(self, *, use_dynamodb_local: bool | None = None) -> None:
+    def __init__(
+        self, *, use_dynamodb_local: bool | None = None, data_dir: Path | None = None
+    ) -> None:
         self.use_dynamodb_local = use_dynamodb_local
+        self.data_dir = data_dir
         self.moto: Any = None
         self.dynamodb: Any = None
         self.env: dict[str, str] = {}
         self.dynamodb_backend = "moto"
+        self.data: Any = None  # persistence.DataDir while running with a data_dir
+        self.persistence: Any = None
+        self.restored: list[str] = []  # what was found in data_dir at start, in words
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no Java process, lock or thread outlives a failed start
+            raise
+
+    def _start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
 
+        from localaws import persistence
+
+        self.restored = []
+        if self.data_dir is not None:
+            self.data = persistence.DataDir(self.data_dir).open()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # moto notes on every state machine that ToleratedFailurePercentage is not evaluated.
         logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor").setLevel(
@@ -142,6 +162,12 @@ class LocalStack:
         self.moto.start()
         port = self.moto._server.server_port
         endpoint = self._start_dynamodb()
+        if self.data is not None:
+            persistence.check_dynamodb(self.data, moto_dynamodb=endpoint is None)
+            self.persistence = persistence.Persistence(self.data, moto_dynamodb=endpoint is None)
+            # Every call reaches moto through this one WSGI app (werkzeug reads server.app).
+            self.moto._server.app = self.persistence.wrap(self.moto._server.app)
+            self.restored += [f"moto's {n} state" for n in self.persistence.restore_services()]
         self.env = environment(port, endpoint)
         os.environ.update(self.env)
         from chalicelib.config import get_config
@@ -156,6 +182,10 @@ class LocalStack:
         from localaws import provision
 
         provision.provision(self)
+        if self.persistence is not None:
+            objects = self.persistence.restore_objects()
+            if objects:
+                self.restored.append(f"{objects} S3 object(s)")
         return self
 
     def _start_dynamodb(self) -> str | None:
@@ -167,19 +197,30 @@ class LocalStack:
             if wanted:
                 raise RuntimeError("DynamoDB Local needs Java 17+ and npm")
             return None
-        self.dynamodb = dynamodb_local.DynamoDBLocal(jar_dir)
+        db_path = None if self.data is None else self.data.sub("dynamodb")
+        if db_path is not None and (db_path / "shared-local-instance.db").is_file():
+            self.restored.append("the DynamoDB tables")
+        self.dynamodb = dynamodb_local.DynamoDBLocal(jar_dir, db_path)
         self.dynamodb.start()
         self.dynamodb_backend = "DynamoDB Local"
         endpoint: str = self.dynamodb.endpoint
         return endpoint
 
     def stop(self) -> None:
-        if self.moto is not None:
-            self.moto.stop()
+        try:
+            if self.persistence is not None:
+                self.persistence.close()  # the last writes, while moto still holds them
+                self.persistence = None
+        finally:
+            if self.moto is not None:
+                self.moto.stop()
             self.moto = None
-        if self.dynamodb is not None:
-            self.dynamodb.stop()
-            self.dynamodb = None
+            if self.dynamodb is not None:
+                self.dynamodb.stop()
+                self.dynamodb = None
+            if self.data is not None:
+                self.data.close()
+                self.data = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -201,6 +242,17 @@ class LocalStack:
         import boto3
 
         return boto3.client(service, region_name=REGION)
+
+    def is_empty(self) -> bool:
+        """No item in any table and no object in the bucket."""
+        from chalicelib.config import get_config
+        from chalicelib.store.tables import ALL_TABLES
+
+        for model in ALL_TABLES:
+            if next(iter(model.scan(limit=1)), None) is not None:
+                return False
+        listed = self.client("s3").list_objects_v2(Bucket=get_config().data_bucket, MaxKeys=1)
+        return not listed.get("Contents")
 
     def reset_data(self) -> None:
         """Empty the bucket and the tables (tests start from nothing, resources stay)."""
