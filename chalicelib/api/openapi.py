@@ -46,7 +46,7 @@ def _obj(properties: dict[str, Schema], required: tuple[str, ...] = ()) -> Schem
 
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 ACCOUNT_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$"
-PERIOD_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = "^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 
 SCALARS: dict[str, Schema] = {
     "Id": {

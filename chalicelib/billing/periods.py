@@ -25,9 +25,11 @@ class Period:
     @classmethod
     def parse(cls, text: str, field: str = "period") -> Period:
         match = _PERIOD.match(text) if isinstance(text, str) else None
-        if not match or not 1 <= int(match.group(2)) <= 12:
+        # Years 1000–9998: a period's neighbours and its end are dates too.
+        year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+        if not 1 <= month <= 12 or not 1000 <= year < 9999:
             raise InvalidInput(f"{field} must be a month as YYYY-MM, got {text!r}", field=field)
-        return cls(int(match.group(1)), int(match.group(2)))
+        return cls(year, month)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

@@ -24,7 +24,10 @@ def test_next_and_previous_cross_the_year() -> None:
     assert str(Period.parse("2027-01").previous()) == "2026-12"
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-1", "26-10", "2026/10", ""])
+# Years 0000 and 9999 have no neighbouring month in the calendar.
+@pytest.mark.parametrize(
+    "text", ["2026-13", "2026-1", "26-10", "2026/10", "", "0000-01", "0999-12", "9999-12"]
+)
 def test_invalid_periods_name_the_field(text: str) -> None:
     with pytest.raises(InvalidInput) as error:
         Period.parse(text)
