@@ -8,7 +8,7 @@ from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
 
 from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.workflow import ingest, invoice_run, report_delivery
+from chalicelib.workflow import bill_events, invoice_run, report_delivery
 
 app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -29,7 +29,7 @@ Event = dict[str, Any]
 
 @app.lambda_function(name="ingest_bill")
 def ingest_bill(event: Event, context: Any) -> list[dict[str, Any]]:
-    return ingest.handle_s3_event(event)
+    return bill_events.handle_s3_event(event)
 
 
 # --- the ingest-report state machine's tasks (a multi-part report delivery) --------------------

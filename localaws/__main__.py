@@ -64,7 +64,7 @@ def serve(demo: bool, port: int, credentials: Path = CREDENTIALS) -> int:
 
 
 def _run_demo() -> str:
-    from chalicelib.reporting import billing_report
+    from chalicelib.service.reports import billing_report
     from chalicelib.store import bills
     from localaws import demo
 

@@ -71,8 +71,8 @@ def load_demo() -> str:
 
 def run_invoices(period: str, mode: str = "issue", timeout: float = 300) -> dict[str, Any]:
     """Start an invoice run and wait for the state machine to finish it."""
+    from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
-    from chalicelib.workflow.runs import start_invoice_run
 
     run = start_invoice_run(period, mode)
     deadline = time.monotonic() + timeout

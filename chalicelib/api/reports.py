@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib.api.endpoint import Call, operation
-from chalicelib.reporting import billing_report, report_csv
+from chalicelib.service.reports import billing_report, report_csv
 
 
 @operation("getBillingReport")

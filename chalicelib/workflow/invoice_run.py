@@ -7,7 +7,6 @@ S3, never through the state payload. Every task is safe to retry.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import tempfile
@@ -19,19 +18,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.billing.invoice import Invoice, compose_invoice, compute_tax
 from chalicelib.billing.invoice_csv import write_invoice_csv
-from chalicelib.billing.lifecycle import format_invoice_number
+from chalicelib.billing.lifecycle import Action, decide
 from chalicelib.billing.pricing import price_usage
 from chalicelib.config import get_config
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics
-from chalicelib.store import bills, events, invoices, objects, reference
-from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
-from chalicelib.workflow.customer_period import load_customer_period
-from chalicelib.workflow.run_reconciliation import (
+from chalicelib.service.invoices import issue_draft
+from chalicelib.service.reconciliation import (
     period_inputs_key,
     priced_summary_key,
     reconcile_run_safely,
 )
+from chalicelib.store import bills, invoices, objects, reference
+from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
+from chalicelib.workflow.customer_period import load_customer_period
 
 Payload = dict[str, Any]
 
@@ -42,11 +42,6 @@ def _now() -> str:
 
 def _customer_prefix(run_id: str, customer_id: str) -> str:
     return f"{objects.RUNS_PREFIX}{run_id}/customers/{customer_id}/"
-
-
-def run_key(period: str, mode: str, customer_ids: list[str] | None) -> str:
-    scope = ",".join(sorted(customer_ids)) if customer_ids else "*"
-    return hashlib.sha256(f"{period}|{mode}|{scope}".encode()).hexdigest()[:12]
 
 
 # --- PrepareRun -------------------------------------------------------------------------------
@@ -156,9 +151,9 @@ def compute_customer_tax(payload: Payload) -> Payload:
 def save_customer_invoice(payload: Payload) -> Payload:
     """Store the invoice as the customer's live invoice for the period (DESIGN §4.4)."""
     run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    mode = payload.get("mode", "issue")
     pointer = invoices.live_pointer(customer_id, period)
-    if pointer is not None and pointer["status"] in ("issued", "paid"):
+    decision = decide(None if pointer is None else pointer["status"], payload.get("mode", "issue"))
+    if pointer is not None and decision.action is Action.LEAVE_ISSUED:
         result = {
             "status": "unchanged",
             "invoice_id": pointer["invoice_id"],
@@ -166,16 +161,13 @@ def save_customer_invoice(payload: Payload) -> Payload:
         }
         invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
         return {**payload, **result}
+    # A void invoice keeps its id: the customer's next invoice of the period is the next one.
     sequence = (
         1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
     )
     invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
     # The draft this one replaces, as read: the write below happens only over that very draft.
-    replaces = (
-        invoices.get_invoice(invoice_id)
-        if pointer is not None and pointer["status"] == "draft"
-        else None
-    )
+    replaces = invoices.get_invoice(invoice_id) if decision.action is Action.REPLACE_DRAFT else None
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
     csv_keys = draft_csv_keys(invoice_id, run_id)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
@@ -207,9 +199,9 @@ def save_customer_invoice(payload: Payload) -> Payload:
     if replaces is not None:
         # The replaced draft can no longer be issued (issuing wants the draft as read).
         _delete_files(replaces, keep=doc)
-    if mode == "issue":
+    if decision.issue:
         try:
-            doc = issue_invoice(doc)
+            doc = issue_draft(doc)
         except Conflict:
             # Issued by an operator (this very draft) or replaced by another run meanwhile.
             return _unchanged(payload, "issued or recomputed concurrently")
@@ -245,34 +237,6 @@ def _unchanged(payload: Payload, reason: str) -> Payload:
     result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"), "reason": reason}
     invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
     return {**payload, **result}
-
-
-def issue_invoice(doc: Payload) -> Payload:
-    """Give a draft its number and issue it (gapless numbers: one transaction with the counter).
-
-    ``doc`` is the draft as stored: if it was issued or recomputed meanwhile, Conflict."""
-    settings = reference.get_settings()
-    prefix = settings.get("invoice_number_prefix") or "INV-"
-    issued_at = datetime.now(UTC)
-    year = issued_at.year
-    issued = invoices.issue_with_next_number(
-        {**doc, "status": "issued", "issued_at": issued_at.isoformat(timespec="seconds")},
-        doc,
-        f"{prefix}{year}",
-        lambda n: format_invoice_number(prefix, year, n),
-    )
-    events.publish(
-        events.INVOICE_ISSUED,
-        {
-            "invoice_id": issued["id"],
-            "number": issued["number"],
-            "customer_id": issued["customer_id"],
-            "period": issued["period"],
-            "total": issued.get("total"),
-            "currency": issued.get("currency"),
-        },
-    )
-    return issued
 
 
 def record_failure(payload: Payload) -> Payload:

@@ -134,8 +134,8 @@ def test_a_run_reports_progress_and_the_customers_that_failed(
 def test_the_same_request_while_a_run_executes_returns_that_run(
     api: Api, reference_data: Any
 ) -> None:
+    from chalicelib.service.runs import run_key
     from chalicelib.store import invoices
-    from chalicelib.workflow.invoice_run import run_key
 
     # A run of this scope is under way (as the first request left it).
     run_id = f"{PERIOD}-issue-{run_key(PERIOD, 'issue', ['acme'])}-1"
