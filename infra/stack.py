@@ -46,6 +46,8 @@ from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 from pynamodb.models import Model
 
+from chalicelib import functions
+from chalicelib.functions import EPHEMERAL_STORAGE_MB
 from chalicelib.store.objects import BILLS_PREFIX, RUNS_PREFIX
 from chalicelib.store.tables import ALL_TABLES, key_schema
 from chalicelib.workflow.definitions import STATE_MACHINES, StateMachine
@@ -63,15 +65,9 @@ LAMBDA_RUNTIME = "python3.12"
 # Lambda's limit on a function's unzipped code (with its layers).
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
-# The Lambda settings `chalice package` has no key for. /tmp is where bills are streamed through
-# (DESIGN §7): a multi-GB CUR part is downloaded, decompressed and rewritten as Parquet there.
-EPHEMERAL_STORAGE_MB: dict[str, int] = {
-    "ingest_bill": 10240,
-    "ingest_part": 10240,
-    "price_usage": 4096,
-    "compose_invoice": 4096,
-    "save_invoice": 4096,
-}
+# The Lambda settings `chalice package` has no key for (chalicelib.functions): /tmp is where bills
+# are streamed through (DESIGN §7): a multi-GB CUR part is downloaded, decompressed and
+# rewritten as Parquet there.
 
 # Which environment variable names which table: the model's table, keyed by chalicelib.config.
 TABLE_VARIABLES: dict[str, str] = {
@@ -593,7 +589,7 @@ class RebillStack(cdk.Stack):
         ingest = lambda_.Function.from_function_attributes(
             self,
             "IngestBillFunction",
-            function_arn=self.function_arn("ingest_bill"),
+            function_arn=self.function_arn(functions.INGEST_BILL.name),
             same_environment=True,
         )
         self.data_bucket.add_event_notification(

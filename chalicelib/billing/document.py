@@ -14,18 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.billing.money import ZERO, plain, round_money, round_places, to_str
-
-LINE_KINDS = (
-    "subscription",
-    "cloud_usage",
-    "prepurchased_credit",
-    "unused_credit",
-    "discount",
-    "custom",
-    "tax_note",
-)
-STATUSES = ("draft", "issued", "paid", "void")
-DOCUMENT_KINDS = ("invoice", "credit_note")
+from chalicelib.vocabulary import LINE_KINDS
 
 
 def margin_percent(price: Decimal, margin: Decimal) -> str | None:

@@ -17,8 +17,7 @@ from enum import Enum
 from chalicelib.billing.document import Figures, Invoice, InvoiceLine, TaxLine
 from chalicelib.billing.money import ZERO, exact, round_money, to_str
 from chalicelib.errors import Conflict, InvalidInput
-
-RUN_MODES = ("issue", "draft")
+from chalicelib.vocabulary import RUN_MODES
 
 
 class InvalidTransition(Conflict):

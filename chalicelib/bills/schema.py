@@ -17,10 +17,12 @@ alike; the normalized line then holds the rounded value and the totals sum those
 
 from __future__ import annotations
 
+from chalicelib import vocabulary
+
 MONEY = "DECIMAL(38,18)"
 
-# Provider codes used in normalized data, price-list rules, accounts and the API.
-PROVIDERS = ("aws", "gcp", "azure", "oci", "other")
+# Provider codes used in normalized data (declared with Rebill's other vocabularies).
+PROVIDERS = vocabulary.PROVIDERS
 
 # Normalized ChargeCategory values.
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
