@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.demo import DEMO_PERIOD, demo_reference, write_demo_bills
+from localaws.demo_data import DEMO_PERIOD, demo_reference, write_demo_bills
 
 
 def load_reference(reference_data: dict[str, Any]) -> None:

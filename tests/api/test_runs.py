@@ -54,8 +54,8 @@ def _load_reference_through_the_api(api: Api, reference: dict[str, Any]) -> None
 
 
 def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
-    from bench.demo import DEMO_PERIOD, UNASSIGNED, demo_reference, write_demo_bills
     from localaws.demo import wait_for_deliveries
+    from localaws.demo_data import DEMO_PERIOD, UNASSIGNED, demo_reference, write_demo_bills
 
     reference = demo_reference()
     _load_reference_through_the_api(api, reference)

@@ -54,10 +54,10 @@ def _csv_rows(key: str) -> list[dict[str, str]]:
 
 
 def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
-    from bench.demo import demo_reference
     from chalicelib.service import reconciliation
     from chalicelib.store import bills, invoices
     from localaws import demo
+    from localaws.demo_data import demo_reference
 
     queue = _listen(clean_stack)
     period = demo.load_demo()
@@ -149,11 +149,11 @@ def test_the_same_s3_event_twice_counts_once(clean_stack: Any) -> None:
 
 
 def test_a_run_for_some_customers_reconciles_the_others_as_not_priced(clean_stack: Any) -> None:
-    from bench.demo import demo_reference
     from chalicelib.service import reconciliation
     from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
     from localaws import demo
+    from localaws.demo_data import demo_reference
 
     period = demo.load_demo()
     [first, *others] = sorted(c["id"] for c in demo_reference()["customers"])

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.synthetic_cur import LEGACY_CUR_COLUMNS, generate_legacy_cur, write_manifest
+from localaws.synthetic_cur import LEGACY_CUR_COLUMNS, generate_legacy_cur, write_manifest
 
 PAYER = "999999999999"
 DEMO_PERIOD = "2026-10"
@@ -280,7 +280,7 @@ def write_demo_bills(out_dir: str | Path) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.demo", description=__doc__.split("\n")[0]
+        prog="python -m localaws.demo_data", description=__doc__.split("\n")[0]
     )
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
