@@ -25,7 +25,7 @@ app.api.cors = CORSConfig(
 Event = dict[str, Any]
 
 
-# --- bill ingestion (the bucket notification is wired in infra/, see DESIGN §3) -----------------
+# --- bill ingestion (the bucket notification is wired in infra/, docs/design.md §3) -----------
 
 
 @app.lambda_function(name=functions.INGEST_BILL.name)

@@ -8,7 +8,8 @@ The parts are not retyped here but read from the code that uses them:
   through ``chalice.cdk.Chalice``, which runs ``chalice package`` and includes its SAM template.
 
 What the Chalice construct cannot do is wired by hand: the S3 → ``ingest_bill`` notification
-(``@app.on_s3_event`` cannot be packaged, DESIGN §3) with its explicit ``AWS::Lambda::Permission``
+(``@app.on_s3_event`` cannot be packaged, docs/design.md §3) with its explicit
+``AWS::Lambda::Permission``
 (``add_permission`` on the construct's functions is a silent no-op), the functions' ephemeral
 storage (no ``chalice package`` key) and their log groups (Chalice's ``log_retention_in_days``
 emits a broken template for the API handler). The synthesis fails (error annotations) when the
@@ -66,7 +67,7 @@ LAMBDA_RUNTIME = "python3.12"
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
 # The Lambda settings `chalice package` has no key for (chalicelib.functions): /tmp is where bills
-# are streamed through (DESIGN §7): a multi-GB CUR part is downloaded, decompressed and
+# are streamed through (docs/design.md §7): a multi-GB CUR part is downloaded, decompressed and
 # rewritten as Parquet there.
 
 # Which environment variable names which table: the model's table, keyed by chalicelib.config.

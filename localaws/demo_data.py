@@ -1,8 +1,8 @@
 """The demo data set behind `make run`: a small reseller's reference data and its October bill.
 
 One job: describe, deterministically, a reseller (payer 999999999999) with four customers and
-the AWS bill that covers their accounts, so that every billing rule of DESIGN §4.2 shows up in
-the demo: markup and rules, a price-list override per account, included credit, proration,
+the AWS bill that covers their accounts, so that every billing rule of docs/design.md §4.2 shows
+up in the demo: markup and rules, a price-list override per account, included credit, proration,
 a customer discount, a customer that keeps its own RI and savings plan savings, tax (domestic,
 US sales tax, EU reverse charge, exempt), a currency conversion and an unassigned account.
 """
@@ -205,7 +205,7 @@ def _subscription(
 
 
 def demo_reference() -> dict[str, Any]:
-    """Settings, price lists, plans, customers, accounts and subscriptions, as in DESIGN §5.1.
+    """Settings, price lists, plans, customers, accounts and subscriptions (docs/design.md §5.1).
 
     acme: two accounts, the dev one on the "partner" price list; Growth plan with included
     credit; German VAT. globex: owns the RI and savings plan in its account (keeps the savings);

@@ -1,4 +1,4 @@
-"""The billing report of a period (DESIGN §5): JSON, or CSV for a spreadsheet."""
+"""The billing report of a period (docs/design.md §5): JSON, or CSV for a spreadsheet."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Amounts on the document are already rounded to the currency's minor unit; totals are derived from
 the lines so they can never disagree with them. ``to_dict``/``from_dict`` give the shape of
-DESIGN §5 ``GET /invoices/{id}`` (money as strings next to ``currency``) plus the report figures.
+``GET /invoices/{id}`` (docs/design.md §5.1; money as strings next to ``currency``) plus the
+report figures.
 Storage sets ``id``, ``number``, ``status`` and the timestamps.
 """
 

@@ -1,4 +1,4 @@
-"""Reference data as frozen dataclasses, parsed from the JSON shapes of DESIGN §5.1.
+"""Reference data as frozen dataclasses, parsed from the JSON shapes of docs/design.md §5.1.
 
 ``X.from_dict(d)`` validates and raises :class:`chalicelib.errors.InvalidInput` naming the field
 (``rules[2].percent``); ``x.to_dict()`` gives the JSON shape back. Money and percentages are
@@ -186,7 +186,7 @@ class PassThrough:
 
 @dataclass(frozen=True)
 class CommitmentAssignment:
-    """The operator's word that a commitment is a customer's (DESIGN §4.2 stage 4): it wins
+    """The operator's word that a commitment is a customer's (docs/design.md §4.2 stage 4): it wins
     over the account an ARN names, and is the only owner an id without one can have."""
 
     commitment_id: str
@@ -350,7 +350,7 @@ BASES = ("billed", "list")
 
 @dataclass(frozen=True)
 class PriceRule:
-    """One rule of a price list (DESIGN §4.3). ``match`` values are kept lower-cased."""
+    """One rule of a price list (docs/design.md §4.3). ``match`` values are kept lower-cased."""
 
     id: str
     match: tuple[tuple[str, str], ...]

@@ -2,7 +2,7 @@
 
 This is the contract between bill ingestion (which writes it as Parquet under
 ``normalized/``) and invoicing (which reads it). Column names follow FOCUS 1.2 where one
-exists (DESIGN §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
+exists (docs/design.md §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
 Money and quantities are exact ``DECIMAL(38,18)``, never floating point.
 
 Why 18 decimals: a normalized total must equal the bill file's own column sum to the last

@@ -11,8 +11,8 @@ number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
 credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
 =================  =================================  ============================
 
-One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
-condition on what the writer read, so two runs racing for the same customer cannot both win.
+One live invoice per customer and period (docs/design.md §4.4) is the ``LIVE`` pointer, written
+with a condition on what the writer read, so two runs racing for the same customer cannot both win.
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
 
 Issued, paid and void invoices never change but for their status: a draft is written only over

@@ -1,6 +1,6 @@
 """Reference data in DynamoDB: settings, price lists, plans, customers, accounts, subscriptions.
 
-Each document is kept in its API shape (DESIGN §5.1). Keys:
+Each document is kept in its API shape (docs/design.md §5.1). Keys:
 
 ====================  ==========================  =======================================
 item                  pk                          sk

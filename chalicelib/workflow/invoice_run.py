@@ -149,7 +149,7 @@ def compute_customer_tax(payload: Payload) -> Payload:
 
 
 def save_customer_invoice(payload: Payload) -> Payload:
-    """Store the invoice as the customer's live invoice for the period (DESIGN §4.4)."""
+    """Store the invoice as the customer's live invoice for the period (docs/design.md §4.4)."""
     run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
     pointer = invoices.live_pointer(customer_id, period)
     decision = decide(None if pointer is None else pointer["status"], payload.get("mode", "issue"))
