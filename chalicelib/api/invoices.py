@@ -9,6 +9,7 @@ margin, savings retained, price list and rule, FX rates, the detailed CSV) are f
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,8 +25,7 @@ from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
 from chalicelib.store.invoice_search import search_invoices
-
-Doc = dict[str, Any]
+from chalicelib.store.records import Doc, InvoiceRecord
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
 INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
@@ -64,11 +64,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _pick(doc: Doc, fields: tuple[str, ...]) -> Doc:
+def _pick(doc: Mapping[str, Any], fields: tuple[str, ...]) -> Doc:
     return {k: doc[k] for k in fields if k in doc}
 
 
-def customer_view(doc: Doc) -> Doc:
+def customer_view(doc: Mapping[str, Any]) -> Doc:
     """An invoice as its customer sees it: what they are billed, none of the reseller's figures."""
     view = _pick(doc, CUSTOMER_FIELDS)
     if "lines" in view:
@@ -78,13 +78,13 @@ def customer_view(doc: Doc) -> Doc:
     return view
 
 
-def public(doc: Doc, principal: Principal) -> Doc:
+def public(doc: Mapping[str, Any], principal: Principal) -> Doc:
     if principal.is_operator:
         return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
     return customer_view(doc)
 
 
-def _visible(call: Call, invoice_id: str) -> Doc:
+def _visible(call: Call, invoice_id: str) -> InvoiceRecord:
     doc = invoices.get_invoice(invoice_id)
     call.principal.require_customer_access(doc["customer_id"], f"invoice {invoice_id!r}")
     if doc["status"] == "draft" and not call.principal.is_operator:
@@ -136,7 +136,7 @@ def get_invoice(call: Call, invoice_id: str) -> Doc:
 
 @operation("getInvoiceCsv")
 def get_invoice_csv(call: Call, invoice_id: str) -> Any:
-    doc = _visible(call, invoice_id)
+    doc: Mapping[str, Any] = _visible(call, invoice_id)
     operator = call.principal.is_operator
     view = call.query.get("view") or ("detail" if operator else "customer")
     if view == "detail" and not operator:

@@ -9,15 +9,14 @@ documents (a customer's price list, a subscription's plan) must exist when they 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.reference import Plan, PriceList, Settings
 from chalicelib.service import reference as rules
 from chalicelib.store import reference
+from chalicelib.store.records import Doc
 
-Doc = dict[str, Any]
 Fetch = Callable[[int, str | None], tuple[list[Doc], str | None]]
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Response
 
 from chalicelib.api.endpoint import Call, json_response, operation
 from chalicelib.service.runs import require_customers, run_progress, start_invoice_run
 from chalicelib.store import invoices
-
-Doc = dict[str, Any]
+from chalicelib.store.records import Doc
 
 
 @operation("startInvoiceRun")

@@ -8,7 +8,7 @@ announced as ``invoice.issued``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,9 +27,8 @@ from chalicelib.billing.lifecycle import (
     void,
 )
 from chalicelib.store import events, invoices, reference
+from chalicelib.store.records import Doc
 from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX
-
-Doc = dict[str, Any]
 
 UNNUMBERED = "(assigned when stored)"  # the counter numbers a document when it is stored
 CREDIT_ATTEMPTS = 3  # a credit that lost a race to another credit reads again, this often
@@ -74,7 +73,7 @@ def _announce(doc: Doc, **extra: Any) -> None:
     )
 
 
-def issue_draft(draft: Doc) -> Doc:
+def issue_draft(draft: Mapping[str, Any]) -> Doc:
     """Give a stored draft its number and issue it (gapless: one transaction with the counter).
 
     ``draft`` is the draft as read: if it was issued or recomputed meanwhile, Conflict."""

@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-from typing import Any
 
 from chalicelib.billing.reference import Account, Customer, Subscription
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.store import access, reference
 from chalicelib.store.invoice_keys import InvoiceFilter
 from chalicelib.store.invoice_search import search_invoices
-
-Doc = dict[str, Any]
+from chalicelib.store.records import Doc
 
 # DynamoDB items hold at most 400 KB; keep documents well below.
 MAX_DOCUMENT_BYTES = 300_000

@@ -7,15 +7,15 @@ so the same request while a run executes returns that run instead of starting an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidInput
 from chalicelib.store import executions, invoices, reference
+from chalicelib.store.records import Doc, RunRecord
 from chalicelib.vocabulary import RUN_MODES
-
-Doc = dict[str, Any]
 
 # A run record without an execution yet may belong to a request that is about to start it.
 START_GRACE_SECONDS = 60
@@ -32,14 +32,14 @@ def execution_arn(run_id: str) -> str:
 
 def start_invoice_run(
     period: str, mode: str = "issue", customer_ids: list[str] | None = None
-) -> Doc:
+) -> RunRecord:
     if mode not in RUN_MODES:
         raise InvalidInput(f"mode must be one of {', '.join(RUN_MODES)}", field="mode")
     machine = get_config().generate_invoices_state_machine_arn
-    records: dict[str, Doc] = {}
+    records: dict[str, RunRecord] = {}
 
     def claim(attempt: int, run_id: str) -> bool | None:
-        doc = {
+        doc: RunRecord = {
             "run_id": run_id,
             "period": period,
             "mode": mode,
@@ -102,7 +102,7 @@ def require_customers(customer_ids: list[str]) -> None:
             )
 
 
-def _still_executing(run: Doc) -> bool:
+def _still_executing(run: Mapping[str, Any]) -> bool:
     machine = get_config().generate_invoices_state_machine_arn
     status = executions.status(machine, run["run_id"])
     if status is None:
@@ -112,7 +112,7 @@ def _still_executing(run: Doc) -> bool:
     return status == "RUNNING"
 
 
-def run_progress(run: Doc) -> tuple[Doc, list[Doc]]:
+def run_progress(run: Mapping[str, Any]) -> tuple[Doc, list[Doc]]:
     """Counts and per-customer errors: from the finished run, or from the results so far."""
     counts = run.get("counts")
     if run["status"] != "running" and counts:

@@ -23,7 +23,7 @@ deleted once another draft has replaced it: no issued invoice can point at them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -34,9 +34,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.invoice_keys import index_attributes
+from chalicelib.store.records import Doc, InvoiceRecord, LivePointer, RunRecord, RunResult
 from chalicelib.store.tables import InvoiceItem
-
-Doc = dict[str, Any]
 
 
 def _invoice_item(doc: Doc) -> InvoiceItem:
@@ -57,34 +56,36 @@ def _invoice_item(doc: Doc) -> InvoiceItem:
     )
 
 
-def get_invoice(invoice_id: str) -> Doc:
+def get_invoice(invoice_id: str) -> InvoiceRecord:
     try:
-        doc: Doc = InvoiceItem.get(f"INVOICE#{invoice_id}", "INVOICE").doc
+        doc: InvoiceRecord = InvoiceItem.get(f"INVOICE#{invoice_id}", "INVOICE").doc
         return doc
     except DoesNotExist:
         raise NotFound(f"invoice {invoice_id!r} not found") from None
 
 
-def invoices_of_period(period: str) -> list[Doc]:
+def invoices_of_period(period: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_period.query(period)]
 
 
-def invoices_of_customer(customer_id: str) -> list[Doc]:
+def invoices_of_customer(customer_id: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_customer.query(customer_id)]
 
 
 # --- the live invoice of a customer and period ----------------------------------------------
 
 
-def live_pointer(customer_id: str, period: str) -> Doc | None:
+def live_pointer(customer_id: str, period: str) -> LivePointer | None:
     try:
-        doc: Doc = InvoiceItem.get(f"LIVE#{customer_id}#{period}", "LIVE", consistent_read=True).doc
+        doc: LivePointer = InvoiceItem.get(
+            f"LIVE#{customer_id}#{period}", "LIVE", consistent_read=True
+        ).doc
         return doc
     except DoesNotExist:
         return None
 
 
-def live_invoice(customer_id: str, period: str) -> Doc | None:
+def live_invoice(customer_id: str, period: str) -> InvoiceRecord | None:
     pointer = live_pointer(customer_id, period)
     return None if pointer is None else get_invoice(pointer["invoice_id"])
 
@@ -93,7 +94,9 @@ def invoice_id_for(customer_id: str, period: str, sequence: int) -> str:
     return f"inv-{customer_id}-{period}-{sequence}"
 
 
-def save_live_invoice(doc: Doc, expected_pointer: Doc | None, replaces: Doc | None = None) -> None:
+def save_live_invoice(
+    doc: Doc, expected_pointer: LivePointer | None, replaces: Mapping[str, Any] | None = None
+) -> None:
     """Write ``doc`` as the live invoice of its customer and period, if the pointer is still the
     one the caller read and the invoice item is still ``replaces`` (the draft the caller read;
     None: there is no item of that id yet); raises Conflict otherwise (another writer got there
@@ -193,7 +196,7 @@ def _with_next_number(
 
 
 def issue_with_next_number(
-    doc: Doc, draft: Doc, counter_name: str, make_number: Callable[[int], str]
+    doc: Doc, draft: Mapping[str, Any], counter_name: str, make_number: Callable[[int], str]
 ) -> Doc:
     """Assign the next number of ``counter_name`` and store ``doc`` issued, in one transaction.
 
@@ -301,7 +304,7 @@ def credited(invoice_id: str) -> Doc | None:
 
 
 def credit_with_next_number(
-    invoice: Doc,
+    invoice: Mapping[str, Any],
     credit_note: Doc,
     credited_before: Doc | None,
     credited_after: Doc,
@@ -349,15 +352,15 @@ def credit_with_next_number(
 # --- invoice runs ---------------------------------------------------------------------------
 
 
-def create_run(run_id: str, doc: Doc) -> bool:
+def create_run(run_id: str, doc: RunRecord) -> bool:
     return create_item(
         InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"])
     )
 
 
-def get_run(run_id: str) -> Doc:
+def get_run(run_id: str) -> RunRecord:
     try:
-        doc: Doc = InvoiceItem.get(f"RUN#{run_id}", "RUN", consistent_read=True).doc
+        doc: RunRecord = InvoiceItem.get(f"RUN#{run_id}", "RUN", consistent_read=True).doc
         return doc
     except DoesNotExist:
         raise NotFound(f"invoice run {run_id!r} not found") from None
@@ -377,7 +380,7 @@ def record_result(run_id: str, customer_id: str, result: Doc) -> None:
     ).save()
 
 
-def run_results(run_id: str) -> list[Doc]:
+def run_results(run_id: str) -> list[RunResult]:
     return [
         item.doc
         for item in InvoiceItem.query(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def invoices_run_doc(payload: Payload, customer_count: int) -> Payload:
 
 def _existing_run(run_id: str) -> Payload:
     try:
-        return invoices.get_run(run_id)
+        return dict(invoices.get_run(run_id))
     except NotFound:
         return {}
 
@@ -154,7 +155,7 @@ def save_customer_invoice(payload: Payload) -> Payload:
     pointer = invoices.live_pointer(customer_id, period)
     decision = decide(None if pointer is None else pointer["status"], payload.get("mode", "issue"))
     if pointer is not None and decision.action is Action.LEAVE_ISSUED:
-        result = {
+        result: Payload = {
             "status": "unchanged",
             "invoice_id": pointer["invoice_id"],
             "reason": f"invoice already {pointer['status']}",
@@ -223,7 +224,7 @@ def draft_csv_keys(invoice_id: str, run_id: str) -> InvoiceCsvKeys:
     return invoice_csv_keys(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
 
 
-def _delete_files(doc: Payload, keep: Payload | None = None) -> None:
+def _delete_files(doc: Mapping[str, Any], keep: Mapping[str, Any] | None = None) -> None:
     """Delete the generated files of a draft nobody can issue any more (but ``keep``'s)."""
     kept = {keep.get(name) for name in FILE_FIELDS} if keep else set()
     for name in FILE_FIELDS:
@@ -233,8 +234,12 @@ def _delete_files(doc: Payload, keep: Payload | None = None) -> None:
 
 def _unchanged(payload: Payload, reason: str) -> Payload:
     run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    pointer = invoices.live_pointer(customer_id, period) or {}
-    result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"), "reason": reason}
+    pointer = invoices.live_pointer(customer_id, period)
+    result = {
+        "status": "unchanged",
+        "invoice_id": None if pointer is None else pointer["invoice_id"],
+        "reason": reason,
+    }
     invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
     return {**payload, **result}
 
