@@ -7,12 +7,13 @@ so the same request while a run executes returns that run instead of starting an
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidInput
+from chalicelib.service.reconciliation import reconcile_run_safely
 from chalicelib.store import executions, invoices, reference
 from chalicelib.store.records import Doc, RunRecord
 from chalicelib.vocabulary import RUN_MODES
@@ -112,6 +113,23 @@ def _still_executing(run: Mapping[str, Any]) -> bool:
     return status == "RUNNING"
 
 
+RESULT_STATUSES = ("saved", "unchanged", "failed")  # what a run did for one customer
+
+
+def result_counts(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of a run's customers were saved, left unchanged and failed."""
+    return {status: sum(1 for r in results if r["status"] == status) for status in RESULT_STATUSES}
+
+
+def result_errors(results: Sequence[Mapping[str, Any]]) -> list[Doc]:
+    """Why each failed customer failed: ``{customer_id, type, message}``."""
+    return [
+        {"customer_id": r["customer_id"], **(r.get("error") or {})}
+        for r in results
+        if r["status"] == "failed"
+    ]
+
+
 def run_progress(run: Mapping[str, Any]) -> tuple[Doc, list[Doc]]:
     """Counts and per-customer errors: from the finished run, or from the results so far."""
     counts = run.get("counts")
@@ -126,13 +144,34 @@ def run_progress(run: Mapping[str, Any]) -> tuple[Doc, list[Doc]]:
         }
         return progress, list(run.get("errors") or [])
     results = invoices.run_results(run["run_id"])
-    failed = [r for r in results if r["status"] == "failed"]
-    progress = {
-        "customers": run.get("customer_count"),
-        "done": len(results),
-        "saved": sum(1 for r in results if r["status"] == "saved"),
-        "unchanged": sum(1 for r in results if r["status"] == "unchanged"),
-        "failed": len(failed),
-    }
-    errors = [{"customer_id": r["customer_id"], **(r.get("error") or {})} for r in failed]
-    return progress, errors
+    return {"customers": run.get("customer_count"), "done": len(results)} | result_counts(
+        results
+    ), result_errors(results)
+
+
+def finish_run(run: Doc, error: str | None = None) -> Doc:
+    """Close a run: its counts, its status and, unless the run itself failed (``error``), the
+    reconciliation of what it priced against the bills. Returns the run as stored."""
+    results = invoices.run_results(run["run_id"])
+    counts: Doc = {"customers": run.get("customer_count", len(results))} | result_counts(results)
+    counts["not_run"] = max(0, counts["customers"] - len(results))
+    if error is not None:
+        status = "failed"
+        run["error"] = {"message": error}
+    elif counts["failed"] or counts["not_run"]:
+        missing = counts["failed"] + counts["not_run"]
+        status = "failed" if missing == counts["customers"] else "partial"
+    else:
+        status = "succeeded"
+    run.update(status=status, counts=counts, finished_at=_now(), errors=result_errors(results))
+    if error is None:
+        priced = [r["customer_id"] for r in results if r["status"] != "failed"]
+        run["reconciliation"] = reconcile_run_safely(
+            run["run_id"], run["period"], priced, whole_period=not run.get("customer_ids")
+        )
+    invoices.save_run(run)
+    return run
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
