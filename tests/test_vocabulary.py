@@ -3,6 +3,9 @@ schema, the billing core's parsers and the bill schema cannot drift from it."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from chalicelib import vocabulary
@@ -36,3 +39,16 @@ def test_the_core_and_the_bill_schema_read_the_same_lists() -> None:
     assert Settings().invoice_number_prefix == vocabulary.DEFAULT_INVOICE_NUMBER_PREFIX
     assert Settings.from_dict({}).invoice_number_prefix == vocabulary.DEFAULT_INVOICE_NUMBER_PREFIX
     assert set(vocabulary.CLOUD_PROVIDERS) < set(vocabulary.PROVIDERS)
+
+
+def test_the_portal_lists_the_same_providers_and_statuses() -> None:
+    """The portal is static JavaScript and keeps its own copies: they must not drift."""
+    views = Path(__file__).resolve().parents[1] / "portal" / "js" / "views"
+    for name in ("report.js", "plans.js", "customer.js"):
+        found = re.search(r"const PROVIDERS = (\[[^\]]*\]);", (views / name).read_text())
+        assert found, name
+        assert json.loads(found.group(1)) == list(vocabulary.PROVIDERS), name
+    statuses = re.search(r"const STATUSES = (\[.*\]);", (views / "invoices.js").read_text())
+    assert statuses
+    values = [value for value, _label in json.loads(statuses.group(1)) if value]
+    assert values == list(vocabulary.INVOICE_STATUSES)
