@@ -7,10 +7,11 @@ from typing import Any
 
 from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
 
+from chalicelib import functions
 from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
 from chalicelib.api.errors import framework_errors
 from chalicelib.observability import logger, metrics, tracer
-from chalicelib.workflow import ingest, invoice_run, report_delivery
+from chalicelib.workflow import bill_events, invoice_run, report_delivery
 
 app = Chalice(app_name="rebill")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -29,23 +30,23 @@ app.api.cors = CORSConfig(
 Event = dict[str, Any]
 
 
-# --- bill ingestion (the bucket notification is wired in infra/, see DESIGN §3) -----------------
+# --- bill ingestion (the bucket notification is wired in infra/, docs/design.md §3) -----------
 
 
-@app.lambda_function(name="ingest_bill")
+@app.lambda_function(name=functions.INGEST_BILL.name)
 def ingest_bill(event: Event, context: Any) -> list[dict[str, Any]]:
-    return ingest.handle_s3_event(event)
+    return bill_events.handle_s3_event(event)
 
 
 # --- the ingest-report state machine's tasks (a multi-part report delivery) --------------------
 
 
-@app.lambda_function(name="ingest_part")
+@app.lambda_function(name=functions.INGEST_PART.name)
 def ingest_part(event: Event, context: Any) -> Event:
     return report_delivery.ingest_part(event)
 
 
-@app.lambda_function(name="publish_delivery")
+@app.lambda_function(name=functions.PUBLISH_DELIVERY.name)
 def publish_delivery(event: Event, context: Any) -> Event:
     return report_delivery.publish_delivery(event)
 
@@ -53,37 +54,37 @@ def publish_delivery(event: Event, context: Any) -> Event:
 # --- the generate-invoices state machine's tasks ----------------------------------------------
 
 
-@app.lambda_function(name="prepare_run")
+@app.lambda_function(name=functions.PREPARE_RUN.name)
 def prepare_run(event: Event, context: Any) -> Event:
     return invoice_run.prepare_run(event)
 
 
-@app.lambda_function(name="price_usage")
+@app.lambda_function(name=functions.PRICE_USAGE.name)
 def price_usage(event: Event, context: Any) -> Event:
     return invoice_run.price_customer_usage(event)
 
 
-@app.lambda_function(name="compose_invoice")
+@app.lambda_function(name=functions.COMPOSE_INVOICE.name)
 def compose_invoice(event: Event, context: Any) -> Event:
     return invoice_run.compose_customer_invoice(event)
 
 
-@app.lambda_function(name="compute_tax")
+@app.lambda_function(name=functions.COMPUTE_TAX.name)
 def compute_tax(event: Event, context: Any) -> Event:
     return invoice_run.compute_customer_tax(event)
 
 
-@app.lambda_function(name="save_invoice")
+@app.lambda_function(name=functions.SAVE_INVOICE.name)
 def save_invoice(event: Event, context: Any) -> Event:
     return invoice_run.save_customer_invoice(event)
 
 
-@app.lambda_function(name="record_failure")
+@app.lambda_function(name=functions.RECORD_FAILURE.name)
 def record_failure(event: Event, context: Any) -> Event:
     return invoice_run.record_failure(event)
 
 
-@app.lambda_function(name="finish_run")
+@app.lambda_function(name=functions.FINISH_RUN.name)
 def finish_run(event: Event, context: Any) -> Event:
     return invoice_run.finish_run(event)
 

@@ -3,7 +3,7 @@
     python -m bench.bench_ingest [--rows 1000000] [--accounts 5] [--also-10m] [--repeat 3]
 
 For a legacy CUR ``.csv.gz`` (122 columns) and a CUR 2.0 Parquet file of the same bill, made by
-``bench/synthetic_cur.py`` and cached under ``bench/out/``, it measures in the same run:
+``localaws/synthetic_cur.py`` and cached under ``bench/out/``, it measures in the same run:
 
 (a) the floor — legacy: single-threaded zlib decompression of the very file (the bytes must at
     least be inflated once); CUR 2.0: DuckDB reading (decoding and hashing) just the columns
@@ -93,7 +93,7 @@ CATEGORY = {
 
 
 def accounts(n: int) -> list[str]:
-    from bench.synthetic_cur import DEFAULT_ACCOUNTS as GENERATOR_ACCOUNTS
+    from localaws.synthetic_cur import DEFAULT_ACCOUNTS as GENERATOR_ACCOUNTS
 
     if n == len(GENERATOR_ACCOUNTS):
         return list(GENERATOR_ACCOUNTS)
@@ -102,7 +102,7 @@ def accounts(n: int) -> list[str]:
 
 def dataset(rows: int, n_accounts: int) -> tuple[Path, Path]:
     """(legacy .csv.gz, CUR 2.0 .parquet) of the same bill, generated once and cached."""
-    from bench import synthetic_cur
+    from localaws import synthetic_cur
 
     OUT.mkdir(parents=True, exist_ok=True)
     stem = f"ingest-{rows}-{n_accounts}acct"
@@ -308,7 +308,7 @@ def _cur2_frame(path: Path) -> tuple[Any, dict[str, Any]]:
 
 
 def _cur2_names() -> dict[str, str]:
-    from bench.synthetic_cur import LEGACY_CUR_COLUMNS, cur2_name
+    from localaws.synthetic_cur import LEGACY_CUR_COLUMNS, cur2_name
 
     return {c: n for c in LEGACY_CUR_COLUMNS if (n := cur2_name(c)) is not None}
 

@@ -8,7 +8,8 @@ The parts are not retyped here but read from the code that uses them:
   through ``chalice.cdk.Chalice``, which runs ``chalice package`` and includes its SAM template.
 
 What the Chalice construct cannot do is wired by hand: the S3 → ``ingest_bill`` notification
-(``@app.on_s3_event`` cannot be packaged, DESIGN §3) with its explicit ``AWS::Lambda::Permission``
+(``@app.on_s3_event`` cannot be packaged, docs/design.md §3) with its explicit
+``AWS::Lambda::Permission``
 (``add_permission`` on the construct's functions is a silent no-op), the functions' ephemeral
 storage (no ``chalice package`` key) and their log groups (Chalice's ``log_retention_in_days``
 emits a broken template for the API handler). The synthesis fails (error annotations) when the
@@ -61,6 +62,8 @@ from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 from pynamodb.models import Model
 
+from chalicelib import functions
+from chalicelib.functions import EPHEMERAL_STORAGE_MB
 from chalicelib.store.objects import (
     BILLS_PREFIX,
     INVOICES_PREFIX,
@@ -85,15 +88,9 @@ LAMBDA_RUNTIMES = ("python3.11", "python3.12", "python3.13")
 # Lambda's limit on a function's unzipped code (with its layers).
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
-# The Lambda settings `chalice package` has no key for. /tmp is where bills are streamed through
-# (DESIGN §7): a multi-GB CUR part is downloaded, decompressed and rewritten as Parquet there.
-EPHEMERAL_STORAGE_MB: dict[str, int] = {
-    "ingest_bill": 10240,
-    "ingest_part": 10240,
-    "price_usage": 4096,
-    "compose_invoice": 4096,
-    "save_invoice": 4096,
-}
+# The Lambda settings `chalice package` has no key for (chalicelib.functions): /tmp is where bills
+# are streamed through (docs/design.md §7): a multi-GB CUR part is downloaded, decompressed and
+# rewritten as Parquet there.
 
 # Which environment variable names which table: the model's table, keyed by chalicelib.config.
 TABLE_VARIABLES: dict[str, str] = {
@@ -1195,7 +1192,7 @@ class RebillStack(cdk.Stack):
         ingest = lambda_.Function.from_function_attributes(
             self,
             "IngestBillFunction",
-            function_arn=self.function_arn("ingest_bill"),
+            function_arn=self.function_arn(functions.INGEST_BILL.name),
             same_environment=True,
         )
         self.data_bucket.add_event_notification(

@@ -150,7 +150,7 @@ def _operator_token(credentials: Path) -> str:
 
 
 def _run_demo() -> str:
-    from chalicelib.reporting import billing_report
+    from chalicelib.service.reports import billing_report
     from chalicelib.store import bills
     from localaws import demo
 

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.demo import DEMO_PERIOD, demo_reference, write_demo_bills
+from localaws.demo_data import DEMO_PERIOD, demo_reference, write_demo_bills
 
 
 def load_reference(reference_data: dict[str, Any]) -> None:
@@ -71,8 +71,8 @@ def load_demo() -> str:
 
 def run_invoices(period: str, mode: str = "issue", timeout: float = 300) -> dict[str, Any]:
     """Start an invoice run and wait for the state machine to finish it."""
+    from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
-    from chalicelib.workflow.runs import start_invoice_run
 
     run = start_invoice_run(period, mode)
     deadline = time.monotonic() + timeout

@@ -18,10 +18,12 @@ RUNTIME = "python3.12"
 def provision(stack: LocalStack) -> None:
     # Imported only now: chalicelib reads its configuration from the environment on import.
     from app import app
+    from chalicelib import functions
     from chalicelib.config import get_config
+    from chalicelib.functions import WORKFLOW_FUNCTIONS
     from chalicelib.store.objects import BILLS_PREFIX
     from chalicelib.store.tables import ALL_TABLES
-    from chalicelib.workflow.definitions import STATE_MACHINES, WORKFLOW_FUNCTIONS
+    from chalicelib.workflow.definitions import STATE_MACHINES
     from localaws.cognito import provision_user_pool
     from localaws.stack import install_lambda_dispatcher
 
@@ -53,7 +55,7 @@ def provision(stack: LocalStack) -> None:
         NotificationConfiguration={
             "LambdaFunctionConfigurations": [
                 {
-                    "LambdaFunctionArn": function_arns["ingest_bill"],
+                    "LambdaFunctionArn": function_arns[functions.INGEST_BILL.name],
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": BILLS_PREFIX}]}},
                 }

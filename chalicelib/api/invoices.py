@@ -9,6 +9,7 @@ margin, savings retained, price list and rule, FX rates, the detailed CSV) are f
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,24 +19,13 @@ from chalice.app import Response
 from chalicelib.api.auth import Principal
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
-from chalicelib.billing.document import Invoice
-from chalicelib.billing.lifecycle import (
-    Credited,
-    InvalidTransition,
-    LineCredit,
-    credit,
-    credited_after,
-    format_invoice_number,
-    mark_paid,
-    void,
-)
+from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.store import events, invoices, objects, reference
+from chalicelib.service import invoices as invoice_lifecycle
+from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
 from chalicelib.store.invoice_search import search_invoices
-from chalicelib.workflow.invoice_run import issue_invoice
-
-Doc = dict[str, Any]
+from chalicelib.store.records import Doc, InvoiceRecord
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
 INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
@@ -74,11 +64,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _pick(doc: Doc, fields: tuple[str, ...]) -> Doc:
+def _pick(doc: Mapping[str, Any], fields: tuple[str, ...]) -> Doc:
     return {k: doc[k] for k in fields if k in doc}
 
 
-def customer_view(doc: Doc) -> Doc:
+def customer_view(doc: Mapping[str, Any]) -> Doc:
     """An invoice as its customer sees it: what they are billed, none of the reseller's figures."""
     view = _pick(doc, CUSTOMER_FIELDS)
     if "lines" in view:
@@ -88,13 +78,13 @@ def customer_view(doc: Doc) -> Doc:
     return view
 
 
-def public(doc: Doc, principal: Principal) -> Doc:
+def public(doc: Mapping[str, Any], principal: Principal) -> Doc:
     if principal.is_operator:
         return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
     return customer_view(doc)
 
 
-def _visible(call: Call, invoice_id: str) -> Doc:
+def _visible(call: Call, invoice_id: str) -> InvoiceRecord:
     doc = invoices.get_invoice(invoice_id)
     call.principal.require_customer_access(doc["customer_id"], f"invoice {invoice_id!r}")
     if doc["status"] == "draft" and not call.principal.is_operator:
@@ -146,7 +136,7 @@ def get_invoice(call: Call, invoice_id: str) -> Doc:
 
 @operation("getInvoiceCsv")
 def get_invoice_csv(call: Call, invoice_id: str) -> Any:
-    doc = _visible(call, invoice_id)
+    doc: Mapping[str, Any] = _visible(call, invoice_id)
     operator = call.principal.is_operator
     view = call.query.get("view") or ("detail" if operator else "customer")
     if view == "detail" and not operator:
@@ -168,10 +158,7 @@ def get_invoice_csv(call: Call, invoice_id: str) -> Any:
 
 @operation("issueInvoice")
 def issue(call: Call, invoice_id: str) -> Doc:
-    doc = invoices.get_invoice(invoice_id)
-    if doc["status"] != "draft":
-        raise InvalidTransition(f"cannot issue invoice {invoice_id}: it is {doc['status']}")
-    return public(issue_invoice(doc), call.principal)
+    return public(invoice_lifecycle.issue_invoice(invoice_id), call.principal)
 
 
 def _timestamp(value: str | None, field: str) -> str:
@@ -188,59 +175,16 @@ def _timestamp(value: str | None, field: str) -> str:
 
 @operation("markInvoicePaid")
 def mark_invoice_paid(call: Call, invoice_id: str) -> Doc:
-    doc = invoices.get_invoice(invoice_id)
-    paid = mark_paid(Invoice.from_dict(doc), _timestamp(call.fields.get("paid_at"), "paid_at"))
-    updated = {**doc, "status": paid.status, "paid_at": paid.paid_at}
-    invoices.update_invoice(updated, expected_status="issued")
-    return public(updated, call.principal)
+    paid_at = _timestamp(call.fields.get("paid_at"), "paid_at")
+    return public(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call.principal)
 
 
 @operation("voidInvoice")
 def void_invoice(call: Call, invoice_id: str) -> Doc:
-    doc = invoices.get_invoice(invoice_id)
-    if doc.get("kind") == "credit_note":
-        raise InvalidTransition(f"{invoice_id} is a credit note: it cannot be voided")
-    if invoices.credited(invoice_id) is not None:
-        raise InvalidTransition(
-            f"cannot void invoice {doc.get('number') or invoice_id}: it has credit notes; "
-            "credit what remains instead (POST /invoices/{id}/credit-notes)"
-        )
-    voided_at = _now().isoformat(timespec="seconds")
-    # The number is taken from the counter when the credit note is stored.
-    voided, credit_note = void(Invoice.from_dict(doc), "(assigned when stored)", voided_at)
-    voided_doc = {**doc, "status": voided.status, "voided_at": voided.voided_at}
-    if call.fields.get("reason"):
-        voided_doc["void_reason"] = call.fields["reason"]
-    note_doc = {
-        **credit_note.to_dict(),
-        "id": f"{invoice_id}-cn",
-        "run_id": doc.get("run_id"),
-        "created_at": voided_at,
-    }
-    prefix = reference.get_settings().get("invoice_number_prefix") or "INV-"
-    year = _now().year
-    note_doc = invoices.void_with_credit_note(
-        voided_doc,
-        note_doc,
-        f"{prefix}{year}",
-        lambda n: format_invoice_number(prefix, year, n),
-    )
-    events.publish(
-        events.INVOICE_ISSUED,
-        {
-            "invoice_id": note_doc["id"],
-            "kind": "credit_note",
-            "credit_note_for": invoice_id,
-            "number": note_doc["number"],
-            "customer_id": note_doc["customer_id"],
-            "period": note_doc["period"],
-            "total": note_doc.get("total"),
-            "currency": note_doc.get("currency"),
-        },
-    )
+    voided, credit_note = invoice_lifecycle.void_invoice(invoice_id, call.fields.get("reason"))
     return {
-        "invoice": public(voided_doc, call.principal),
-        "credit_note": public(note_doc, call.principal),
+        "invoice": public(voided, call.principal),
+        "credit_note": public(credit_note, call.principal),
     }
 
 
@@ -248,63 +192,12 @@ def void_invoice(call: Call, invoice_id: str) -> Doc:
 def credit_invoice(call: Call, invoice_id: str) -> Doc:
     """A credit note of an issued or paid invoice: in full (no body), an amount, or lines."""
     fields = call.fields
-    amount = _decimal(fields.get("amount"))
     chosen = (
         None
         if fields.get("lines") is None
         else [LineCredit(c["index"], _decimal(c.get("amount"))) for c in fields["lines"]]
     )
-    prefix = reference.get_settings().get("invoice_number_prefix") or "INV-"
-    for attempt in range(3):
-        doc = invoices.get_invoice(invoice_id)
-        before = invoices.credited(invoice_id)
-        issued_at = _now().isoformat(timespec="seconds")
-        note = credit(
-            Invoice.from_dict(doc),
-            Credited.from_dict(before),
-            issued_at,
-            amount=amount,
-            lines=chosen,
-        )
-        count = int((before or {}).get("count", 0)) + 1
-        after = {
-            **credited_after(Credited.from_dict(before), note, chosen).to_dict(),
-            "count": count,
-        }
-        note_doc = {
-            **note.to_dict(),
-            "id": f"{invoice_id}-cn-{count}",
-            "run_id": doc.get("run_id"),
-            "created_at": issued_at,
-        }
-        if fields.get("reason"):
-            note_doc["credit_reason"] = fields["reason"]
-        year = _now().year
-        try:
-            note_doc = invoices.credit_with_next_number(
-                doc,
-                note_doc,
-                before,
-                after,
-                f"{prefix}{year}",
-                lambda n, year=year: format_invoice_number(prefix, year, n),
-            )
-            break
-        except invoices.CreditedMeanwhile:
-            if attempt == 2:
-                raise
-    events.publish(
-        events.INVOICE_ISSUED,
-        {
-            "invoice_id": note_doc["id"],
-            "kind": "credit_note",
-            "credit_note_for": invoice_id,
-            "credited_invoice_number": doc.get("number"),
-            "number": note_doc["number"],
-            "customer_id": note_doc["customer_id"],
-            "period": note_doc["period"],
-            "total": note_doc.get("total"),
-            "currency": note_doc.get("currency"),
-        },
+    note = invoice_lifecycle.credit_invoice(
+        invoice_id, amount=_decimal(fields.get("amount")), lines=chosen, reason=fields.get("reason")
     )
-    return public(note_doc, call.principal)
+    return public(note, call.principal)

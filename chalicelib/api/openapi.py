@@ -12,7 +12,17 @@ import copy
 from functools import cache
 from typing import Any
 
-from chalicelib.bills.schema import PROVIDERS
+from chalicelib.vocabulary import (
+    BILL_STATUSES,
+    DEFAULT_INVOICE_NUMBER_PREFIX,
+    DOCUMENT_KINDS,
+    INVOICE_STATUSES,
+    LINE_KINDS,
+    MATCH_KEYS,
+    PROVIDERS,
+    RUN_MODES,
+    RUN_STATUSES,
+)
 
 Schema = dict[str, Any]
 
@@ -158,16 +168,6 @@ SETTINGS = _obj(
     }
 )
 
-MATCH_KEYS = (
-    "provider",
-    "service",
-    "sku",
-    "usage_type",
-    "operation",
-    "region",
-    "account",
-    "charge_category",
-)
 PRICE_RULE = _obj(
     {
         "id": _nullable(_ref("Id")),
@@ -284,7 +284,7 @@ UPLOAD_URL_REQUEST = _obj(
 INVOICE_RUN_REQUEST = _obj(
     {
         "period": _ref("Period"),
-        "mode": {"type": "string", "enum": ["issue", "draft"]},
+        "mode": {"type": "string", "enum": list(RUN_MODES)},
         "customer_ids": _nullable(
             {
                 "type": "array",
@@ -397,15 +397,7 @@ INVOICE_LINE: Schema = {
     "properties": {
         "kind": {
             "type": "string",
-            "enum": [
-                "subscription",
-                "cloud_usage",
-                "prepurchased_credit",
-                "unused_credit",
-                "discount",
-                "custom",
-                "tax_note",
-            ],
+            "enum": list(LINE_KINDS),
         },
         "description": {"type": "string"},
         "provider": {"type": ["string", "null"]},
@@ -444,11 +436,11 @@ INVOICE: Schema = {
     "properties": {
         "id": _ref("InvoiceId"),
         "number": {"type": ["string", "null"]},
-        "kind": {"type": "string", "enum": ["invoice", "credit_note"]},
+        "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
         "customer_id": _ref("Id"),
         "period": _ref("Period"),
         "currency": _ref("Currency"),
-        "status": {"type": "string", "enum": ["draft", "issued", "paid", "void"]},
+        "status": {"type": "string", "enum": list(INVOICE_STATUSES)},
         "issued_at": {"type": ["string", "null"]},
         "paid_at": {"type": ["string", "null"]},
         "voided_at": {"type": ["string", "null"]},
@@ -587,7 +579,7 @@ RESPONSES: dict[str, Schema] = {
     },
     "BillStatus": {
         "type": "string",
-        "enum": ["processing", "processed", "superseded", "failed", "duplicate", "refused"],
+        "enum": list(BILL_STATUSES),
         "description": "processing: being taken in; processed: taken in (current unless a "
         "newer delivery replaced it); superseded: replaced by a newer delivery of the same bill; "
         "failed: not a readable bill (quarantined), or our failure (retried); duplicate: the "
@@ -686,8 +678,8 @@ RESPONSES: dict[str, Schema] = {
         "properties": {
             "run_id": {"type": "string"},
             "period": _ref("Period"),
-            "mode": {"type": "string", "enum": ["issue", "draft"]},
-            "status": {"type": "string", "enum": ["running", "succeeded", "partial", "failed"]},
+            "mode": {"type": "string", "enum": list(RUN_MODES)},
+            "status": {"type": "string", "enum": list(RUN_STATUSES)},
             "customer_ids": {"type": ["array", "null"], "items": {"type": "string"}},
             "reconciliation": RECONCILIATION,
             "progress": {
@@ -792,7 +784,7 @@ INVOICE_FILTERS = [
     _query("period", _ref("Period"), "Only this period's invoices."),
     _query(
         "status",
-        {"type": "string", "enum": ["draft", "issued", "paid", "void"]},
+        {"type": "string", "enum": list(INVOICE_STATUSES)},
         "Only invoices in this status (customers never see drafts: status=draft lists none).",
     ),
     _query(
@@ -866,7 +858,7 @@ SETTINGS_EXAMPLE = {
     "automated_bill_processing": True,
     "default_price_list_id": "standard",
     "pass_through": {"provider_credits": False, "provider_tax": False, "provider_discounts": False},
-    "invoice_number_prefix": "INV-",
+    "invoice_number_prefix": DEFAULT_INVOICE_NUMBER_PREFIX,
     "fx_rates": [{"period": "2026-10", "from": "USD", "to": "EUR", "rate": "0.92"}],
 }
 PRICE_LIST_EXAMPLE = {

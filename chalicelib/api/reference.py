@@ -8,66 +8,22 @@ documents (a customer's price list, a subscription's plan) must exist when they 
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable
-from datetime import date
-from typing import Any
 
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
-from chalicelib.billing.reference import Account, Customer, Plan, PriceList, Settings, Subscription
-from chalicelib.errors import Conflict, InvalidInput
-from chalicelib.store import access, reference
-from chalicelib.store.invoice_keys import InvoiceFilter
-from chalicelib.store.invoice_search import search_invoices
+from chalicelib.billing.reference import Plan, PriceList, Settings
+from chalicelib.service import reference as rules
+from chalicelib.store import reference
+from chalicelib.store.records import Doc
 
-Doc = dict[str, Any]
 Fetch = Callable[[int, str | None], tuple[list[Doc], str | None]]
-
-# DynamoDB items hold at most 400 KB; keep documents well below.
-MAX_DOCUMENT_BYTES = 300_000
-
-
-def _storable(doc: Doc) -> Doc:
-    size = len(json.dumps(doc).encode())
-    if size > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(
-            f"the document is too large ({size} bytes, at most {MAX_DOCUMENT_BYTES})"
-        )
-    return doc
-
-
-def _with_id(body: Doc, path_id: str | None = None) -> Doc:
-    """The body with its id: the path's (a PUT), the client's, or a new one."""
-    if path_id is not None:
-        if body.get("id") not in (None, path_id):
-            raise InvalidInput("id differs from the id in the path", field="id")
-        return {**body, "id": path_id}
-    return {**body, "id": body.get("id") or uuid.uuid4().hex[:16]}
-
-
-def _for_customer(body: Doc, customer_id: str) -> Doc:
-    if body.get("customer_id") not in (None, customer_id):
-        raise InvalidInput("customer_id differs from the customer in the path", field="customer_id")
-    return {**body, "customer_id": customer_id}
-
-
-def _must_exist(kind: str, doc_id: str | None, field: str) -> None:
-    if doc_id and doc_id not in reference.existing_documents(kind, [doc_id]):
-        raise InvalidInput(f"{kind.replace('_', ' ')} {doc_id!r} does not exist", field=field)
 
 
 def _page(call: Call, scope: str, fetch: Fetch) -> Doc:
     after = decode_cursor(call.query.get("cursor"), scope)
     docs, last = fetch(call.query["limit"], None if after is None else position_of(after, str))
     return page_body(docs, last, scope)
-
-
-def _created(kind: str, doc: Doc) -> Doc:
-    if not reference.create_document(kind, _storable(doc)):
-        raise Conflict(f"{kind.replace('_', ' ')} {doc['id']!r} exists already")
-    return doc
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -81,7 +37,7 @@ def get_settings(call: Call) -> Doc:
 @operation("putSettings")
 def put_settings(call: Call) -> Doc:
     doc = Settings.from_dict(call.fields).to_dict()
-    reference.put_settings(_storable(doc))
+    reference.put_settings(rules.storable(doc))
     return doc
 
 
@@ -90,7 +46,7 @@ def put_settings(call: Call) -> Doc:
 
 @operation("createPriceList")
 def create_price_list(call: Call) -> Doc:
-    return _created("price_list", PriceList.from_dict(_with_id(call.fields)).to_dict())
+    return rules.create("price_list", PriceList.from_dict(rules.with_id(call.fields)).to_dict())
 
 
 @operation("listPriceLists")
@@ -105,23 +61,13 @@ def get_price_list(call: Call, price_list_id: str) -> Doc:
 
 @operation("putPriceList")
 def put_price_list(call: Call, price_list_id: str) -> Doc:
-    doc = PriceList.from_dict(_with_id(call.fields, price_list_id)).to_dict()
-    return reference.replace_document("price_list", _storable(doc))
+    doc = PriceList.from_dict(rules.with_id(call.fields, price_list_id)).to_dict()
+    return rules.replace("price_list", doc)
 
 
 @operation("deletePriceList")
 def delete_price_list(call: Call, price_list_id: str) -> None:
-    reference.get_document("price_list", price_list_id)
-    users = [
-        c["id"]
-        for c in reference.list_documents("customer")
-        if c.get("price_list_id") == price_list_id
-    ]
-    if users:
-        raise Conflict(f"price list {price_list_id!r} is the price list of customer {users[0]!r}")
-    if reference.get_settings().get("default_price_list_id") == price_list_id:
-        raise Conflict(f"price list {price_list_id!r} is the default price list in the settings")
-    reference.remove_document("price_list", price_list_id)
+    rules.delete_price_list(price_list_id)
 
 
 # --- plans ------------------------------------------------------------------------------------
@@ -129,7 +75,7 @@ def delete_price_list(call: Call, price_list_id: str) -> None:
 
 @operation("createPlan")
 def create_plan(call: Call) -> Doc:
-    return _created("plan", Plan.from_dict(_with_id(call.fields)).to_dict())
+    return rules.create("plan", Plan.from_dict(rules.with_id(call.fields)).to_dict())
 
 
 @operation("listPlans")
@@ -144,24 +90,16 @@ def get_plan(call: Call, plan_id: str) -> Doc:
 
 @operation("putPlan")
 def put_plan(call: Call, plan_id: str) -> Doc:
-    doc = Plan.from_dict(_with_id(call.fields, plan_id)).to_dict()
-    return reference.replace_document("plan", _storable(doc))
+    doc = Plan.from_dict(rules.with_id(call.fields, plan_id)).to_dict()
+    return rules.replace("plan", doc)
 
 
 # --- customers --------------------------------------------------------------------------------
 
 
-def _customer(body: Doc) -> Doc:
-    doc = Customer.from_dict(body).to_dict()
-    _must_exist("price_list", doc.get("price_list_id"), "price_list_id")
-    return doc
-
-
 @operation("createCustomer")
 def create_customer(call: Call) -> Doc:
-    doc = _created("customer", _customer(_with_id(call.fields)))
-    access.start_customer_incarnation(doc["id"])  # tokens of an earlier same-id customer: dead
-    return doc
+    return rules.create_customer(rules.customer_doc(rules.with_id(call.fields)))
 
 
 @operation("listCustomers")
@@ -176,50 +114,20 @@ def get_customer(call: Call, customer_id: str) -> Doc:
 
 @operation("putCustomer")
 def put_customer(call: Call, customer_id: str) -> Doc:
-    doc = _customer(_with_id(call.fields, customer_id))
-    return reference.replace_document("customer", _storable(doc))
+    return rules.replace("customer", rules.customer_doc(rules.with_id(call.fields, customer_id)))
 
 
 @operation("deleteCustomer")
 def delete_customer(call: Call, customer_id: str) -> None:
-    reference.get_document("customer", customer_id)
-    # Invoices are records the reseller must keep: a customer that has some stays.
-    if search_invoices(InvoiceFilter(customer_id=customer_id), limit=1).docs:
-        raise Conflict(f"customer {customer_id!r} has invoices and cannot be deleted")
-    reference.delete_customer(customer_id)
-    access.end_customer_incarnation(customer_id)  # and its API tokens with it
+    rules.delete_customer(customer_id)
 
 
 # --- accounts ---------------------------------------------------------------------------------
 
 
-def _overlap(a: Doc, b: Doc) -> bool:
-    """Whether two validity ranges [valid_from, valid_to) share a day (None: unbounded)."""
-    lowest, highest = date.min.isoformat(), date.max.isoformat()
-    a_from, a_to = a.get("valid_from") or lowest, a.get("valid_to") or highest
-    b_from, b_to = b.get("valid_from") or lowest, b.get("valid_to") or highest
-    return bool(a_from < b_to and b_from < a_to)
-
-
 @operation("createAccount")
 def create_account(call: Call, customer_id: str) -> Doc:
-    reference.get_document("customer", customer_id)
-    doc = Account.from_dict(_for_customer(call.fields, customer_id)).to_dict()
-    _must_exist("price_list", doc.get("price_list_id"), "price_list_id")
-    for owner, linked in reference.account_links(doc["provider"], doc["account_id"]):
-        # A cloud account billed to two customers on the same day would be billed twice.
-        if owner != customer_id and _overlap(doc, linked):
-            raise Conflict(
-                f"account {doc['provider']}/{doc['account_id']} belongs to customer {owner!r} "
-                "on some of these dates",
-                field="account_id",
-            )
-    if not reference.create_account(customer_id, doc):
-        raise Conflict(
-            f"account {doc['provider']}/{doc['account_id']} is linked to this customer already",
-            field="account_id",
-        )
-    return doc
+    return rules.create_account(customer_id, call.fields)
 
 
 @operation("listAccounts")
@@ -237,19 +145,9 @@ def delete_account(call: Call, customer_id: str, provider: str, account_id: str)
 # --- subscriptions ----------------------------------------------------------------------------
 
 
-def _subscription(body: Doc) -> Doc:
-    doc = Subscription.from_dict(body).to_dict()
-    _must_exist("plan", doc["plan_id"], "plan_id")
-    return doc
-
-
 @operation("createSubscription")
 def create_subscription(call: Call, customer_id: str) -> Doc:
-    reference.get_document("customer", customer_id)
-    doc = _subscription(_with_id(_for_customer(call.fields, customer_id)))
-    if not reference.create_subscription(customer_id, doc):
-        raise Conflict(f"subscription {doc['id']!r} exists already", field="id")
-    return doc
+    return rules.create_subscription(customer_id, call.fields)
 
 
 @operation("listSubscriptions")
@@ -266,8 +164,8 @@ def get_subscription(call: Call, customer_id: str, subscription_id: str) -> Doc:
 
 @operation("putSubscription")
 def put_subscription(call: Call, customer_id: str, subscription_id: str) -> Doc:
-    body = _with_id(_for_customer(call.fields, customer_id), subscription_id)
-    return reference.replace_subscription(customer_id, _subscription(body))
+    body = rules.with_id(rules.for_customer(call.fields, customer_id), subscription_id)
+    return reference.replace_subscription(customer_id, rules.subscription_doc(body))
 
 
 @operation("deleteSubscription")

@@ -1,4 +1,4 @@
-"""The billing report of a period (DESIGN §5): JSON, or CSV for a spreadsheet."""
+"""The billing report of a period (docs/design.md §5): JSON, or CSV for a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib.api.endpoint import Call, operation
-from chalicelib.reporting import billing_report, report_csv
+from chalicelib.service.reports import billing_report, report_csv
 
 
 @operation("getBillingReport")

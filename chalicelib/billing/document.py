@@ -2,7 +2,8 @@
 
 Amounts on the document are already rounded to the currency's minor unit; totals are derived from
 the lines so they can never disagree with them. ``to_dict``/``from_dict`` give the shape of
-DESIGN §5 ``GET /invoices/{id}`` (money as strings next to ``currency``) plus the report figures.
+``GET /invoices/{id}`` (docs/design.md §5.1; money as strings next to ``currency``) plus the
+report figures.
 Storage sets ``id``, ``number``, ``status`` and the timestamps.
 """
 
@@ -14,18 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.billing.money import ZERO, plain, round_money, round_places, to_str
-
-LINE_KINDS = (
-    "subscription",
-    "cloud_usage",
-    "prepurchased_credit",
-    "unused_credit",
-    "discount",
-    "custom",
-    "tax_note",
-)
-STATUSES = ("draft", "issued", "paid", "void")
-DOCUMENT_KINDS = ("invoice", "credit_note")
+from chalicelib.vocabulary import LINE_KINDS
 
 
 def margin_percent(price: Decimal, margin: Decimal) -> str | None:

@@ -1,4 +1,4 @@
-"""Stage 9 of DESIGN §4.2: converting amounts into the invoice's currency.
+"""Stage 9 of docs/design.md §4.2: converting amounts into the invoice's currency.
 
 The operator's FX rate for the period converts; a missing rate is an error for that customer's
 invoice, never a silent 1:1. Only direct rates count (an EUR→USD rate does not serve USD→EUR:

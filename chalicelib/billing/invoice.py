@@ -1,4 +1,4 @@
-"""The invoice of customer C for period P: stages 1, 2, 5, 6, 7 and 9 of DESIGN §4.2.
+"""The invoice of customer C for period P: stages 1, 2, 5, 6, 7 and 9 of docs/design.md §4.2.
 
 Stages 3–4 (which cloud lines, at what price) ran before, in :mod:`pricing`, and left the priced
 usage groups in a Parquet file; stage 8 (tax) is :func:`compute_tax`. Every stage below is a

@@ -1,10 +1,12 @@
-"""The invoice lifecycle of DESIGN §4.4 as pure state transitions.
+"""The invoice lifecycle of docs/design.md §4.4 as pure state transitions.
 
 ``draft → issued → paid`` and ``issued → void``; an issued or paid invoice can be credited, in
-full or in part, by credit notes (DESIGN §9). Storage keeps one live invoice per customer and
-period and assigns numbers from its gapless counter; these functions say what may happen and
-return the new documents, raising :class:`InvalidTransition` for anything else. A credit note
-itself is final: it cannot be issued, paid, voided or credited.
+full or in part, by credit notes (docs/design.md §4.5). Storage keeps one live invoice per
+customer and period and assigns numbers from its gapless counter; these functions say what may
+happen and return the new documents, raising :class:`InvalidTransition` for anything else. A
+credit note itself is final: it cannot be issued, paid, voided or credited. Production reaches
+them through :mod:`chalicelib.service.invoices` (the API) and ``decide`` through the invoice run's
+``SaveInvoice`` task.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from enum import Enum
 from chalicelib.billing.document import Figures, Invoice, InvoiceLine, TaxLine
 from chalicelib.billing.money import ZERO, exact, round_money, to_str
 from chalicelib.errors import Conflict, InvalidInput
-
-RUN_MODES = ("issue", "draft")
+from chalicelib.vocabulary import RUN_MODES
 
 
 class InvalidTransition(Conflict):

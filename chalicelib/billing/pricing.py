@@ -1,4 +1,4 @@
-"""Stages 3–4 of DESIGN §4.2: which cloud lines a customer pays for, and at what price.
+"""Stages 3–4 of docs/design.md §4.2: which cloud lines a customer pays for, and at what price.
 
 Two DuckDB statements on one connection do the work, for one customer or for every customer of a
 run at once:

@@ -1,4 +1,4 @@
-"""Reference data as frozen dataclasses, parsed from the JSON shapes of DESIGN §5.1.
+"""Reference data as frozen dataclasses, parsed from the JSON shapes of docs/design.md §5.1.
 
 ``X.from_dict(d)`` validates and raises :class:`chalicelib.errors.InvalidInput` naming the field
 (``rules[2].percent``); ``x.to_dict()`` gives the JSON shape back. Money and percentages are
@@ -15,21 +15,11 @@ from typing import Any
 
 from chalicelib.billing.money import is_currency, parse_decimal, plain
 from chalicelib.billing.periods import Period
-from chalicelib.bills.schema import PROVIDERS
 from chalicelib.errors import InvalidInput
+from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX, MATCH_KEYS, PROVIDERS
 
 Json = Mapping[str, Any]
 
-MATCH_KEYS = (
-    "provider",
-    "service",
-    "sku",
-    "usage_type",
-    "operation",
-    "region",
-    "account",
-    "charge_category",
-)
 DEFAULT_BILLABLE_CATEGORIES = ("Usage", "Purchase", "Adjustment")
 # Decimal places a price-list figure may carry: the priced amount (an 18-decimal basis or
 # quantity times the figure) then fits DECIMAL(38,28) exactly.
@@ -196,7 +186,7 @@ class PassThrough:
 
 @dataclass(frozen=True)
 class CommitmentAssignment:
-    """The operator's word that a commitment is a customer's (DESIGN §4.2 stage 4): it wins
+    """The operator's word that a commitment is a customer's (docs/design.md §4.2 stage 4): it wins
     over the account an ARN names, and is the only owner an id without one can have."""
 
     commitment_id: str
@@ -212,7 +202,7 @@ class Settings:
     default_price_list_id: str | None = None
     pass_through: PassThrough = PassThrough()
     billable_categories: tuple[str, ...] = DEFAULT_BILLABLE_CATEGORIES
-    invoice_number_prefix: str = "INV-"
+    invoice_number_prefix: str = DEFAULT_INVOICE_NUMBER_PREFIX
     fx_rates: tuple[FxRate, ...] = ()
     # The operator's commitment assignments: commitment id (an RI / savings-plan ARN, an Azure
     # reservation id, a GCP commitment) -> customer id. Ids match ignoring case.
@@ -300,7 +290,9 @@ class Settings:
                 provider_discounts=_bool(passing, "provider_discounts", "pass_through"),
             ),
             billable_categories=tuple(dict.fromkeys(str(c) for c in categories)),
-            invoice_number_prefix=(_str(d, "invoice_number_prefix", required=False) or "INV-"),
+            invoice_number_prefix=(
+                _str(d, "invoice_number_prefix", required=False) or DEFAULT_INVOICE_NUMBER_PREFIX
+            ),
             fx_rates=tuple(fx),
             commitment_assignments=tuple(assignments.values()),
         )
@@ -358,7 +350,7 @@ BASES = ("billed", "list")
 
 @dataclass(frozen=True)
 class PriceRule:
-    """One rule of a price list (DESIGN §4.3). ``match`` values are kept lower-cased."""
+    """One rule of a price list (docs/design.md §4.3). ``match`` values are kept lower-cased."""
 
     id: str
     match: tuple[tuple[str, str], ...]

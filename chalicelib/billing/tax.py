@@ -1,4 +1,4 @@
-"""Stage 8 of DESIGN §4.2: tax, computed on the composed invoice.
+"""Stage 8 of docs/design.md §4.2: tax, computed on the composed invoice.
 
 When the tax service is on: the rates of the customer's country and region (a region rate is more
 specific than a country rate and wins; several rates at the winning level all apply, e.g. two

@@ -2,7 +2,7 @@
 snake_case layouts (CUR 2.0 / Data Exports ``line_item_unblended_cost``, and legacy CUR's
 Athena Parquet, which uses the same names).
 
-Cost columns (DESIGN §4.1)
+Cost columns (docs/design.md §4.1)
 --------------------------
 - BilledCost = ``lineItem/UnblendedCost``: what AWS invoices for the line.
 - ListCost = ``pricing/publicOnDemandCost``; where AWS leaves it empty (fees, credits, tax,
@@ -106,7 +106,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 
 REQUIRED = ("line_item_type", "unblended_cost", "usage_account", "billing_period_start", "currency")
 
-# lineItem/LineItemType -> normalized ChargeCategory (DESIGN §4.1).
+# lineItem/LineItemType -> normalized ChargeCategory (docs/design.md §4.1).
 CHARGE_CATEGORY: dict[str, str] = {
     "Usage": "Usage",
     "DiscountedUsage": "Usage",

@@ -20,7 +20,7 @@ Rules:
 - ``PricingModel`` Reservation / SavingsPlan on usage → commitment status 'Used' (Unused… charge
   types → 'Unused'), id = ``ReservationId`` (a GUID, easy to assign) else ``benefitId``.
   Azure's ids do not name the buyer, so CommitmentOwnerAccountId stays empty (the operator
-  assigns them, DESIGN §4.2).
+  assigns them, docs/design.md §4.2).
 - Dates are US style (MM/DD/YYYY) in EA exports and ISO in MCA ones; both are accepted.
   ChargePeriodEnd is the day after ``Date``. BillingPeriodStart = ``BillingPeriodStartDate``,
   else the first of the month of ``Date``.

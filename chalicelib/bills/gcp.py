@@ -15,8 +15,8 @@ Rules:
 - A line with a committed-use credit (type COMMITTED_USAGE_DISCOUNT[_DOLLAR_BASE], or an older
   export's credit named "Committed use discount…") is commitment-covered usage: status
   'Used', type 'Committed Use', id = the credit's id (else full name, else name). Google's ids
-  do not name the buying project, so CommitmentOwnerAccountId stays empty (DESIGN §4.2 step 4:
-  the operator assigns commitments).
+  do not name the buying project, so CommitmentOwnerAccountId stays empty
+  (docs/design.md §4.2 step 4: the operator assigns commitments).
 - ChargeCategory from ``cost_type``: regular → Usage (Purchase when the SKU is a
   "Commitment…" fee), tax → Tax, adjustment / rounding_error → Adjustment (adjustments are
   also ChargeClass 'Correction').

@@ -1,5 +1,5 @@
 """Report identity from an AWS manifest (legacy CUR ``…-Manifest.json`` or Data Exports
-``Manifest.json``), used to decide which delivery replaces which (DESIGN §4.1).
+``Manifest.json``), used to decide which delivery replaces which (docs/design.md §4.1).
 
 Legacy CUR: ``assemblyId``, ``reportName``, ``billingPeriod.start`` ('20231001T000000.000Z').
 Data Exports (CUR 2.0, FOCUS): ``executionId``, ``exportArn`` (its last path segment is the

@@ -36,7 +36,7 @@ class Mapping:
             raise ValueError(f"mapping {self.format}: missing {missing}, unexpected {extra}")
 
 
-# ProviderName / provider text -> provider code (DESIGN §4.1). Matched on lower-cased text.
+# ProviderName / provider text -> provider code (docs/design.md §4.1). Matched on lower-cased text.
 PROVIDER_CODES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("aws", "amazon web services", "amazon web services, inc.", "amazon"), "aws"),
     (("microsoft", "azure", "microsoft azure", "microsoft corporation"), "azure"),
@@ -55,5 +55,6 @@ def provider_code(text: str) -> str:
 def charge_category(expr: str) -> str:
     canonical = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
     pairs = tuple(((c.lower(),), sql.lit(c)) for c in canonical)
-    # Values outside FOCUS are kept billable but flagged: Adjustment (see DESIGN §4.2 step 3).
+    # Values outside FOCUS are kept billable but flagged: Adjustment
+    # (docs/design.md §4.2 step 3).
     return sql.case_map(f"lower({expr})", pairs, "'Adjustment'")

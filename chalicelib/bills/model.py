@@ -39,7 +39,7 @@ class PartitionSummary:
 class ReportIdentity:
     """Which provider report/export delivery a file belongs to, when the file or manifest says.
 
-    A newer delivery of the same report and period replaces the older one (DESIGN §4.1):
+    A newer delivery of the same report and period replaces the older one (docs/design.md §4.1):
     ``assembly_id`` (legacy CUR manifest ``assemblyId``, Data Exports ``executionId``) changes
     with every delivery, ``report_name`` does not.
     """

@@ -35,7 +35,7 @@ Rules applied to every format after its mapper:
 - A file must be in one currency (a partition's sums are in its currency; several currencies
   in one file are rejected, naming the first line that differs).
 - A header without line items is an error, not an empty bill: a delivery replaces the earlier
-  one, and an empty re-delivery would silently erase a month (DESIGN §8: lose nothing).
+  one, and an empty re-delivery would silently erase a month (docs/design.md §8: lose nothing).
 
 Finality (``NormalizedBill.final``): true when the format carries an invoice id and every line
 has one — AWS ``bill/InvoiceId`` / ``bill_invoice_id``, FOCUS 1.2 ``InvoiceId``, Azure MCA

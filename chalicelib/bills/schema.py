@@ -2,7 +2,7 @@
 
 This is the contract between bill ingestion (which writes it as Parquet under
 ``normalized/``) and invoicing (which reads it). Column names follow FOCUS 1.2 where one
-exists (DESIGN §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
+exists (docs/design.md §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
 Money and quantities are exact ``DECIMAL(38,18)``, never floating point.
 
 Why 18 decimals: a normalized total must equal the bill file's own column sum to the last
@@ -17,10 +17,12 @@ alike; the normalized line then holds the rounded value and the totals sum those
 
 from __future__ import annotations
 
+from chalicelib import vocabulary
+
 MONEY = "DECIMAL(38,18)"
 
-# Provider codes used in normalized data, price-list rules, accounts and the API.
-PROVIDERS = ("aws", "gcp", "azure", "oci", "other")
+# Provider codes used in normalized data (declared with Rebill's other vocabularies).
+PROVIDERS = vocabulary.PROVIDERS
 
 # Normalized ChargeCategory values.
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
@@ -32,9 +31,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import InvalidInput
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.records import Doc
 from chalicelib.store.tables import ReferenceItem
-
-Doc = dict[str, Any]
 
 TOKENS = "API_TOKEN"
 INCARNATION = "INCARNATION"

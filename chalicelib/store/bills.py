@@ -33,10 +33,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.bills.current import CurrentSet, Version
 from chalicelib.store.conditions import condition_failed, create_item
+from chalicelib.store.records import Doc
 from chalicelib.store.tables import BillItem
-
-Doc = dict[str, Any]
-
 
 # --- bill file records --------------------------------------------------------------------
 

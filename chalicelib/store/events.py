@@ -1,4 +1,4 @@
-"""SNS notifications (DESIGN §6): one topic, the message type in a ``type`` attribute."""
+"""SNS notifications (docs/design.md §6): one topic, the message type in a ``type`` attribute."""
 
 from __future__ import annotations
 

@@ -43,9 +43,8 @@ from pynamodb.exceptions import QueryError
 
 from chalicelib.errors import InvalidInput
 from chalicelib.store.invoice_keys import LISTING, AmountRange, InvoiceFilter
+from chalicelib.store.records import Doc
 from chalicelib.store.tables import InvoiceItem
-
-Doc = dict[str, Any]
 
 RARE_STATUSES = ("draft", "void")
 MAX_EVALUATED = 1000  # items read per request: bounds the time and cost of one page

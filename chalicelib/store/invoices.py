@@ -11,8 +11,8 @@ number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
 credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
 =================  =================================  ============================
 
-One live invoice per customer and period (DESIGN §4.4) is the ``LIVE`` pointer, written with a
-condition on what the writer read, so two runs racing for the same customer cannot both win.
+One live invoice per customer and period (docs/design.md §4.4) is the ``LIVE`` pointer, written
+with a condition on what the writer read, so two runs racing for the same customer cannot both win.
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
 
 Issued, paid and void invoices never change but for their status: a draft is written only over
@@ -23,6 +23,7 @@ deleted once another draft has replaced it: no issued invoice can point at them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -33,9 +34,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.invoice_keys import index_attributes
+from chalicelib.store.records import Doc, InvoiceRecord, LivePointer, RunRecord, RunResult
 from chalicelib.store.tables import InvoiceItem
-
-Doc = dict[str, Any]
 
 
 def _invoice_item(doc: Doc) -> InvoiceItem:
@@ -56,34 +56,36 @@ def _invoice_item(doc: Doc) -> InvoiceItem:
     )
 
 
-def get_invoice(invoice_id: str) -> Doc:
+def get_invoice(invoice_id: str) -> InvoiceRecord:
     try:
-        doc: Doc = InvoiceItem.get(f"INVOICE#{invoice_id}", "INVOICE").doc
+        doc: InvoiceRecord = InvoiceItem.get(f"INVOICE#{invoice_id}", "INVOICE").doc
         return doc
     except DoesNotExist:
         raise NotFound(f"invoice {invoice_id!r} not found") from None
 
 
-def invoices_of_period(period: str) -> list[Doc]:
+def invoices_of_period(period: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_period.query(period)]
 
 
-def invoices_of_customer(customer_id: str) -> list[Doc]:
+def invoices_of_customer(customer_id: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_customer.query(customer_id)]
 
 
 # --- the live invoice of a customer and period ----------------------------------------------
 
 
-def live_pointer(customer_id: str, period: str) -> Doc | None:
+def live_pointer(customer_id: str, period: str) -> LivePointer | None:
     try:
-        doc: Doc = InvoiceItem.get(f"LIVE#{customer_id}#{period}", "LIVE", consistent_read=True).doc
+        doc: LivePointer = InvoiceItem.get(
+            f"LIVE#{customer_id}#{period}", "LIVE", consistent_read=True
+        ).doc
         return doc
     except DoesNotExist:
         return None
 
 
-def live_invoice(customer_id: str, period: str) -> Doc | None:
+def live_invoice(customer_id: str, period: str) -> InvoiceRecord | None:
     pointer = live_pointer(customer_id, period)
     return None if pointer is None else get_invoice(pointer["invoice_id"])
 
@@ -92,7 +94,9 @@ def invoice_id_for(customer_id: str, period: str, sequence: int) -> str:
     return f"inv-{customer_id}-{period}-{sequence}"
 
 
-def save_live_invoice(doc: Doc, expected_pointer: Doc | None, replaces: Doc | None = None) -> None:
+def save_live_invoice(
+    doc: Doc, expected_pointer: LivePointer | None, replaces: Mapping[str, Any] | None = None
+) -> None:
     """Write ``doc`` as the live invoice of its customer and period, if the pointer is still the
     one the caller read and the invoice item is still ``replaces`` (the draft the caller read;
     None: there is no item of that id yet); raises Conflict otherwise (another writer got there
@@ -149,7 +153,51 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
         raise
 
 
-def issue_with_next_number(doc: Doc, draft: Doc, counter_name: str, make_number: Any) -> Doc:
+# The counter moves in the same transaction as the document it numbers: a failed write leaves no
+# gap, and two writers that read the same counter cannot both win (the loser reads it again).
+COUNTER_ATTEMPTS = 20
+
+
+def _with_next_number(
+    doc: Doc,
+    counter_name: str,
+    make_number: Callable[[int], str],
+    write: Callable[[TransactWrite, Doc], None],
+    explain: Callable[[], None],
+    what: str,
+) -> Doc:
+    """Store ``doc`` numbered with the next number of ``counter_name``, in one transaction.
+
+    ``write(transaction, numbered)`` adds the document's own writes and conditions to the
+    transaction that moves the counter. When a condition fails, ``explain()`` raises what went
+    wrong if it was not the counter (someone else took that number: then try the next one).
+    """
+    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
+    for _ in range(COUNTER_ATTEMPTS):
+        try:
+            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
+            exists = True
+        except DoesNotExist:
+            current, exists = 0, False
+        number = int(current) + 1
+        numbered = {**doc, "number": make_number(number)}
+        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
+        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(counter, condition=condition)
+                write(transaction, numbered)
+            return numbered
+        except TransactWriteError as error:
+            if not condition_failed(error):
+                raise
+            explain()
+    raise Conflict(f"could not take {what} number: too much contention")
+
+
+def issue_with_next_number(
+    doc: Doc, draft: Mapping[str, Any], counter_name: str, make_number: Callable[[int], str]
+) -> Doc:
     """Assign the next number of ``counter_name`` and store ``doc`` issued, in one transaction.
 
     ``draft`` is the stored draft ``doc`` was made from: the invoice is issued only while it is
@@ -157,48 +205,35 @@ def issue_with_next_number(doc: Doc, draft: Doc, counter_name: str, make_number:
     when it was issued or replaced meanwhile. ``make_number(n)`` formats the number. The counter
     only moves when the invoice is written, so a failed issue leaves no gap.
     """
-    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
-    for _ in range(20):
-        try:
-            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
-            exists = True
-        except DoesNotExist:
-            current, exists = 0, False
-        number = int(current) + 1
-        issued = {**doc, "number": make_number(number)}
-        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
-        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(counter, condition=condition)
-                transaction.save(
-                    _invoice_item(issued),
-                    condition=(InvoiceItem.doc == draft) & (InvoiceItem.status == "draft"),
-                )
-                transaction.save(
-                    InvoiceItem(
-                        f"LIVE#{doc['customer_id']}#{doc['period']}",
-                        "LIVE",
-                        kind="live",
-                        doc={
-                            "invoice_id": doc["id"],
-                            "sequence": doc["sequence"],
-                            "status": issued["status"],
-                        },
-                    )
-                )
-            return issued
-        except TransactWriteError as error:
-            if not condition_failed(error):
-                raise
-            stored = get_invoice(doc["id"])
-            if stored["status"] != "draft":
-                raise Conflict(f"invoice {doc['id']} is already {stored['status']}") from None
-            if stored != draft:
-                raise Conflict(
-                    f"draft {doc['id']} was recomputed meanwhile: look at it again, then issue it"
-                ) from None
-    raise Conflict("could not take an invoice number: too much contention")
+
+    def write(transaction: TransactWrite, issued: Doc) -> None:
+        transaction.save(
+            _invoice_item(issued),
+            condition=(InvoiceItem.doc == draft) & (InvoiceItem.status == "draft"),
+        )
+        transaction.save(
+            InvoiceItem(
+                f"LIVE#{doc['customer_id']}#{doc['period']}",
+                "LIVE",
+                kind="live",
+                doc={
+                    "invoice_id": doc["id"],
+                    "sequence": doc["sequence"],
+                    "status": issued["status"],
+                },
+            )
+        )
+
+    def explain() -> None:
+        stored = get_invoice(doc["id"])
+        if stored["status"] != "draft":
+            raise Conflict(f"invoice {doc['id']} is already {stored['status']}") from None
+        if stored != draft:
+            raise Conflict(
+                f"draft {doc['id']} was recomputed meanwhile: look at it again, then issue it"
+            ) from None
+
+    return _with_next_number(doc, counter_name, make_number, write, explain, "an invoice")
 
 
 @cache
@@ -208,7 +243,7 @@ def _connection() -> Connection:
 
 
 def void_with_credit_note(
-    voided: Doc, credit_note: Doc, counter_name: str, make_number: Any
+    voided: Doc, credit_note: Doc, counter_name: str, make_number: Callable[[int], str]
 ) -> Doc:
     """Store ``voided`` (status void) and its ``credit_note`` numbered from ``counter_name``, in
     one transaction with the counter: the invoice must still be issued and the credit note new.
@@ -216,47 +251,36 @@ def void_with_credit_note(
     The live pointer of the customer and period turns ``void``, so the next run invoices them
     again (with the next sequence). Returns the numbered credit note.
     """
-    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
     pointer = live_pointer(voided["customer_id"], voided["period"])
-    for _ in range(20):
-        try:
-            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
-            exists = True
-        except DoesNotExist:
-            current, exists = 0, False
-        number = int(current) + 1
-        note = {**credit_note, "number": make_number(number)}
-        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
-        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(counter, condition=condition)
-                transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
-                transaction.save(_invoice_item(voided), condition=InvoiceItem.status == "issued")
-                # A credited invoice is not voided: its credit notes would be counted twice.
-                transaction.condition_check(
-                    InvoiceItem,
-                    *_credited_key(voided["id"]),
-                    condition=InvoiceItem.pk.does_not_exist(),
+
+    def write(transaction: TransactWrite, note: Doc) -> None:
+        transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
+        transaction.save(_invoice_item(voided), condition=InvoiceItem.status == "issued")
+        # A credited invoice is not voided: its credit notes would be counted twice.
+        transaction.condition_check(
+            InvoiceItem,
+            *_credited_key(voided["id"]),
+            condition=InvoiceItem.pk.does_not_exist(),
+        )
+        if pointer is not None and pointer["invoice_id"] == voided["id"]:
+            transaction.save(
+                InvoiceItem(
+                    f"LIVE#{voided['customer_id']}#{voided['period']}",
+                    "LIVE",
+                    kind="live",
+                    doc={**pointer, "status": "void"},
                 )
-                if pointer is not None and pointer["invoice_id"] == voided["id"]:
-                    transaction.save(
-                        InvoiceItem(
-                            f"LIVE#{voided['customer_id']}#{voided['period']}",
-                            "LIVE",
-                            kind="live",
-                            doc={**pointer, "status": "void"},
-                        )
-                    )
-            return note
-        except TransactWriteError as error:
-            if not condition_failed(error):
-                raise
-            if get_invoice(voided["id"])["status"] != "issued":
-                raise Conflict(f"invoice {voided['id']} is no longer issued") from None
-            if credited(voided["id"]) is not None:
-                raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
-    raise Conflict("could not take a credit note number: too much contention")
+            )
+
+    def explain() -> None:
+        if get_invoice(voided["id"])["status"] != "issued":
+            raise Conflict(f"invoice {voided['id']} is no longer issued") from None
+        if credited(voided["id"]) is not None:
+            raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
+
+    return _with_next_number(
+        credit_note, counter_name, make_number, write, explain, "a credit note"
+    )
 
 
 # --- credit notes of issued and paid invoices -----------------------------------------------
@@ -280,12 +304,12 @@ def credited(invoice_id: str) -> Doc | None:
 
 
 def credit_with_next_number(
-    invoice: Doc,
+    invoice: Mapping[str, Any],
     credit_note: Doc,
     credited_before: Doc | None,
     credited_after: Doc,
     counter_name: str,
-    make_number: Any,
+    make_number: Callable[[int], str],
 ) -> Doc:
     """Store ``credit_note`` of ``invoice`` numbered from ``counter_name`` and what is credited
     of the invoice now, in one transaction with the counter.
@@ -294,60 +318,49 @@ def credit_with_next_number(
     still be issued or paid, and what was credited still ``credited_before`` (else
     :class:`CreditedMeanwhile`: read again and recompute). Returns the numbered credit note.
     """
-    counter_key = (f"COUNTER#{counter_name}", "COUNTER")
     tally = InvoiceItem(*_credited_key(invoice["id"]), kind="credited", doc=credited_after)
     tally_condition = (
         InvoiceItem.pk.does_not_exist()
         if credited_before is None
         else InvoiceItem.doc == credited_before
     )
-    for _ in range(20):
-        try:
-            current = InvoiceItem.get(*counter_key, consistent_read=True).counter or 0
-            exists = True
-        except DoesNotExist:
-            current, exists = 0, False
-        number = int(current) + 1
-        note = {**credit_note, "number": make_number(number)}
-        counter = InvoiceItem(*counter_key, kind="counter", counter=number)
-        condition = InvoiceItem.counter == current if exists else InvoiceItem.pk.does_not_exist()
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(counter, condition=condition)
-                transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
-                transaction.save(tally, condition=tally_condition)
-                transaction.condition_check(
-                    InvoiceItem,
-                    f"INVOICE#{invoice['id']}",
-                    "INVOICE",
-                    condition=InvoiceItem.status.is_in("issued", "paid"),
-                )
-            return note
-        except TransactWriteError as error:
-            if not condition_failed(error):
-                raise
-            status = get_invoice(invoice["id"])["status"]
-            if status not in ("issued", "paid"):
-                raise Conflict(f"invoice {invoice['id']} is {status} now") from None
-            if credited(invoice["id"]) != credited_before:
-                raise CreditedMeanwhile(
-                    f"invoice {invoice['id']} was credited meanwhile: try again"
-                ) from None
-    raise Conflict("could not take a credit note number: too much contention")
+
+    def write(transaction: TransactWrite, note: Doc) -> None:
+        transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
+        transaction.save(tally, condition=tally_condition)
+        transaction.condition_check(
+            InvoiceItem,
+            f"INVOICE#{invoice['id']}",
+            "INVOICE",
+            condition=InvoiceItem.status.is_in("issued", "paid"),
+        )
+
+    def explain() -> None:
+        status = get_invoice(invoice["id"])["status"]
+        if status not in ("issued", "paid"):
+            raise Conflict(f"invoice {invoice['id']} is {status} now") from None
+        if credited(invoice["id"]) != credited_before:
+            raise CreditedMeanwhile(
+                f"invoice {invoice['id']} was credited meanwhile: try again"
+            ) from None
+
+    return _with_next_number(
+        credit_note, counter_name, make_number, write, explain, "a credit note"
+    )
 
 
 # --- invoice runs ---------------------------------------------------------------------------
 
 
-def create_run(run_id: str, doc: Doc) -> bool:
+def create_run(run_id: str, doc: RunRecord) -> bool:
     return create_item(
         InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"])
     )
 
 
-def get_run(run_id: str) -> Doc:
+def get_run(run_id: str) -> RunRecord:
     try:
-        doc: Doc = InvoiceItem.get(f"RUN#{run_id}", "RUN", consistent_read=True).doc
+        doc: RunRecord = InvoiceItem.get(f"RUN#{run_id}", "RUN", consistent_read=True).doc
         return doc
     except DoesNotExist:
         raise NotFound(f"invoice run {run_id!r} not found") from None
@@ -367,7 +380,7 @@ def record_result(run_id: str, customer_id: str, result: Doc) -> None:
     ).save()
 
 
-def run_results(run_id: str) -> list[Doc]:
+def run_results(run_id: str) -> list[RunResult]:
     return [
         item.doc
         for item in InvoiceItem.query(

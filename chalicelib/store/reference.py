@@ -1,6 +1,6 @@
 """Reference data in DynamoDB: settings, price lists, plans, customers, accounts, subscriptions.
 
-Each document is kept in its API shape (DESIGN §5.1). Keys:
+Each document is kept in its API shape (docs/design.md §5.1). Keys:
 
 ====================  ==========================  =======================================
 item                  pk                          sk
@@ -23,9 +23,8 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
+from chalicelib.store.records import AccountRecord, Doc
 from chalicelib.store.tables import ReferenceItem
-
-Doc = dict[str, Any]
 
 _COLLECTIONS = {"price_list": "PRICE_LIST", "plan": "PLAN", "customer": "CUSTOMER"}
 
@@ -99,8 +98,9 @@ def put_account(customer_id: str, doc: Doc) -> Doc:
     return _put(f"CUSTOMER#{customer_id}", key, "account", doc, account_key=key)
 
 
-def list_accounts(customer_id: str) -> list[Doc]:
-    return _query(f"CUSTOMER#{customer_id}", "ACCOUNT#")
+def list_accounts(customer_id: str) -> list[AccountRecord]:
+    accounts: list[Any] = _query(f"CUSTOMER#{customer_id}", "ACCOUNT#")
+    return accounts
 
 
 def owners_of_account(provider: str, account_id: str) -> list[str]:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from chalicelib import functions
+from chalicelib.functions import LambdaFunction
+
 STATEMACHINES_DIR = Path(__file__).resolve().parents[2] / "statemachines"
 
 
@@ -46,21 +49,21 @@ class StateMachine:
         return rendered
 
 
-def _function(name: str) -> Substitution:
-    return Substitution("function", name)
+def _function(function: LambdaFunction) -> Substitution:
+    return Substitution("function", function.name)
 
 
 GENERATE_INVOICES = StateMachine(
     name="generate-invoices",
     asl_file="generate_invoices.asl.json",
     substitutions={
-        "PrepareRunFunctionArn": _function("prepare_run"),
-        "PriceUsageFunctionArn": _function("price_usage"),
-        "ComposeInvoiceFunctionArn": _function("compose_invoice"),
-        "ComputeTaxFunctionArn": _function("compute_tax"),
-        "SaveInvoiceFunctionArn": _function("save_invoice"),
-        "RecordFailureFunctionArn": _function("record_failure"),
-        "FinishRunFunctionArn": _function("finish_run"),
+        "PrepareRunFunctionArn": _function(functions.PREPARE_RUN),
+        "PriceUsageFunctionArn": _function(functions.PRICE_USAGE),
+        "ComposeInvoiceFunctionArn": _function(functions.COMPOSE_INVOICE),
+        "ComputeTaxFunctionArn": _function(functions.COMPUTE_TAX),
+        "SaveInvoiceFunctionArn": _function(functions.SAVE_INVOICE),
+        "RecordFailureFunctionArn": _function(functions.RECORD_FAILURE),
+        "FinishRunFunctionArn": _function(functions.FINISH_RUN),
         "EventsTopicArn": Substitution("topic", "events"),
     },
 )
@@ -69,23 +72,9 @@ INGEST_REPORT = StateMachine(
     name="ingest-report",
     asl_file="ingest_report.asl.json",
     substitutions={
-        "IngestPartFunctionArn": _function("ingest_part"),
-        "PublishDeliveryFunctionArn": _function("publish_delivery"),
+        "IngestPartFunctionArn": _function(functions.INGEST_PART),
+        "PublishDeliveryFunctionArn": _function(functions.PUBLISH_DELIVERY),
     },
 )
 
 STATE_MACHINES: tuple[StateMachine, ...] = (GENERATE_INVOICES, INGEST_REPORT)
-
-# Every Lambda function (besides the API handler) that app.py declares.
-WORKFLOW_FUNCTIONS: tuple[str, ...] = (
-    "ingest_bill",
-    "ingest_part",
-    "publish_delivery",
-    "prepare_run",
-    "price_usage",
-    "compose_invoice",
-    "compute_tax",
-    "save_invoice",
-    "record_failure",
-    "finish_run",
-)

@@ -61,22 +61,6 @@ def landed_objects(event: dict[str, Any]) -> list[LandedObject]:
     return landed
 
 
-def handle_s3_event(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """A manifest starts the intake of its delivery; a part of a delivery only says it landed
-    (the delivery's execution takes it in); any other file is a delivery of its own."""
-    from chalicelib.workflow import report_delivery
-
-    outcomes = []
-    for landed in landed_objects(event):
-        if landed.key.endswith("-Manifest.json"):
-            outcomes.append(report_delivery.start_delivery(landed))
-        elif in_assembly(landed.key):
-            outcomes.append(report_delivery.part_landed(landed))
-        else:
-            outcomes.append(take_in(landed))
-    return outcomes
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

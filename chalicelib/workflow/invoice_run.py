@@ -7,9 +7,7 @@ S3, never through the state payload. Every task is safe to retry.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,20 +16,17 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.billing.invoice import Invoice, compose_invoice, compute_tax
-from chalicelib.billing.invoice_csv import write_invoice_csv
-from chalicelib.billing.lifecycle import format_invoice_number
 from chalicelib.billing.pricing import price_usage
 from chalicelib.config import get_config
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import NotFound
 from chalicelib.observability import logger, metrics
-from chalicelib.store import bills, events, invoices, objects, reference
-from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
-from chalicelib.workflow.customer_period import load_customer_period
-from chalicelib.workflow.run_reconciliation import (
+from chalicelib.service import run_invoices, runs
+from chalicelib.service.reconciliation import (
     period_inputs_key,
     priced_summary_key,
-    reconcile_run_safely,
 )
+from chalicelib.store import bills, invoices, objects, reference
+from chalicelib.workflow.customer_period import load_customer_period
 
 Payload = dict[str, Any]
 
@@ -42,11 +37,6 @@ def _now() -> str:
 
 def _customer_prefix(run_id: str, customer_id: str) -> str:
     return f"{objects.RUNS_PREFIX}{run_id}/customers/{customer_id}/"
-
-
-def run_key(period: str, mode: str, customer_ids: list[str] | None) -> str:
-    scope = ",".join(sorted(customer_ids)) if customer_ids else "*"
-    return hashlib.sha256(f"{period}|{mode}|{scope}".encode()).hexdigest()[:12]
 
 
 # --- PrepareRun -------------------------------------------------------------------------------
@@ -99,7 +89,7 @@ def invoices_run_doc(payload: Payload, customer_count: int) -> Payload:
 
 def _existing_run(run_id: str) -> Payload:
     try:
-        return invoices.get_run(run_id)
+        return dict(invoices.get_run(run_id))
     except NotFound:
         return {}
 
@@ -154,125 +144,16 @@ def compute_customer_tax(payload: Payload) -> Payload:
 
 
 def save_customer_invoice(payload: Payload) -> Payload:
-    """Store the invoice as the customer's live invoice for the period (DESIGN §4.4)."""
+    """Store the invoice as the customer's live invoice for the period (docs/design.md §4.4)."""
     run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    mode = payload.get("mode", "issue")
-    pointer = invoices.live_pointer(customer_id, period)
-    if pointer is not None and pointer["status"] in ("issued", "paid"):
-        result = {
-            "status": "unchanged",
-            "invoice_id": pointer["invoice_id"],
-            "reason": f"invoice already {pointer['status']}",
-        }
-        invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
-        return {**payload, **result}
-    sequence = (
-        1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
-    )
-    invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
-    # The draft this one replaces, as read: the write below happens only over that very draft.
-    replaces = (
-        invoices.get_invoice(invoice_id)
-        if pointer is not None and pointer["status"] == "draft"
-        else None
-    )
+    logger.append_keys(run_id=run_id, period=period, customer_id=customer_id)
     invoice = Invoice.from_dict(objects.get_json(payload["invoice_key"]))
-    csv_keys = draft_csv_keys(invoice_id, run_id)
-    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
-        priced = objects.download(payload["priced_key"], Path(tmp) / "priced-usage.parquet")
-        detail_path, customer_path = Path(tmp) / "invoice.csv", Path(tmp) / "customer.csv"
-        write_invoice_csv(invoice, priced, detail_path, customer_path)
-        objects.upload(detail_path, csv_keys.detail, content_type="text/csv")
-        objects.upload(customer_path, csv_keys.customer, content_type="text/csv")
-    doc = {
-        **invoice.to_dict(),
-        "id": invoice_id,
-        "number": None,
-        "sequence": sequence,
-        "customer_id": customer_id,
-        "period": period,
-        "status": "draft",
-        "issued_at": None,
-        "run_id": run_id,
-        **csv_keys.fields(),
-        "created_at": _now(),
-    }
-    try:
-        invoices.save_live_invoice(doc, pointer, replaces)
-    except Conflict:
-        # Another run wrote this customer's invoice meanwhile, or it was issued: that one
-        # stands, and this computation's CSV is nobody's.
-        _delete_files(doc)
-        return _unchanged(payload, "written concurrently by another run or issued")
-    if replaces is not None:
-        # The replaced draft can no longer be issued (issuing wants the draft as read).
-        _delete_files(replaces, keep=doc)
-    if mode == "issue":
-        try:
-            doc = issue_invoice(doc)
-        except Conflict:
-            # Issued by an operator (this very draft) or replaced by another run meanwhile.
-            return _unchanged(payload, "issued or recomputed concurrently")
-    result = {
-        "status": "saved",
-        "invoice_id": invoice_id,
-        "invoice_status": doc["status"],
-        "total": doc.get("total"),
-        "currency": doc.get("currency"),
-    }
-    invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
-    metrics.add_metric(name="InvoicesSaved", unit=MetricUnit.Count, value=1)
-    return {**payload, **result}
-
-
-def draft_csv_keys(invoice_id: str, run_id: str) -> InvoiceCsvKeys:
-    """Keys of this computation alone: written before the draft's conditional write, they can
-    never be keys an issued invoice points to (issued invoices are immutable)."""
-    return invoice_csv_keys(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
-
-
-def _delete_files(doc: Payload, keep: Payload | None = None) -> None:
-    """Delete the generated files of a draft nobody can issue any more (but ``keep``'s)."""
-    kept = {keep.get(name) for name in FILE_FIELDS} if keep else set()
-    for name in FILE_FIELDS:
-        if doc.get(name) and doc[name] not in kept:
-            objects.delete(doc[name])
-
-
-def _unchanged(payload: Payload, reason: str) -> Payload:
-    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    pointer = invoices.live_pointer(customer_id, period) or {}
-    result = {"status": "unchanged", "invoice_id": pointer.get("invoice_id"), "reason": reason}
-    invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
-    return {**payload, **result}
-
-
-def issue_invoice(doc: Payload) -> Payload:
-    """Give a draft its number and issue it (gapless numbers: one transaction with the counter).
-
-    ``doc`` is the draft as stored: if it was issued or recomputed meanwhile, Conflict."""
-    settings = reference.get_settings()
-    prefix = settings.get("invoice_number_prefix") or "INV-"
-    issued_at = datetime.now(UTC)
-    year = issued_at.year
-    issued = invoices.issue_with_next_number(
-        {**doc, "status": "issued", "issued_at": issued_at.isoformat(timespec="seconds")},
-        doc,
-        f"{prefix}{year}",
-        lambda n: format_invoice_number(prefix, year, n),
+    result = run_invoices.save_customer_invoice(
+        run_id, period, customer_id, payload.get("mode", "issue"), invoice, payload["priced_key"]
     )
-    events.publish(
-        events.INVOICE_ISSUED,
-        {
-            "invoice_id": issued["id"],
-            "number": issued["number"],
-            "customer_id": issued["customer_id"],
-            "period": issued["period"],
-            "total": issued.get("total"),
-            "currency": issued.get("currency"),
-        },
-    )
-    return issued
+    if result["status"] == "saved":
+        metrics.add_metric(name="InvoicesSaved", unit=MetricUnit.Count, value=1)
+    return {**payload, **result}
 
 
 def record_failure(payload: Payload) -> Payload:
@@ -302,42 +183,18 @@ def record_failure(payload: Payload) -> Payload:
 
 def finish_run(payload: Payload) -> Payload:
     run_id = payload["run_id"]
-    run = _existing_run(run_id) or invoices_run_doc(payload, 0)
-    results = invoices.run_results(run_id)
-    failed = [r for r in results if r["status"] == "failed"]
-    counts = {
-        "customers": run.get("customer_count", len(results)),
-        "saved": sum(1 for r in results if r["status"] == "saved"),
-        "unchanged": sum(1 for r in results if r["status"] == "unchanged"),
-        "failed": len(failed),
-    }
-    counts["not_run"] = max(0, counts["customers"] - len(results))
-    if "error" in payload:
-        status = "failed"
-        run["error"] = {"message": str(payload["error"].get("Cause") or payload["error"])}
-    elif failed or counts["not_run"]:
-        status = "failed" if len(failed) + counts["not_run"] == counts["customers"] else "partial"
-    else:
-        status = "succeeded"
-    priced = [r["customer_id"] for r in results if r["status"] != "failed"]
-    run.update(
-        status=status,
-        counts=counts,
-        finished_at=_now(),
-        errors=[{"customer_id": r["customer_id"], **r["error"]} for r in failed],
+    failure = payload.get("error")
+    run = runs.finish_run(
+        _existing_run(run_id) or invoices_run_doc(payload, 0),
+        None if failure is None else str(failure.get("Cause") or failure),
     )
-    if "error" not in payload:
-        run["reconciliation"] = reconcile_run_safely(
-            run_id, run["period"], priced, whole_period=not run.get("customer_ids")
-        )
-    invoices.save_run(run)
     return {
         "type": "invoice-run.finished",
         "run_id": run_id,
         "period": run["period"],
         "mode": run["mode"],
-        "status": status,
-        "counts": counts,
+        "status": run["status"],
+        "counts": run["counts"],
         "balanced": (run.get("reconciliation") or {}).get("balanced"),
         "errors": run["errors"][:20],
     }

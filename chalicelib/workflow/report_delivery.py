@@ -20,7 +20,6 @@ A part's own S3 event only records that it landed: the execution takes it in, on
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -28,8 +27,7 @@ from typing import Any
 
 from chalicelib.config import get_config
 from chalicelib.observability import logger
-from chalicelib.store import bills, events, objects, reference
-from chalicelib.store.aws import client
+from chalicelib.store import bills, events, executions, objects, reference
 from chalicelib.workflow import bill_versions
 from chalicelib.workflow.ingest import LandedObject, new_record, normalize_and_stage, settle
 
@@ -129,19 +127,19 @@ def start_delivery(landed: LandedObject) -> dict[str, Any]:
             logger.info("delivery already under way", extra={"delivery_id": delivery_id})
             return {"manifest": landed.key, "delivery_id": delivery_id, "duplicate": True}
         doc["attempt"] = int(existing.get("attempt", 1)) + 1
-    sfn = client("stepfunctions")
     machine = get_config().ingest_report_state_machine_arn
-    while True:
+
+    def claim(attempt: int, name: str) -> bool:
         # Execution names stay taken for 90 days: each attempt has a name of its own. The record
         # names the execution before it starts, so the execution's own writes come after.
-        name = f"{delivery_id}-{doc['attempt']}"
-        doc["execution_arn"] = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
+        doc["attempt"] = attempt
+        doc["execution_arn"] = executions.execution_arn(machine, name)
         bills.save_delivery(delivery_id, doc)
-        try:
-            sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(delivery))
-            break
-        except sfn.exceptions.ExecutionAlreadyExists:
-            doc["attempt"] += 1
+        return True
+
+    executions.start_with_attempt_name(
+        machine, delivery_id, lambda name: delivery, claim, first_attempt=int(doc["attempt"])
+    )
     return {"manifest": landed.key, "delivery_id": delivery_id, "parts": len(delivery["parts"])}
 
 

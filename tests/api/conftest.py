@@ -215,9 +215,9 @@ def store_invoice(
     customer_id: str, period: str = PERIOD, *, status: str = "issued", **kw: Any
 ) -> dict[str, Any]:
     """Store an invoice (draft, issued or paid) and its CSVs; returns the stored document."""
+    from chalicelib.service.invoices import issue_draft as issue_invoice
     from chalicelib.store import invoices, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow.invoice_run import issue_invoice
 
     doc = invoice_doc(customer_id, period, **kw)
     usage = doc["cloud_usage_total"]

@@ -146,8 +146,8 @@ def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
 
 def test_a_replaced_draft_cannot_be_issued_as_it_was_read(api: Api, tmp_path: Path) -> None:
     from chalicelib.errors import Conflict
+    from chalicelib.service.invoices import issue_draft as issue_invoice
     from chalicelib.store import invoices, objects
-    from chalicelib.workflow.invoice_run import issue_invoice
 
     payloads = _write_inputs(tmp_path, ["acme"])
     first = _save(payloads, "a", "acme")

@@ -55,8 +55,8 @@ def _load_reference_through_the_api(api: Api, reference: dict[str, Any]) -> None
 
 
 def test_a_month_end_through_the_api(api: Api, tmp_path: Path) -> None:
-    from bench.demo import DEMO_PERIOD, UNASSIGNED, demo_reference, write_demo_bills
     from localaws.demo import wait_for_deliveries
+    from localaws.demo_data import DEMO_PERIOD, UNASSIGNED, demo_reference, write_demo_bills
 
     reference = demo_reference()
     _load_reference_through_the_api(api, reference)
@@ -135,8 +135,8 @@ def test_a_run_reports_progress_and_the_customers_that_failed(
 def test_the_same_request_while_a_run_executes_returns_that_run(
     api: Api, reference_data: Any
 ) -> None:
+    from chalicelib.service.runs import run_key
     from chalicelib.store import invoices
-    from chalicelib.workflow.invoice_run import run_key
 
     # A run of this scope is under way (as the first request left it).
     run_id = f"{PERIOD}-issue-{run_key(PERIOD, 'issue', ['acme'])}-1"

@@ -1,5 +1,5 @@
-"""Credit notes of issued and paid invoices (DESIGN §9): in full, an amount, or chosen lines,
-never more than remains uncredited."""
+"""Credit notes of issued and paid invoices (docs/design.md §4.5): in full, an amount, or chosen
+lines, never more than remains uncredited."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stages 1, 2, 5, 6, 7 and 9 of DESIGN §4.2, each with hand-computed golden figures."""
+"""Stages 1, 2, 5, 6, 7 and 9 of docs/design.md §4.2, each with hand-computed golden figures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""DESIGN §4.4 as pure transitions: draft → issued → paid, issued → void + credit note."""
+"""The lifecycle of docs/design.md §4.4 as pure transitions: draft → issued → paid, and
+issued → void + credit note."""
 
 from __future__ import annotations
 

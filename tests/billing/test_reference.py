@@ -1,4 +1,4 @@
-"""Reference data parsed from the JSON shapes of DESIGN §5.1; bad input names its field."""
+"""Reference data parsed from the JSON shapes of docs/design.md §5.1; bad input names its field."""
 
 from __future__ import annotations
 

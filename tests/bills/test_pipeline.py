@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench import synthetic_cur
 from chalicelib.bills import normalize, partition
 from chalicelib.bills.normalize import normalize_bill
+from localaws import synthetic_cur
 from tests.bills import curgen
 from tests.bills.conftest import lines
 

@@ -167,7 +167,7 @@ def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
 ) -> None:
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow import ingest
+    from chalicelib.workflow import bill_events, ingest
 
     key = "bills/retry/final.csv"
     body = (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes()
@@ -191,8 +191,8 @@ def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
     # Lambda retries the same event; this time the work gets done.
     monkeypatch.setattr(ingest, "normalize_bill", real)
     event = {"Records": [{"s3": {"object": {"key": key, "eTag": etag, "size": len(body)}}}]}
-    [outcome] = ingest.handle_s3_event(event)
+    [outcome] = bill_events.handle_s3_event(event)
     assert outcome["status"] == "processed"
     assert bills.get_bill(bill_id)["status"] == "processed"
-    [again] = ingest.handle_s3_event(event)
+    [again] = bill_events.handle_s3_event(event)
     assert again["duplicate"] is True

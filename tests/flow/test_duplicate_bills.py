@@ -84,8 +84,8 @@ def _cloud_usage(run_invoices: Any) -> dict[str, Decimal]:
 def test_the_same_cur_uploaded_twice_under_two_names_is_counted_once(clean_stack: Any) -> None:
     """The demo's month, uploaded as `cur-2026-10.csv.gz` and again as `cur-2026-10(1).csv.gz`:
     the second is recorded as a duplicate of the first and every invoice stays the same."""
-    from bench.demo import write_demo_bills
     from localaws import demo
+    from localaws.demo_data import write_demo_bills
 
     demo.load_reference(demo.demo_reference())
     with tempfile.TemporaryDirectory() as tmp:

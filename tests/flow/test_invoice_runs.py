@@ -12,9 +12,8 @@ pytestmark = pytest.mark.stack
 def test_the_same_request_while_a_run_executes_returns_that_run(clean_stack: Any) -> None:
     from datetime import UTC, datetime
 
+    from chalicelib.service.runs import run_key, start_invoice_run
     from chalicelib.store import invoices
-    from chalicelib.workflow.invoice_run import run_key
-    from chalicelib.workflow.runs import start_invoice_run
 
     # A request created this run a moment ago and is about to start its execution.
     run_id = f"2031-01-draft-{run_key('2031-01', 'draft', ['acme'])}-1"
@@ -36,9 +35,8 @@ def test_the_same_request_while_a_run_executes_returns_that_run(clean_stack: Any
 
 
 def test_a_run_whose_execution_ended_without_closing_is_not_returned(clean_stack: Any) -> None:
+    from chalicelib.service.runs import run_key, start_invoice_run
     from chalicelib.store import invoices
-    from chalicelib.workflow.invoice_run import run_key
-    from chalicelib.workflow.runs import start_invoice_run
 
     stuck_id = f"2031-02-draft-{run_key('2031-02', 'draft', None)}-1"
     invoices.create_run(
@@ -63,10 +61,9 @@ def test_an_execution_name_used_before_is_not_reused(clean_stack: Any) -> None:
     import json
 
     from chalicelib.config import get_config
+    from chalicelib.service.runs import execution_arn, run_key, start_invoice_run
     from chalicelib.store import invoices
     from chalicelib.store.aws import client
-    from chalicelib.workflow.invoice_run import run_key
-    from chalicelib.workflow.runs import execution_arn, start_invoice_run
 
     taken = f"2031-04-draft-{run_key('2031-04', 'draft', ['acme'])}-1"
     sfn = client("stepfunctions")
@@ -85,7 +82,7 @@ def test_an_execution_name_used_before_is_not_reused(clean_stack: Any) -> None:
 
 def test_an_unknown_mode_is_refused(clean_stack: Any) -> None:
     from chalicelib.errors import InvalidInput
-    from chalicelib.workflow.runs import start_invoice_run
+    from chalicelib.service.runs import start_invoice_run
 
     with pytest.raises(InvalidInput) as error:
         start_invoice_run("2031-03", "final")

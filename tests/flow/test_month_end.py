@@ -54,10 +54,10 @@ def _csv_rows(key: str) -> list[dict[str, str]]:
 
 
 def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
-    from bench.demo import demo_reference
+    from chalicelib.service import reconciliation
     from chalicelib.store import bills, invoices
-    from chalicelib.workflow import run_reconciliation as reconciliation
     from localaws import demo
+    from localaws.demo_data import demo_reference
 
     queue = _listen(clean_stack)
     period = demo.load_demo()
@@ -125,7 +125,7 @@ def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
 
 def test_the_same_s3_event_twice_counts_once(clean_stack: Any) -> None:
     from chalicelib.store import bills, objects
-    from chalicelib.workflow import ingest
+    from chalicelib.workflow import bill_events
     from localaws import demo
 
     period = demo.load_demo()
@@ -140,20 +140,20 @@ def test_the_same_s3_event_twice_counts_once(clean_stack: Any) -> None:
             }
         ]
     }
-    [outcome] = ingest.handle_s3_event(event)
+    [outcome] = bill_events.handle_s3_event(event)
     assert outcome["duplicate"] is True
     assert len(bills.bills_of_period(period)) == len(bills.bills_of_period(period))
     before = sum(int(a["rows"]) for a in bills.current_aggregates(period))
-    ingest.handle_s3_event(event)
+    bill_events.handle_s3_event(event)
     assert sum(int(a["rows"]) for a in bills.current_aggregates(period)) == before
 
 
 def test_a_run_for_some_customers_reconciles_the_others_as_not_priced(clean_stack: Any) -> None:
-    from bench.demo import demo_reference
+    from chalicelib.service import reconciliation
+    from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
-    from chalicelib.workflow import run_reconciliation as reconciliation
-    from chalicelib.workflow.runs import start_invoice_run
     from localaws import demo
+    from localaws.demo_data import demo_reference
 
     period = demo.load_demo()
     [first, *others] = sorted(c["id"] for c in demo_reference()["customers"])
@@ -173,7 +173,7 @@ def test_a_run_for_some_customers_reconciles_the_others_as_not_priced(clean_stac
 
 
 def test_a_reconciliation_that_cannot_be_made_is_reported_not_raised(clean_stack: Any) -> None:
-    from chalicelib.workflow import run_reconciliation as reconciliation
+    from chalicelib.service import reconciliation
 
     # No PrepareRun wrote the period's inputs for this run: the bills cannot be read.
     result = reconciliation.reconcile_run_safely("no-such-run", "2026-10", [], whole_period=True)

@@ -179,14 +179,14 @@ def test_a_bad_part_fails_the_delivery_and_the_previous_one_stays_current(
 def test_the_same_manifest_event_twice_starts_one_execution(clean_stack: Any) -> None:
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow import ingest
+    from chalicelib.workflow import bill_events
 
     delivery_id, _, execution = _deliver([_part(["4"]), _part(["6"])])
     assert execution["status"] == "SUCCEEDED"
     manifest_key = f"{REPORT}/acme-Manifest.json"
     etag = client("s3").head_object(Bucket=objects.bucket(), Key=manifest_key)["ETag"]
     event = {"Records": [{"s3": {"object": {"key": manifest_key, "eTag": etag, "size": 1}}}]}
-    [again] = ingest.handle_s3_event(event)
+    [again] = bill_events.handle_s3_event(event)
     assert again == {"manifest": manifest_key, "delivery_id": delivery_id, "duplicate": True}
     started = [e["executionArn"] for e in _executions() if e["name"].startswith(delivery_id)]
     assert started == [execution["executionArn"]]

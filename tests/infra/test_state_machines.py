@@ -21,12 +21,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.workflow.definitions import (
-    STATE_MACHINES,
-    STATEMACHINES_DIR,
-    WORKFLOW_FUNCTIONS,
-    StateMachine,
-)
+from chalicelib.functions import WORKFLOW_FUNCTIONS
+from chalicelib.workflow.definitions import STATE_MACHINES, STATEMACHINES_DIR, StateMachine
 from tests.infra.conftest import ROOT
 
 TOOLS_DIR = ROOT / ".local" / "tools"

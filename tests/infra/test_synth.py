@@ -21,9 +21,10 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chalicelib.config import AppConfig, get_config
+from chalicelib.functions import WORKFLOW_FUNCTIONS
 from chalicelib.store.objects import BILLS_PREFIX
 from chalicelib.store.tables import ALL_TABLES, key_schema
-from chalicelib.workflow.definitions import STATE_MACHINES, WORKFLOW_FUNCTIONS
+from chalicelib.workflow.definitions import STATE_MACHINES
 from infra.stack import LAMBDA_RUNTIMES, runtime_error, unzipped_size
 from tests.infra.conftest import ROOT, Synthesized, synthesize
 

@@ -1,7 +1,7 @@
 """The embedded Lambda runtime: moto's invocation path reaches the real Chalice handlers.
 
-This replaces a private moto method (DESIGN §3). If a moto upgrade moves it, these tests fail
-loudly instead of the stack silently echoing canned payloads.
+This replaces a private moto method (docs/design.md §3). If a moto upgrade moves it, these tests
+fail loudly instead of the stack silently echoing canned payloads.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def test_price_list_plan_and_customer(operator_page: Any, portal: Portal) -> Non
 
 
 def test_bill_upload(operator_page: Any, portal: Portal, tmp_path: Path) -> None:
-    from bench.synthetic_cur import generate_legacy_cur
+    from localaws.synthetic_cur import generate_legacy_cur
 
     page = operator_page
     name = f"portal-{secrets.token_hex(3)}"

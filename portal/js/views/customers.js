@@ -1,4 +1,4 @@
-// Customers: the list, and the form to create or edit one (DESIGN §5.1 fields).
+// Customers: the list, and the form to create or edit one (docs/design.md §5.1 fields).
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";

@@ -1,4 +1,4 @@
-// Plans: what a subscription costs and the cloud credit it includes (DESIGN §5.1).
+// Plans: what a subscription costs and the cloud credit it includes (docs/design.md §5.1).
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";

@@ -1,4 +1,5 @@
-// Price lists: a default (markup, discount or none) and rules that match bill lines (DESIGN §4.3).
+// Price lists: a default (markup, discount or none) and rules that match bill lines
+// (docs/design.md §4.3).
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";

@@ -16,10 +16,9 @@ from chalicelib.billing.reconcile import UnassignedAccount
 from chalicelib.billing.report import ReportInput
 from chalicelib.billing.report import billing_report as build_report
 from chalicelib.billing.report import report_csv as report_csv
+from chalicelib.service.reconciliation import period_reconciliation
 from chalicelib.store import bills, invoices, reference
-from chalicelib.workflow.run_reconciliation import period_reconciliation
-
-PROVIDERS = ("aws", "gcp", "azure", "oci")
+from chalicelib.vocabulary import CLOUD_PROVIDERS
 
 
 def billing_report(period: str) -> dict[str, Any]:
@@ -55,7 +54,7 @@ def billing_report(period: str) -> dict[str, Any]:
     ]
     # The latest run over every customer checked every cent of the bills it priced.
     report["reconciliation"] = period_reconciliation(period)
-    report["final"] = {provider: bills.is_final(period, provider) for provider in PROVIDERS}
+    report["final"] = {provider: bills.is_final(period, provider) for provider in CLOUD_PROVIDERS}
     return report
 
 

@@ -1,8 +1,8 @@
 """The demo data set behind `make run`: a small reseller's reference data and its October bill.
 
 One job: describe, deterministically, a reseller (payer 999999999999) with four customers and
-the AWS bill that covers their accounts, so that every billing rule of DESIGN §4.2 shows up in
-the demo: markup and rules, a price-list override per account, included credit, proration,
+the AWS bill that covers their accounts, so that every billing rule of docs/design.md §4.2 shows
+up in the demo: markup and rules, a price-list override per account, included credit, proration,
 a customer discount, a customer that keeps its own RI and savings plan savings, tax (domestic,
 US sales tax, EU reverse charge, exempt), a currency conversion and an unassigned account.
 """
@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.synthetic_cur import LEGACY_CUR_COLUMNS, generate_legacy_cur, write_manifest
+from localaws.synthetic_cur import LEGACY_CUR_COLUMNS, generate_legacy_cur, write_manifest
 
 PAYER = "999999999999"
 DEMO_PERIOD = "2026-10"
@@ -205,7 +205,7 @@ def _subscription(
 
 
 def demo_reference() -> dict[str, Any]:
-    """Settings, price lists, plans, customers, accounts and subscriptions, as in DESIGN §5.1.
+    """Settings, price lists, plans, customers, accounts and subscriptions (docs/design.md §5.1).
 
     acme: two accounts, the dev one on the "partner" price list; Growth plan with included
     credit; German VAT. globex: owns the RI and savings plan in its account (keeps the savings);
@@ -280,7 +280,7 @@ def write_demo_bills(out_dir: str | Path) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.demo", description=__doc__.split("\n")[0]
+        prog="python -m localaws.demo_data", description=__doc__.split("\n")[0]
     )
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()

@@ -1618,7 +1618,7 @@ def write_manifest(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.synthetic_cur", description=__doc__.split("\n")[0]
+        prog="python -m localaws.synthetic_cur", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--format", choices=("legacy", "cur2"), default="legacy")
     parser.add_argument("--rows", type=int, required=True)

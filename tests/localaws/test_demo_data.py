@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench import demo
+from localaws import demo_data as demo
 
 MONEY = re.compile(r"-?\d+(\.\d+)?")
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bench import synthetic_cur as cur
+from localaws import synthetic_cur as cur
 
 ROWS = 3_000
 PAYER = "999999999999"

@@ -1,0 +1,183 @@
+"""The lifecycle of stored invoices: issue, mark paid, void, credit (docs/design.md §4).
+
+Each transition is decided once, by :mod:`chalicelib.billing.lifecycle`, and stored once,
+by :mod:`chalicelib.store.invoices` (numbers from the gapless counter, in the same
+transaction as the invoice). Every issued document — an invoice or a credit note — is
+announced as ``invoice.issued``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.billing.document import Invoice
+from chalicelib.billing.lifecycle import (
+    Credited,
+    InvalidTransition,
+    LineCredit,
+    credit,
+    credited_after,
+    format_invoice_number,
+    issue,
+    mark_paid,
+    void,
+)
+from chalicelib.store import events, invoices, reference
+from chalicelib.store.records import Doc
+from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX
+
+UNNUMBERED = "(assigned when stored)"  # the counter numbers a document when it is stored
+CREDIT_ATTEMPTS = 3  # a credit that lost a race to another credit reads again, this often
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class NumberSeries:
+    """The counter a document issued at a moment takes its number from, and its format."""
+
+    counter: str
+    number: Callable[[int], str]
+
+
+def number_series(moment: datetime) -> NumberSeries:
+    """The reseller's numbering (settings prefix, default ``INV-``) for ``moment``'s year."""
+    prefix = reference.get_settings().get("invoice_number_prefix") or DEFAULT_INVOICE_NUMBER_PREFIX
+    year = moment.year
+    return NumberSeries(f"{prefix}{year}", lambda n: format_invoice_number(prefix, year, n))
+
+
+def _announce(doc: Doc, **extra: Any) -> None:
+    """``invoice.issued`` for an invoice or a credit note that was just numbered."""
+    events.publish(
+        events.INVOICE_ISSUED,
+        {
+            "invoice_id": doc["id"],
+            **extra,
+            "number": doc["number"],
+            "customer_id": doc["customer_id"],
+            "period": doc["period"],
+            "total": doc.get("total"),
+            "currency": doc.get("currency"),
+        },
+    )
+
+
+def issue_draft(draft: Mapping[str, Any]) -> Doc:
+    """Give a stored draft its number and issue it (gapless: one transaction with the counter).
+
+    ``draft`` is the draft as read: if it was issued or recomputed meanwhile, Conflict."""
+    issued_at = _now()
+    issued = issue(Invoice.from_dict(draft), UNNUMBERED, _stamp(issued_at))
+    series = number_series(issued_at)
+    doc = invoices.issue_with_next_number(
+        {**draft, "status": issued.status, "issued_at": issued.issued_at},
+        draft,
+        series.counter,
+        series.number,
+    )
+    _announce(doc)
+    return doc
+
+
+def issue_invoice(invoice_id: str) -> Doc:
+    """Issue the stored draft ``invoice_id`` (InvalidTransition when it is not a draft)."""
+    return issue_draft(invoices.get_invoice(invoice_id))
+
+
+def mark_invoice_paid(invoice_id: str, paid_at: str) -> Doc:
+    doc = invoices.get_invoice(invoice_id)
+    paid = mark_paid(Invoice.from_dict(doc), paid_at)
+    updated = {**doc, "status": paid.status, "paid_at": paid.paid_at}
+    invoices.update_invoice(updated, expected_status="issued")
+    return updated
+
+
+def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
+    """Void an issued invoice and issue the credit note that negates it: ``(invoice, note)``."""
+    doc = invoices.get_invoice(invoice_id)
+    if doc.get("kind") == "credit_note":
+        raise InvalidTransition(f"{invoice_id} is a credit note: it cannot be voided")
+    if invoices.credited(invoice_id) is not None:
+        raise InvalidTransition(
+            f"cannot void invoice {doc.get('number') or invoice_id}: it has credit notes; "
+            "credit what remains instead (POST /invoices/{id}/credit-notes)"
+        )
+    moment = _now()
+    voided_at = _stamp(moment)
+    voided, credit_note = void(Invoice.from_dict(doc), UNNUMBERED, voided_at)
+    voided_doc = {**doc, "status": voided.status, "voided_at": voided.voided_at}
+    if reason:
+        voided_doc["void_reason"] = reason
+    note_doc = {
+        **credit_note.to_dict(),
+        "id": f"{invoice_id}-cn",
+        "run_id": doc.get("run_id"),
+        "created_at": voided_at,
+    }
+    series = number_series(moment)
+    note_doc = invoices.void_with_credit_note(voided_doc, note_doc, series.counter, series.number)
+    _announce(note_doc, kind="credit_note", credit_note_for=invoice_id)
+    return voided_doc, note_doc
+
+
+def credit_invoice(
+    invoice_id: str,
+    *,
+    amount: Decimal | None = None,
+    lines: list[LineCredit] | None = None,
+    reason: str | None = None,
+) -> Doc:
+    """A credit note of an issued or paid invoice: in full (neither ``amount`` nor ``lines``),
+    an amount, or lines. Two credits racing each other cannot both take the same remainder."""
+    for attempt in range(CREDIT_ATTEMPTS):
+        doc = invoices.get_invoice(invoice_id)
+        before = invoices.credited(invoice_id)
+        moment = _now()
+        issued_at = _stamp(moment)
+        note = credit(
+            Invoice.from_dict(doc),
+            Credited.from_dict(before),
+            issued_at,
+            amount=amount,
+            lines=lines,
+        )
+        count = int((before or {}).get("count", 0)) + 1
+        after = {
+            **credited_after(Credited.from_dict(before), note, lines).to_dict(),
+            "count": count,
+        }
+        note_doc = {
+            **note.to_dict(),
+            "id": f"{invoice_id}-cn-{count}",
+            "run_id": doc.get("run_id"),
+            "created_at": issued_at,
+        }
+        if reason:
+            note_doc["credit_reason"] = reason
+        series = number_series(moment)
+        try:
+            note_doc = invoices.credit_with_next_number(
+                doc, note_doc, before, after, series.counter, series.number
+            )
+            break
+        except invoices.CreditedMeanwhile:
+            if attempt == CREDIT_ATTEMPTS - 1:
+                raise
+    _announce(
+        note_doc,
+        kind="credit_note",
+        credit_note_for=invoice_id,
+        credited_invoice_number=doc.get("number"),
+    )
+    return note_doc

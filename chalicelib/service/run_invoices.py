@@ -1,0 +1,137 @@
+"""What an invoice run does with one customer's computed invoice (docs/design.md §4.4).
+
+The invoice becomes the customer's live draft for the period — created, or over the draft the
+run read — with its two CSVs, and in ``issue`` mode it is issued. ``decide`` of the billing
+core says which; an issued or paid invoice is never touched. Whatever another run or an
+operator did meanwhile wins, and this computation's files are then nobody's and deleted.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.billing.document import Invoice
+from chalicelib.billing.invoice_csv import write_invoice_csv
+from chalicelib.billing.lifecycle import Action, decide
+from chalicelib.config import get_config
+from chalicelib.errors import Conflict
+from chalicelib.service.invoices import issue_draft
+from chalicelib.store import invoices, objects
+from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
+from chalicelib.store.records import Doc
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def save_customer_invoice(
+    run_id: str, period: str, customer_id: str, mode: str, invoice: Invoice, priced_key: str
+) -> Doc:
+    """Store ``invoice`` as the customer's live invoice; the run's result for the customer
+    (``saved`` or ``unchanged``, recorded on the run as well)."""
+    pointer = invoices.live_pointer(customer_id, period)
+    decision = decide(None if pointer is None else pointer["status"], mode)
+    if pointer is not None and decision.action is Action.LEAVE_ISSUED:
+        return _record(
+            run_id,
+            customer_id,
+            {
+                "status": "unchanged",
+                "invoice_id": pointer["invoice_id"],
+                "reason": f"invoice already {pointer['status']}",
+            },
+        )
+    # After a void the period's next invoice takes the next sequence (the void one keeps its id).
+    sequence = (
+        1 if pointer is None else pointer["sequence"] + (1 if pointer["status"] == "void" else 0)
+    )
+    invoice_id = invoices.invoice_id_for(customer_id, period, sequence)
+    # The draft this one replaces, as read: the write below happens only over that very draft.
+    replaces = invoices.get_invoice(invoice_id) if decision.action is Action.REPLACE_DRAFT else None
+    csv_keys = draft_csv_keys(invoice_id, run_id)
+    with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
+        priced = objects.download(priced_key, Path(tmp) / "priced-usage.parquet")
+        detail_path, customer_path = Path(tmp) / "invoice.csv", Path(tmp) / "customer.csv"
+        write_invoice_csv(invoice, priced, detail_path, customer_path)
+        objects.upload(detail_path, csv_keys.detail, content_type="text/csv")
+        objects.upload(customer_path, csv_keys.customer, content_type="text/csv")
+    doc = {
+        **invoice.to_dict(),
+        "id": invoice_id,
+        "number": None,
+        "sequence": sequence,
+        "customer_id": customer_id,
+        "period": period,
+        "status": "draft",
+        "issued_at": None,
+        "run_id": run_id,
+        **csv_keys.fields(),
+        "created_at": _now(),
+    }
+    try:
+        invoices.save_live_invoice(doc, pointer, replaces)
+    except Conflict:
+        # Another run wrote this customer's invoice meanwhile, or it was issued: that one
+        # stands, and this computation's CSV is nobody's.
+        _delete_files(doc)
+        return _unchanged(
+            run_id, period, customer_id, "written concurrently by another run or issued"
+        )
+    if replaces is not None:
+        # The replaced draft can no longer be issued (issuing wants the draft as read).
+        _delete_files(replaces, keep=doc)
+    if decision.issue:
+        try:
+            doc = issue_draft(doc)
+        except Conflict:
+            # Issued by an operator (this very draft) or replaced by another run meanwhile.
+            return _unchanged(run_id, period, customer_id, "issued or recomputed concurrently")
+    return _record(
+        run_id,
+        customer_id,
+        {
+            "status": "saved",
+            "invoice_id": invoice_id,
+            "invoice_status": doc["status"],
+            "total": doc.get("total"),
+            "currency": doc.get("currency"),
+        },
+    )
+
+
+def draft_csv_keys(invoice_id: str, run_id: str) -> InvoiceCsvKeys:
+    """Keys of this computation alone: written before the draft's conditional write, they can
+    never be keys an issued invoice points to (issued invoices are immutable)."""
+    return invoice_csv_keys(invoice_id, f"{run_id}-{secrets.token_hex(8)}")
+
+
+def _delete_files(doc: Mapping[str, Any], keep: Mapping[str, Any] | None = None) -> None:
+    """Delete the generated files of a draft nobody can issue any more (but ``keep``'s)."""
+    kept = {keep.get(name) for name in FILE_FIELDS} if keep else set()
+    for name in FILE_FIELDS:
+        if doc.get(name) and doc[name] not in kept:
+            objects.delete(doc[name])
+
+
+def _unchanged(run_id: str, period: str, customer_id: str, reason: str) -> Doc:
+    pointer = invoices.live_pointer(customer_id, period)
+    return _record(
+        run_id,
+        customer_id,
+        {
+            "status": "unchanged",
+            "invoice_id": None if pointer is None else pointer["invoice_id"],
+            "reason": reason,
+        },
+    )
+
+
+def _record(run_id: str, customer_id: str, result: Doc) -> Doc:
+    invoices.record_result(run_id, customer_id, {"customer_id": customer_id, **result})
+    return result
