@@ -6,7 +6,9 @@ The examples of the document (``acme``, ``standard``, ``inv-acme-2026-10-1`` …
 seeded before the run, so the explicit-examples phase reaches real resources; the generated
 phases then fuzz around them. Hypothesis runs derandomized with a bounded number of examples:
 over 5,000 requests in all (5,438 when last counted, about 3.5 minutes on two cores), checked by
-the last test of the module.
+the last test of the module. The module runs in a pytest of its own, without pytest-xdist
+(``make test``): schemathesis gives every generated test the same node id, and xdist would run
+only one of them.
 """
 
 from __future__ import annotations

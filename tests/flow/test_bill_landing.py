@@ -116,7 +116,7 @@ def test_a_bomb_or_an_endless_line_is_an_invalid_file_never_retried(
     clean_stack: Any, name: str
 ) -> None:
     from chalicelib.store import objects
-    from chalicelib.workflow import ingest
+    from chalicelib.workflow import bill_events
 
     kind, fragment = HOSTILE_FILES[name]
     key = f"bills/hostile/{name}"
@@ -134,7 +134,7 @@ def test_a_bomb_or_an_endless_line_is_an_invalid_file_never_retried(
     # The same event again (Lambda's retry, S3's second delivery) does not take it in again.
     etag = objects.head(record["quarantine_key"])["ETag"]  # a copy: the same bytes, the same ETag
     event = {"Records": [{"s3": {"object": {"key": key, "eTag": etag, "size": len(body)}}}]}
-    [again] = ingest.handle_s3_event(event)
+    [again] = bill_events.handle_s3_event(event)
     assert again["duplicate"] is True and again["status"] == "failed"
 
 
