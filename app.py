@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from chalice.app import Chalice, ConvertToMiddleware, CORSConfig, Response
+from chalice.app import Chalice, ConvertToMiddleware, Response
 
 from chalicelib import functions
 from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
+from chalicelib.api.cors import portal_cors
 from chalicelib.api.errors import framework_errors
 from chalicelib.observability import logger, metrics, tracer
 from chalicelib.workflow import bill_events, invoice_run, report_delivery
@@ -19,13 +19,8 @@ app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(captur
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 # Chalice's own refusals (405, 415, its 500) in the API's error shape.
 app.register_middleware(framework_errors, "http")
-# Browsers may send the idempotency key and read where a new run lives. A deployed stage answers
-# only its portal's origin (infra/ sets REBILL_PORTAL_ORIGIN; `chalice package` reads it too).
-app.api.cors = CORSConfig(
-    allow_origin=os.environ.get("REBILL_PORTAL_ORIGIN") or "*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-    expose_headers=["Location", "Idempotent-Replayed"],
-)
+# A deployed stage answers only its portal's origin (chalicelib.api.cors).
+app.api.cors = portal_cors()
 
 Event = dict[str, Any]
 

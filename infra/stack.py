@@ -297,9 +297,6 @@ def _chalice_packaging(region: str) -> Iterator[None]:
     """
     environ = dict(os.environ)
     path = list(sys.path)
-    # app.py reads the stage's settings (the portal's origin for CORS) when imported: a copy
-    # imported earlier in this process (tests) must not stand in for the stage's.
-    earlier_app = sys.modules.pop("app", None)
     modules = set(sys.modules)
     if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         os.environ["AWS_DEFAULT_REGION"] = region
@@ -314,8 +311,6 @@ def _chalice_packaging(region: str) -> Iterator[None]:
         for name in set(sys.modules) - modules:
             if name == "app" or name.startswith("chalicelib"):
                 del sys.modules[name]
-        if earlier_app is not None:
-            sys.modules["app"] = earlier_app
 
 
 def runtime_error(version: tuple[int, ...]) -> str | None:
