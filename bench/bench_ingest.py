@@ -11,7 +11,7 @@ For a legacy CUR ``.csv.gz`` (122 columns) and a CUR 2.0 Parquet file of the sam
 (b) pandas — ``read_csv`` / ``read_parquet`` of the needed columns with money as float64, the
     same column mapping (costs, fallbacks, charge category, tags as JSON text), Σ per
     account, ``to_parquet`` partitioned by provider / period / account;
-(c) Rebill — :func:`chalicelib.bills.normalize.normalize_bill`, everything included (unpack,
+(c) Rebill — :func:`chalicelib.bill_files.normalize.normalize_bill`, everything included (unpack,
     validation of every value, exact decimals, sums, finality, partition files).
 
 Each run is a fresh Python process. Its time is the work only (imports and start-up excluded);
@@ -43,7 +43,7 @@ OUT = ROOT / "bench" / "out"
 DEFAULT_ACCOUNTS = 5  # linked accounts, as synthetic_cur's default (plus the payer: 6 partitions)
 PANDAS_BYTES_PER_ROW = 3_000  # pandas' peak memory (2.5 GiB at 1M rows); skipped if RAM is short
 
-# The legacy CUR columns the AWS mapping reads (chalicelib/bills/aws_cur.py), for pandas.
+# The legacy CUR columns the AWS mapping reads (chalicelib/bill_files/aws_cur.py), for pandas.
 LEGACY_MONEY = (
     "lineItem/UnblendedCost",
     "lineItem/UsageAmount",
@@ -148,9 +148,9 @@ def needed_cur2_columns(path: Path) -> list[str]:
     """The CUR 2.0 columns Rebill's mapping reads: those its SQL names."""
     import duckdb
 
-    from chalicelib.bills import aws_cur
-    from chalicelib.bills.columns import Columns, SourceColumn
-    from chalicelib.bills.sql import ident
+    from chalicelib.bill_files import aws_cur
+    from chalicelib.bill_files.columns import Columns, SourceColumn
+    from chalicelib.bill_files.sql import ident
 
     described = duckdb.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
     cols = Columns(
@@ -314,7 +314,7 @@ def _cur2_names() -> dict[str, str]:
 
 
 def rebill(path: Path, work: Path) -> dict[str, Any]:
-    from chalicelib.bills.normalize import normalize_bill
+    from chalicelib.bill_files.normalize import normalize_bill
 
     with _DiskWatch(work) as disk:
         started = time.perf_counter()

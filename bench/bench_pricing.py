@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chalicelib.bills.schema import MONEY, NORMALIZED_COLUMNS
+from chalicelib.bill_files.schema import MONEY, NORMALIZED_COLUMNS
 
 PERIOD = "2026-10"
 SERVICES = (

@@ -1,7 +1,7 @@
 """The layers of docs/design.md §1 hold by themselves: a layer that imports one it must not fails
 here. Every import counts, the ones inside functions too.
 
-    app.py, infra/, localaws/ ─▶ api/, workflow/ ─▶ service/ ─▶ store/ ─▶ billing/ ─▶ bills/
+    app.py, infra/, localaws/ ─▶ api/, workflow/ ─▶ service/ ─▶ store/ ─▶ billing/ ─▶ bill_files/
     (and every layer may use chalicelib.vocabulary, errors, functions, config, observability)
 """
 
@@ -26,7 +26,7 @@ API, SERVICE, STORE, WORKFLOW, BILLING = (
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "billing": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
-    "bills": (STORE, API, WORKFLOW, SERVICE, BILLING, *AWS_SDKS),
+    "bill_files": (STORE, API, WORKFLOW, SERVICE, BILLING, *AWS_SDKS),
     "store": (API, SERVICE, WORKFLOW),
     "service": (API, WORKFLOW, *AWS_SDKS),
     "api": (WORKFLOW, *AWS_SDKS),
@@ -105,7 +105,7 @@ def test_no_two_workflow_modules_import_each_other() -> None:
         ("billing", "import boto3\n"),
         ("billing", "def f():\n    from chalicelib.store import invoices\n"),
         ("billing", "from chalicelib import store\n"),
-        ("bills", "from chalicelib.billing.money import ZERO\n"),
+        ("bill_files", "from chalicelib.billing.money import ZERO\n"),
         ("store", "from chalicelib.service.invoices import issue_draft\n"),
         ("api", "from chalicelib.workflow.invoice_run import prepare_run\n"),
         ("api", "from ..workflow import invoice_run\n"),

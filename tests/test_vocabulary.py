@@ -10,9 +10,9 @@ from typing import Any
 
 from chalicelib import vocabulary
 from chalicelib.api import openapi
+from chalicelib.bill_files import schema
 from chalicelib.billing.reference import MATCH_KEYS as PARSED_MATCH_KEYS
 from chalicelib.billing.reference import Settings
-from chalicelib.bills import schema
 
 
 def _schemas() -> dict[str, Any]:

@@ -9,7 +9,7 @@ identity, per bill currency and in BilledCost, exact to the last digit:
 
 An account linked to two customers at once, or a customer left out of pricing, breaks it. So
 does a line counted twice: the ledger also counts the lines whose key (the line's identity,
-:mod:`chalicelib.bills.line_keys`) is in more than one of the period's current files, and a
+:mod:`chalicelib.bill_files.line_keys`) is in more than one of the period's current files, and a
 reconciliation with any such line is never balanced, whatever its sums say.
 """
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 
+from chalicelib.bill_files.schema import NORMALIZED_COLUMNS
 from chalicelib.billing.periods import Period
 from chalicelib.billing.reference import Account
-from chalicelib.bills.schema import NORMALIZED_COLUMNS
 
 _TYPES = dict(NORMALIZED_COLUMNS)
 # The moment a line belongs to: its charge period start (a line without one, its billing month).

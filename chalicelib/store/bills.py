@@ -2,7 +2,7 @@
 
 A cloud re-delivers a month's report many times. Each delivery (a CUR assembly, or a single
 file) is a *version*; its parts are bill files. One item per period lists the current version
-of every report (:mod:`chalicelib.bills.current` says which versions those are), and switching
+of every report (:mod:`chalicelib.bill_files.current` says which versions those are), and switching
 it is a single conditional write, so a reader that first reads that item and then the
 aggregates of the bills it names never sees two versions of a bill, or none. Keys:
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.bills.current import CurrentSet, Version
+from chalicelib.bill_files.current import CurrentSet, Version
 from chalicelib.store.conditions import condition_failed, create_item
 from chalicelib.store.records import Doc
 from chalicelib.store.tables import BillItem

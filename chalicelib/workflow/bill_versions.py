@@ -1,5 +1,5 @@
 """Make a delivery part of its period's bill, or say why not: the rules of
-:mod:`chalicelib.bills.current` applied to the period's current set in DynamoDB.
+:mod:`chalicelib.bill_files.current` applied to the period's current set in DynamoDB.
 
 Both routes a bill takes in call :func:`publish`: a single file (:mod:`chalicelib.workflow.ingest`)
 and a multi-part report delivery (:mod:`chalicelib.workflow.report_delivery`). Every period of the
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.bills.current import Outcome, Version, decide
-from chalicelib.bills.line_keys import overlapping_lines
+from chalicelib.bill_files.current import Outcome, Version, decide
+from chalicelib.bill_files.line_keys import overlapping_lines
 from chalicelib.config import get_config
 from chalicelib.observability import logger
 from chalicelib.store import bills, objects

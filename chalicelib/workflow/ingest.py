@@ -19,9 +19,9 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.bills.current import Version
-from chalicelib.bills.model import NormalizedBill
-from chalicelib.bills.normalize import normalize_bill
+from chalicelib.bill_files.current import Version
+from chalicelib.bill_files.model import NormalizedBill
+from chalicelib.bill_files.normalize import normalize_bill
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
 from chalicelib.observability import logger, metrics
@@ -339,7 +339,7 @@ def _announce_final(normalized: NormalizedBill) -> None:
 # (dataFiles) and names the delivery (executionId). Either delivery is taken in by the
 # ingest-report state machine (chalicelib.workflow.report_delivery). A file outside such a
 # layout is a delivery of its own. Either way chalicelib.workflow.bill_versions decides what
-# the delivery replaces (chalicelib.bills.current): a later file under the same key, or a newer
+# the delivery replaces (chalicelib.bill_files.current): a later file under the same key, or a newer
 # export of the same bill under any name; a file whose lines are already current elsewhere is
 # refused.
 

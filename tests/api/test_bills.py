@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.api.conftest import Api
 from tests.api.test_runs import _matches_schema
-from tests.bills import curgen
+from tests.bill_files import curgen
 
 PERIOD = "2026-10"
 

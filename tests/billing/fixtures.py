@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from chalicelib.bill_files.schema import COLUMN_NAMES, NORMALIZED_COLUMNS, duckdb_column_list
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.reference import (
     Account,
@@ -18,7 +19,6 @@ from chalicelib.billing.reference import (
     Settings,
     Subscription,
 )
-from chalicelib.bills.schema import COLUMN_NAMES, NORMALIZED_COLUMNS, duckdb_column_list
 
 PERIOD = "2026-10"
 

@@ -3,7 +3,7 @@ a reserved instance or savings plan, and what the reseller's cost and savings re
 
 Reserved instance or savings plan × bought by the payer / by the customer's own account /
 bought by the payer and assigned to the customer by the operator × legacy CUR, CUR 2.0 and
-FOCUS 1.0. Each bill is raw text in its layout (tests/bills/commitment_bills.py tells the
+FOCUS 1.0. Each bill is raw text in its layout (tests/bill_files/commitment_bills.py tells the
 story); it goes through the real parser, the pricing, the invoice and the billing report. The
 customer, acme, owns account 111111111111 and has no price list, so its price is the basis.
 
@@ -51,14 +51,14 @@ from typing import Any
 
 import pytest
 
+from chalicelib.bill_files.normalize import normalize_bill
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.invoice import compose_invoice, compute_tax
 from chalicelib.billing.pricing import price_usage
 from chalicelib.billing.reconcile import bill_ledger, reconcile
 from chalicelib.billing.report import ReportInput, billing_report
-from chalicelib.bills.normalize import normalize_bill
+from tests.bill_files.commitment_bills import FORMATS, PAYER, Commitment, bill
 from tests.billing.fixtures import account, context, customer
-from tests.bills.commitment_bills import FORMATS, PAYER, Commitment, bill
 
 D = Decimal
 ACME = "111111111111"

@@ -11,10 +11,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from chalicelib.bill_files.schema import COLUMN_NAMES, MONEY_COLUMNS, NORMALIZED_COLUMNS
 from chalicelib.billing import sources
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.pricing import price_usage
-from chalicelib.bills.schema import COLUMN_NAMES, MONEY_COLUMNS, NORMALIZED_COLUMNS
 from chalicelib.errors import BillingError
 from tests.billing.fixtures import account, context, customer, line, price_list, write_lines
 

@@ -102,7 +102,7 @@ HOSTILE_FILES = {
 
 
 def _hostile(kind: str) -> bytes:
-    from tests.bills import bombs
+    from tests.bill_files import bombs
 
     if kind == "zeros":
         return bombs.gzip_of_zeros()

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.api import conftest as api_fixtures
-from tests.bills.commitment_bills import FORMATS, PAYER, Commitment, bill
+from tests.bill_files.commitment_bills import FORMATS, PAYER, Commitment, bill
 
 pytestmark = pytest.mark.stack
 

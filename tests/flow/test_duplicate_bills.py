@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.bills import curgen
+from tests.bill_files import curgen
 from tests.conftest import EXTERNAL_DATA
 
 pytestmark = pytest.mark.stack

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.bills import curgen
+from tests.bill_files import curgen
 
 pytestmark = pytest.mark.stack
 
