@@ -124,7 +124,7 @@ class FunctionAccess:
     looks_up_users: bool = False  # Cognito AdminGetUser: a signed-in user still enabled, not gone
 
 
-# The workflow tasks load a customer's period (chalicelib.workflow.customer_period): the
+# The workflow tasks load a customer's period (chalicelib.service.customer_period): the
 # reference data and the customer's live invoice.
 _CUSTOMER_PERIOD = FunctionAccess(reads=(REFERENCE, INVOICES))
 

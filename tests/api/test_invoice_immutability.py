@@ -118,7 +118,6 @@ def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.store import invoices, objects
-    from chalicelib.workflow import invoice_run
 
     payloads = _write_inputs(tmp_path, ["acme"])
     saved = _save(payloads, "a", "acme")
@@ -130,7 +129,7 @@ def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
     before = objects.get_bytes(issued["csv_key"])
 
     # A run that read the live pointer while the invoice was still a draft.
-    monkeypatch.setattr(invoice_run.invoices, "live_pointer", lambda *_: stale_pointer)
+    monkeypatch.setattr(invoices, "live_pointer", lambda *_: stale_pointer)
     result = _save(payloads, "b", "acme")
     monkeypatch.undo()
 
