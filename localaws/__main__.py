@@ -157,9 +157,10 @@ def _run_demo() -> str:
     print("Loading the demo reseller: price lists, plans, customers, accounts, subscriptions…")
     period = demo.load_demo()
     for bill in bills.bills_of_period(period):
+        error = bill.get("error")
         print(
             f"  bill {bill['key']}: {bill['status']}, {bill['format']}, {bill['rows']} rows"
-            + (f", error: {bill['error']['message']}" if bill.get("error") else "")
+            + (f", error: {error['message']}" if error else "")
         )
     print(f"Generating the invoices of {period} (state machine generate-invoices)…", flush=True)
     run = demo.run_invoices(period)

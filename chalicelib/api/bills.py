@@ -14,6 +14,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, page_of_list, position_of
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import bills, objects
+from chalicelib.store.records import BillRecord, BillRef, Collision
 
 UPLOAD_SECONDS = 900
 
@@ -34,7 +35,7 @@ def create_upload_url(call: Call) -> dict[str, Any]:
     }
 
 
-def _order(bill: dict[str, Any]) -> str:
+def _order(bill: BillRecord) -> str:
     return f"{bill.get('received_at') or ''}|{bill['id']}"
 
 
@@ -74,11 +75,11 @@ def get_bill(call: Call, bill_id: str) -> dict[str, Any]:
     if bill is None:
         raise NotFound(f"bill {bill_id!r} not found")
     current = [p for p in bill.get("periods") or [] if bill_id in bills.current_set(p).bill_ids()]
-    delivery = None
+    delivery: dict[str, Any] | None = None
     if bill.get("delivery_id"):
-        delivery = bills.get_delivery(bill["delivery_id"])
-        if delivery is not None:
-            delivery = {**delivery, "parts": bills.part_outcomes(bill["delivery_id"])}
+        stored = bills.get_delivery(bill["delivery_id"])
+        if stored is not None:
+            delivery = {**stored, "parts": bills.part_outcomes(bill["delivery_id"])}
     return {
         **bill,
         "current_in": current,
@@ -88,7 +89,7 @@ def get_bill(call: Call, bill_id: str) -> dict[str, Any]:
     }
 
 
-def _other(ref: dict[str, Any] | None) -> dict[str, Any] | None:
+def _other(ref: BillRef | Collision | None) -> BillRecord | None:
     if not ref or not ref.get("bill_id"):
         return None
     return bills.get_bill(str(ref["bill_id"]))

@@ -27,19 +27,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.bill_files.current import CurrentSet, Version
 from chalicelib.store.conditions import condition_failed, create_item
-from chalicelib.store.records import Doc
+from chalicelib.store.records import (
+    AccountAggregate,
+    BillRecord,
+    DeliveryRecord,
+    PartOutcome,
+)
 from chalicelib.store.tables import BillItem
 
 # --- bill file records --------------------------------------------------------------------
 
 
-def _bill_item(doc: Doc) -> BillItem:
+def _bill_item(doc: BillRecord) -> BillItem:
     return BillItem(
         f"BILL#{doc['id']}",
         "BILL",
@@ -51,35 +55,39 @@ def _bill_item(doc: Doc) -> BillItem:
     )
 
 
-def create_bill(bill_id: str, doc: Doc) -> bool:
+def create_bill(bill_id: str, doc: BillRecord) -> bool:
     """Create the record of a newly received file. False when it exists (event delivered twice)."""
     return create_item(_bill_item(doc))
 
 
-def get_bill(bill_id: str) -> Doc | None:
+def get_bill(bill_id: str) -> BillRecord | None:
     try:
-        doc: Doc = BillItem.get(f"BILL#{bill_id}", "BILL").doc
+        doc: BillRecord = BillItem.get(f"BILL#{bill_id}", "BILL").doc
         return doc
     except DoesNotExist:
         return None
 
 
-def save_bill(doc: Doc) -> None:
+def save_bill(doc: BillRecord) -> None:
     _bill_item(doc).save()
     for period in doc.get("periods") or [doc["received_at"][:7]]:
         BillItem(f"PERIOD#{period}", f"BILL#{doc['id']}", kind="period_bill", doc={}).save()
 
 
-def bills_of_period(period: str) -> list[Doc]:
+def bills_of_period(period: str) -> list[BillRecord]:
     ids = [
         item.sk.removeprefix("BILL#")
         for item in BillItem.query(f"PERIOD#{period}", BillItem.sk.startswith("BILL#"))
     ]
-    docs = [item.doc for item in BillItem.batch_get([(f"BILL#{i}", "BILL") for i in ids])]
+    docs: list[BillRecord] = [
+        item.doc for item in BillItem.batch_get([(f"BILL#{i}", "BILL") for i in ids])
+    ]
     return sorted(docs, key=lambda d: (d.get("received_at", ""), d["id"]))
 
 
-def bills_with_status(status: str, after: str | None, limit: int) -> tuple[list[Doc], str | None]:
+def bills_with_status(
+    status: str, after: str | None, limit: int
+) -> tuple[list[BillRecord], str | None]:
     """Bill files of one status, newest first, a page at a time: the page and the sort key of
     its last file when more may follow."""
     condition = BillItem.received_sort < after if after else None
@@ -92,11 +100,11 @@ def bills_with_status(status: str, after: str | None, limit: int) -> tuple[list[
     return [item.doc for item in page], last
 
 
-def set_status(bill_id: str, status: str, **fields: Any) -> None:
+def set_status(bill_id: str, status: str) -> None:
     doc = get_bill(bill_id)
     if doc is None:
         return
-    doc.update(fields, status=status)
+    doc["status"] = status
     save_bill(doc)
 
 
@@ -125,19 +133,20 @@ def record_content(digest: str, bill_id: str) -> None:
 # --- account aggregates ---------------------------------------------------------------------
 
 
-def put_account_aggregate(period: str, bill_id: str, aggregate: Doc) -> None:
+def put_account_aggregate(period: str, bill_id: str, aggregate: AccountAggregate) -> None:
     sk = f"ACCOUNT#{aggregate['provider']}#{aggregate['account_id']}#{bill_id}"
     BillItem(f"PERIOD#{period}", sk, kind="account_aggregate", doc=aggregate).save()
 
 
-def aggregates_of(period: str, bill_ids: Iterable[str]) -> list[Doc]:
+def aggregates_of(period: str, bill_ids: Iterable[str]) -> list[AccountAggregate]:
     """The account aggregates of the given bills in ``period``."""
     wanted = set(bill_ids)
-    return [
+    aggregates: list[AccountAggregate] = [
         item.doc
         for item in BillItem.query(f"PERIOD#{period}", BillItem.sk.startswith("ACCOUNT#"))
         if item.doc["bill_id"] in wanted
     ]
+    return aggregates
 
 
 # --- the period's current versions ------------------------------------------------------------
@@ -171,7 +180,7 @@ def switch_current(period: str, expected: CurrentSet, versions: dict[str, Versio
     return True
 
 
-def current_aggregates(period: str) -> list[Doc]:
+def current_aggregates(period: str) -> list[AccountAggregate]:
     """The account aggregates of the current version of every report in the period."""
     return aggregates_of(period, current_set(period).bill_ids())
 
@@ -179,13 +188,13 @@ def current_aggregates(period: str) -> list[Doc]:
 # --- multi-part report deliveries -----------------------------------------------------------
 
 
-def save_delivery(delivery_id: str, doc: Doc) -> None:
+def save_delivery(delivery_id: str, doc: DeliveryRecord) -> None:
     BillItem(
         f"DELIVERY#{delivery_id}", "DELIVERY", kind="report_delivery", doc=doc, status=doc["status"]
     ).save()
 
 
-def create_delivery(delivery_id: str, doc: Doc) -> bool:
+def create_delivery(delivery_id: str, doc: DeliveryRecord) -> bool:
     """Claim a delivery for one execution. False when it was claimed before."""
     return create_item(
         BillItem(
@@ -198,15 +207,17 @@ def create_delivery(delivery_id: str, doc: Doc) -> bool:
     )
 
 
-def get_delivery(delivery_id: str) -> Doc | None:
+def get_delivery(delivery_id: str) -> DeliveryRecord | None:
     try:
-        doc: Doc = BillItem.get(f"DELIVERY#{delivery_id}", "DELIVERY", consistent_read=True).doc
+        doc: DeliveryRecord = BillItem.get(
+            f"DELIVERY#{delivery_id}", "DELIVERY", consistent_read=True
+        ).doc
         return doc
     except DoesNotExist:
         return None
 
 
-def record_part_outcome(delivery_id: str, part_key: str, outcome: Doc) -> None:
+def record_part_outcome(delivery_id: str, part_key: str, outcome: PartOutcome) -> None:
     BillItem(
         f"DELIVERY#{delivery_id}",
         f"PART#{part_key}",
@@ -216,14 +227,15 @@ def record_part_outcome(delivery_id: str, part_key: str, outcome: Doc) -> None:
     ).save()
 
 
-def part_outcomes(delivery_id: str) -> dict[str, Doc]:
+def part_outcomes(delivery_id: str) -> dict[str, PartOutcome]:
     """The outcome of each part of a delivery that has one, by part key."""
-    return {
+    outcomes: dict[str, PartOutcome] = {
         item.sk.removeprefix("PART#"): item.doc
         for item in BillItem.query(
             f"DELIVERY#{delivery_id}", BillItem.sk.startswith("PART#"), consistent_read=True
         )
     }
+    return outcomes
 
 
 def claim_final_notice(period: str, provider: str) -> bool:

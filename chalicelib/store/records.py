@@ -121,3 +121,108 @@ class AccountRecord(TypedDict, total=False):
     price_list_id: str | None
     valid_from: str | None
     valid_to: str | None
+
+
+class BillRef(TypedDict):
+    """The earlier bill file a duplicate repeats byte for byte."""
+
+    bill_id: str
+    key: str | None
+
+
+class Collision(TypedDict):
+    """The current version of a report that a bill file collided with, or was superseded by."""
+
+    bill_id: str | None
+    key: str
+    report: str
+    bill_ids: list[str]
+
+
+class BillRecord(TypedDict, total=False):
+    """``BILL#<bill id>``: a bill file, from its landing (``processing``) to what became of it:
+    processed, failed (quarantined, or ``retryable`` on a failure of ours), duplicate, refused
+    or superseded (docs/bills.md)."""
+
+    id: str
+    key: str
+    status: str
+    format: str | None
+    provider: str | None
+    periods: list[str]
+    rows: int
+    currency: str | None
+    totals: dict[str, str] | None
+    final: bool
+    error: Doc | None
+    received_at: str
+    processed_at: str | None
+    size: int
+    seconds: float
+    retryable: bool
+    late_after_final: bool
+    content_sha256: str
+    # a part of a multi-part delivery: the delivery taking it in, and that its own event came
+    delivery_id: str
+    landed: bool
+    # what became of a file that is not current
+    duplicate_of: BillRef
+    collided_with: Collision
+    superseded_by: Collision | None
+    quarantine_key: str
+
+
+class AccountAggregate(TypedDict):
+    """``PERIOD#<period>`` / ``ACCOUNT#<provider>#<account>#<bill id>``: one account's lines of
+    one bill file in the period, and the Parquet file that holds them."""
+
+    bill_id: str
+    provider: str
+    account_id: str
+    billing_account_id: str | None
+    period: str
+    rows: int
+    billed_cost: str
+    effective_cost: str
+    list_cost: str
+    savings_eligible_cost: str
+    currency: str
+    parquet_key: str
+
+
+class FailedPart(TypedDict):
+    """A part that kept a delivery from being published, and why."""
+
+    part_key: str
+    error: Doc
+
+
+class DeliveryRecord(TypedDict, total=False):
+    """``DELIVERY#<id>``: a multi-part report delivery, from its manifest (``receiving``) to
+    ``current``, ``superseded``, ``refused`` or ``failed``."""
+
+    delivery_id: str
+    manifest_key: str
+    report: str
+    assembly_id: str
+    period: str | None
+    delivered_at: str
+    expected_parts: int
+    status: str
+    attempt: int
+    execution_arn: str
+    failed_parts: list[FailedPart]
+    finished_at: str
+    periods: list[str]
+    bill_ids: list[str]
+    totals: dict[str, str]
+    error: Doc
+
+
+class PartOutcome(TypedDict):
+    """``DELIVERY#<id>`` / ``PART#<part key>``: what became of one part of a delivery."""
+
+    part_key: str
+    bill_id: str
+    status: str
+    error: Doc | None

@@ -18,6 +18,7 @@ from chalicelib.bill_files.line_keys import overlapping_lines
 from chalicelib.config import get_config
 from chalicelib.observability import logger
 from chalicelib.store import bills, objects
+from chalicelib.store.records import AccountAggregate, BillRecord
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Delivery:
     report: str
     version: str
     delivered_at: str
-    records: list[dict[str, Any]]  # the bill records of its files
+    records: list[BillRecord]  # the bill records of its files
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def publish(delivery: Delivery) -> Published:
     return Published("current" if made_current else "superseded", outcomes)
 
 
-def _account(aggregate: dict[str, Any]) -> str:
+def _account(aggregate: AccountAggregate) -> str:
     return f"{aggregate['provider']}/{aggregate['account_id']}"
 
 

@@ -26,6 +26,7 @@ from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
 from chalicelib.observability import logger, metrics
 from chalicelib.store import bills, events, objects, reference
+from chalicelib.store.records import AccountAggregate, BillRecord, Collision
 from chalicelib.workflow import bill_versions
 
 _ASSEMBLY_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -68,7 +69,7 @@ def _now() -> str:
 # --- a bill file ----------------------------------------------------------------------------
 
 
-def new_record(landed: LandedObject, status: str = "processing") -> dict[str, Any]:
+def new_record(landed: LandedObject, status: str = "processing") -> BillRecord:
     """The record of a newly received bill file."""
     return {
         "id": landed.bill_id,
@@ -101,7 +102,9 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
     if normalized is None:
         return outcome
     published = bill_versions.publish(
-        bill_versions.Delivery(record["provider"], landed.key, bill_id, landed.event_time, [record])
+        bill_versions.Delivery(
+            normalized.provider, landed.key, bill_id, landed.event_time, [record]
+        )
     )
     settle(published, [record])
     if published.status == "refused":
@@ -111,7 +114,7 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
     return {**outcome, "status": record["status"]}
 
 
-def settle(published: bill_versions.Published, records: list[dict[str, Any]]) -> None:
+def settle(published: bill_versions.Published, records: list[BillRecord]) -> None:
     """Record what publishing made of the files: the versions they replaced are superseded;
     files that did not become current say why, and refused files go to quarantine."""
     for bill_id in published.replaced_bills - {r["id"] for r in records}:
@@ -122,8 +125,7 @@ def settle(published: bill_versions.Published, records: list[dict[str, Any]]) ->
         by = next((o.by for o in published.outcomes.values() if o.by is not None), None)
         for record in records:
             record.update(
-                status="superseded",
-                superseded_by=None if by is None else _collision(by),
+                {"status": "superseded", "superseded_by": None if by is None else _collision(by)}
             )
             bills.save_bill(record)
         return
@@ -133,10 +135,15 @@ def settle(published: bill_versions.Published, records: list[dict[str, Any]]) ->
         quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
         objects.move(record["key"], quarantined)
         record.update(
-            status="refused",
-            error={"message": f"{record['key']}: {refusal.message}", "overlap": refusal.overlap},
-            collided_with=_collision(refusal.by),
-            quarantine_key=quarantined,
+            {
+                "status": "refused",
+                "error": {
+                    "message": f"{record['key']}: {refusal.message}",
+                    "overlap": refusal.overlap,
+                },
+                "collided_with": _collision(refusal.by),
+                "quarantine_key": quarantined,
+            }
         )
         bills.save_bill(record)
         events.publish(
@@ -147,7 +154,7 @@ def settle(published: bill_versions.Published, records: list[dict[str, Any]]) ->
     logger.warning("bill refused", extra={"error": refusal.message})
 
 
-def _collision(version: Version) -> dict[str, Any]:
+def _collision(version: Version) -> Collision:
     return {
         "bill_id": version.bill_ids[0] if version.bill_ids else None,
         "key": version.describe(),
@@ -157,7 +164,7 @@ def _collision(version: Version) -> dict[str, Any]:
 
 
 def normalize_and_stage(
-    record: dict[str, Any],
+    record: BillRecord,
     landed: LandedObject,
     manifest: dict[str, Any] | None,
     *,
@@ -191,23 +198,29 @@ def normalize_and_stage(
             # Named by the bill's key, never by the local copy in the temporary directory.
             message = re.sub(re.escape(tmp) + r"""[^\s"'()]*""", landed.key, str(error))
             record.update(
-                status="failed", retryable=True, error={"message": f"internal error: {message}"}
+                {
+                    "status": "failed",
+                    "retryable": True,
+                    "error": {"message": f"internal error: {message}"},
+                }
             )
             bills.save_bill(record)
             raise
     record.update(
-        status="processed",
-        format=normalized.format,
-        provider=normalized.provider,
-        periods=list(normalized.periods),
-        rows=normalized.rows,
-        currency=normalized.currency,
-        totals=_totals(normalized),
-        final=normalized.final,
-        processed_at=_now(),
-        seconds=round((datetime.now(UTC) - started).total_seconds(), 3),
-        retryable=False,
-        error=None,
+        {
+            "status": "processed",
+            "format": normalized.format,
+            "provider": normalized.provider,
+            "periods": list(normalized.periods),
+            "rows": normalized.rows,
+            "currency": normalized.currency,
+            "totals": _totals(normalized),
+            "final": normalized.final,
+            "processed_at": _now(),
+            "seconds": round((datetime.now(UTC) - started).total_seconds(), 3),
+            "retryable": False,
+            "error": None,
+        }
     )
     record["late_after_final"] = any(
         bills.is_final(period, normalized.provider) for period in normalized.periods
@@ -241,20 +254,22 @@ def _reusable(earlier_id: str) -> bool:
     )
 
 
-def _duplicate(record: dict[str, Any], earlier_id: str) -> dict[str, Any]:
-    earlier = bills.get_bill(earlier_id) or {}
+def _duplicate(record: BillRecord, earlier_id: str) -> dict[str, Any]:
+    earlier: BillRecord = bills.get_bill(earlier_id) or {}
     record.update(
-        status="duplicate",
-        duplicate_of={"bill_id": earlier_id, "key": earlier.get("key")},
-        periods=list(earlier.get("periods") or []),
-        provider=earlier.get("provider"),
-        format=earlier.get("format"),
-        error={
-            "message": f"{record['key']}: the same file (byte for byte) as "
-            f"{earlier.get('key') or earlier_id}, taken in before; not counted again"
-        },
-        processed_at=_now(),
-        retryable=False,
+        {
+            "status": "duplicate",
+            "duplicate_of": {"bill_id": earlier_id, "key": earlier.get("key")},
+            "periods": list(earlier.get("periods") or []),
+            "provider": earlier.get("provider"),
+            "format": earlier.get("format"),
+            "error": {
+                "message": f"{record['key']}: the same file (byte for byte) as "
+                f"{earlier.get('key') or earlier_id}, taken in before; not counted again"
+            },
+            "processed_at": _now(),
+            "retryable": False,
+        }
     )
     bills.save_bill(record)
     metrics.add_metric(name="BillFilesDuplicate", unit=MetricUnit.Count, value=1)
@@ -276,32 +291,34 @@ def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
         bills.put_account_aggregate(
             part.period,
             bill_id,
-            {
-                "bill_id": bill_id,
-                "provider": part.provider,
-                "account_id": part.account_id,
-                "billing_account_id": part.billing_account_id,
-                "period": part.period,
-                "rows": part.rows,
-                "billed_cost": str(part.billed_cost),
-                "effective_cost": str(part.effective_cost),
-                "list_cost": str(part.list_cost),
-                "savings_eligible_cost": str(part.savings_eligible_cost),
-                "currency": part.currency,
-                "parquet_key": key,
-            },
+            AccountAggregate(
+                bill_id=bill_id,
+                provider=part.provider,
+                account_id=part.account_id,
+                billing_account_id=part.billing_account_id,
+                period=part.period,
+                rows=part.rows,
+                billed_cost=str(part.billed_cost),
+                effective_cost=str(part.effective_cost),
+                list_cost=str(part.list_cost),
+                savings_eligible_cost=str(part.savings_eligible_cost),
+                currency=part.currency,
+                parquet_key=key,
+            ),
         )
 
 
-def _quarantine(record: dict[str, Any], error: InvalidBillFile) -> dict[str, Any]:
+def _quarantine(record: BillRecord, error: InvalidBillFile) -> dict[str, Any]:
     quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
     objects.move(record["key"], quarantined)
     message = f"{record['key']}: {error.message}"
     record.update(
-        status="failed",
-        error={**error.as_record(), "message": message},
-        quarantine_key=quarantined,
-        processed_at=_now(),
+        {
+            "status": "failed",
+            "error": {**error.as_record(), "message": message},
+            "quarantine_key": quarantined,
+            "processed_at": _now(),
+        }
     )
     bills.save_bill(record)
     events.publish(

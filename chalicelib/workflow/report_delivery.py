@@ -23,11 +23,12 @@ import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from chalicelib.config import get_config
 from chalicelib.observability import logger
 from chalicelib.store import bills, events, executions, objects, reference
+from chalicelib.store.records import BillRecord, DeliveryRecord, FailedPart, PartOutcome
 from chalicelib.workflow import bill_versions
 from chalicelib.workflow.ingest import LandedObject, new_record, normalize_and_stage, settle
 
@@ -44,10 +45,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class DeliveryInput(TypedDict):
+    """The input of a delivery's ``ingest-report`` execution: the delivery and its part keys."""
+
+    delivery_id: str
+    manifest_key: str
+    report: str
+    assembly_id: str
+    period: str | None
+    delivered_at: str
+    expected_parts: int
+    parts: list[str]
+
+
 # --- the S3 events ------------------------------------------------------------------------------
 
 
-def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any] | None:
+def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> DeliveryInput | None:
     """The execution input for a manifest: None when it names no parts."""
     if "dataFiles" in manifest:
         return _data_export_delivery(landed, manifest)
@@ -61,7 +75,7 @@ def delivery_of(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any
     return _delivery(landed, report, assembly_id, period, parts)
 
 
-def _data_export_delivery(landed: LandedObject, manifest: dict[str, Any]) -> dict[str, Any] | None:
+def _data_export_delivery(landed: LandedObject, manifest: dict[str, Any]) -> DeliveryInput | None:
     """A Data Exports (CUR 2.0, FOCUS) manifest: ``<export>/metadata/BILLING_PERIOD=YYYY-MM/
     <export>-Manifest.json`` lists the execution's data files as ``s3://`` URIs (under
     ``<export>/data/BILLING_PERIOD=YYYY-MM/``); the export is the report, the execution the
@@ -89,7 +103,7 @@ def _key_of(uri: str) -> str:
 
 def _delivery(
     landed: LandedObject, report: str, assembly_id: str, period: str, parts: list[str]
-) -> dict[str, Any]:
+) -> DeliveryInput:
     # AWS writes the same manifest beside the parts and one level up: both name one delivery,
     # and the same event delivered twice names it again.
     digest = hashlib.sha256(f"{report}\n{assembly_id}\n{landed.etag}".encode()).hexdigest()
@@ -115,8 +129,14 @@ def start_delivery(landed: LandedObject) -> dict[str, Any]:
         logger.warning("manifest names no parts", extra={"key": landed.key})
         return {"manifest": landed.key, "parts": 0}
     delivery_id = delivery["delivery_id"]
-    doc = {
-        **{k: v for k, v in delivery.items() if k != "parts"},
+    doc: DeliveryRecord = {
+        "delivery_id": delivery["delivery_id"],
+        "manifest_key": delivery["manifest_key"],
+        "report": delivery["report"],
+        "assembly_id": delivery["assembly_id"],
+        "period": delivery["period"],
+        "delivered_at": delivery["delivered_at"],
+        "expected_parts": delivery["expected_parts"],
         "status": "receiving",
         "attempt": 1,
         "failed_parts": [],
@@ -145,7 +165,8 @@ def start_delivery(landed: LandedObject) -> dict[str, Any]:
 
 def part_landed(landed: LandedObject) -> dict[str, Any]:
     """A part of a delivery is in the bucket: its record says so; its delivery takes it in."""
-    record = {**new_record(landed), "landed": True}
+    record = new_record(landed)
+    record["landed"] = True
     created = bills.create_bill(landed.bill_id, record)
     return {"bill_id": landed.bill_id, "status": "processing", "duplicate": not created}
 
@@ -160,26 +181,27 @@ def ingest_part(task: dict[str, Any]) -> dict[str, Any]:
     if head is None:
         done = bills.part_outcomes(task["delivery_id"]).get(key)
         if done is not None:  # quarantined, or moved on, by an earlier attempt
-            return done
+            return dict(done)
         raise PartNotLanded(f"{key} is not in the bucket yet")
     landed = LandedObject(
         key, str(head["ETag"]).strip('"'), int(head.get("ContentLength", 0)), _now()
     )
-    record = {**new_record(landed), "delivery_id": task["delivery_id"]}
+    record = new_record(landed)
+    record["delivery_id"] = task["delivery_id"]
     if not bills.create_bill(landed.bill_id, record):
-        existing = bills.get_bill(landed.bill_id) or {}
+        existing: BillRecord = bills.get_bill(landed.bill_id) or {}
         status = existing.get("status")
         if status in ("processed", "superseded") or (
             status == "failed" and not existing.get("retryable")
         ):
-            return _record_outcome(task, existing)
+            return dict(_record_outcome(task, existing))
         record["received_at"] = existing.get("received_at", record["received_at"])
     manifest = _manifest(task)
     try:
         normalize_and_stage(record, landed, manifest)
     except Exception as error:  # the record says so; the state machine retries
         raise RetriableIngestError(f"{key}: {error}") from error
-    return _record_outcome(task, bills.get_bill(landed.bill_id) or record)
+    return dict(_record_outcome(task, bills.get_bill(landed.bill_id) or record))
 
 
 def _manifest(task: dict[str, Any]) -> dict[str, Any] | None:
@@ -188,8 +210,8 @@ def _manifest(task: dict[str, Any]) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
-def _record_outcome(task: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    outcome = {
+def _record_outcome(task: dict[str, Any], record: BillRecord) -> PartOutcome:
+    outcome: PartOutcome = {
         "part_key": task["part_key"],
         "bill_id": record["id"],
         "status": "processed" if record["status"] in ("processed", "superseded") else "failed",
@@ -203,27 +225,30 @@ def publish_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     """Make the delivery current if every part was taken in; otherwise record it as failed."""
     delivery_id = delivery["delivery_id"]
     outcomes = bills.part_outcomes(delivery_id)
-    failed = [
+    failed: list[FailedPart] = [
         {
             "part_key": key,
-            "error": (outcomes.get(key) or {}).get("error")
+            "error": (outcomes[key].get("error") if key in outcomes else None)
             or {"message": f"{key}: never landed, or could not be taken in"},
         }
         for key in delivery["parts"]
-        if (outcomes.get(key) or {}).get("status") != "processed"
+        if key not in outcomes or outcomes[key].get("status") != "processed"
     ]
-    doc = {k: v for k, v in delivery.items() if k not in ("parts", "error")}
+    # The execution's input (all but its part keys and a Map error) under what was stored.
+    doc = cast(DeliveryRecord, {k: v for k, v in delivery.items() if k not in ("parts", "error")})
     doc.update(bills.get_delivery(delivery_id) or {})
     if failed:
-        doc.update(status="failed", failed_parts=failed, finished_at=_now())
+        doc.update({"status": "failed", "failed_parts": failed, "finished_at": _now()})
         bills.save_delivery(delivery_id, doc)
         logger.warning(
             "delivery not published", extra={"delivery_id": delivery_id, "failed": failed}
         )
         return {"delivery_id": delivery_id, "status": "failed", "failed_parts": failed}
 
-    records = [bills.get_bill(outcomes[key]["bill_id"]) or {} for key in delivery["parts"]]
-    provider = next((r["provider"] for r in records if r.get("provider")), "aws")
+    records: list[BillRecord] = [
+        bills.get_bill(outcomes[key]["bill_id"]) or {} for key in delivery["parts"]
+    ]
+    provider = next((p for r in records if (p := r.get("provider"))), "aws")
     published = bill_versions.publish(
         bill_versions.Delivery(
             provider, delivery["report"], delivery["assembly_id"], delivery["delivered_at"], records
@@ -235,12 +260,14 @@ def publish_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
     periods = sorted({p for r in records for p in r.get("periods") or []})
     totals = _sum_totals(records)
     doc.update(
-        status=published.status,
-        failed_parts=[],
-        periods=periods,
-        bill_ids=sorted(r["id"] for r in records),
-        totals=totals,
-        finished_at=_now(),
+        {
+            "status": published.status,
+            "failed_parts": [],
+            "periods": periods,
+            "bill_ids": sorted(r["id"] for r in records),
+            "totals": totals,
+            "finished_at": _now(),
+        }
     )
     if published.refusal is not None:
         doc["error"] = {"message": published.refusal.message, "overlap": published.refusal.overlap}
@@ -264,7 +291,7 @@ def _mark_delivery_superseded(bill_id: str) -> None:
             bills.save_delivery(delivery_id, {**delivery, "status": "superseded"})
 
 
-def _sum_totals(records: list[dict[str, Any]]) -> dict[str, str]:
+def _sum_totals(records: list[BillRecord]) -> dict[str, str]:
     sums: dict[str, Decimal] = {}
     for record in records:
         for name, value in (record.get("totals") or {}).items():
