@@ -72,6 +72,7 @@ from chalicelib.store.objects import (
     RUNS_PREFIX,
 )
 from chalicelib.store.tables import ALL_TABLES, key_schema
+from chalicelib.vocabulary import portal_vocabulary
 from chalicelib.workflow.definitions import STATE_MACHINES, StateMachine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -1243,7 +1244,8 @@ class RebillStack(cdk.Stack):
         return f"https://{distribution.distribution_domain_name}"
 
     def _portal_deployment(self, portal_dir: Path) -> None:
-        """The portal's files and its config.json (the API URL, the Cognito ids)."""
+        """The portal's files and its config.json (the API URL, the Cognito ids, the
+        vocabularies the portal shows)."""
         sources = [
             s3deploy.Source.json_data(
                 PORTAL_CONFIG_FILE,
@@ -1252,6 +1254,7 @@ class RebillStack(cdk.Stack):
                     "region": self.region,
                     "cognito_user_pool_id": self.user_pool.user_pool_id,
                     "cognito_client_id": self.user_pool_client.user_pool_client_id,
+                    "vocabulary": portal_vocabulary(),
                 },
             )
         ]

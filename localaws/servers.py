@@ -1,11 +1,12 @@
 """Serve the Chalice API and the static portal on 127.0.0.1, each in a thread.
 
 The portal is the folder ``portal/`` as ``infra/`` deploys it, plus the one file the deployment
-generates next to ``index.html``: ``config.json`` (the API's URL and the Cognito user pool the
-portal signs in to). Here it is generated on every request from the running stack, so a pool
-provisioned after the servers started is picked up; ``cognito_endpoint`` points the portal's
-Cognito calls at moto (in AWS the portal derives ``https://cognito-idp.<region>.amazonaws.com/``
-from ``region``). moto's server answers CORS preflights, so the browser calls it directly.
+generates next to ``index.html``: ``config.json`` (the API's URL, the Cognito user pool the
+portal signs in to, the vocabularies it shows). Here it is generated on every request from the
+running stack, so a pool provisioned after the servers started is picked up;
+``cognito_endpoint`` points the portal's Cognito calls at moto (in AWS the portal derives
+``https://cognito-idp.<region>.amazonaws.com/`` from ``region``). moto's server answers CORS
+preflights, so the browser calls it directly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from chalicelib.vocabulary import portal_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTAL_DIR = ROOT / "portal"
@@ -33,6 +36,7 @@ def portal_config(api_url: str, environ: dict[str, str] | None = None) -> dict[s
         "region": region,
         "cognito_user_pool_id": pool_id or None,
         "cognito_client_id": env.get("COGNITO_CLIENT_ID") or None,
+        "vocabulary": portal_vocabulary(),
     }
     endpoint = env.get("AWS_ENDPOINT_URL_COGNITO_IDP") or env.get("AWS_ENDPOINT_URL")
     if endpoint:

@@ -2,6 +2,8 @@
 // Money is a decimal string from the API ("1234.50"): Intl.NumberFormat formats the string
 // itself, so no amount ever goes through a binary float on its way to the screen.
 
+import { nameOf } from "./vocabulary.js";
+
 const formatters = new Map();
 
 export function locale() {
@@ -81,10 +83,9 @@ export function compareDecimal(a, b) {
   return (Number(a ?? 0) || 0) - (Number(b ?? 0) || 0);
 }
 
-const PROVIDERS = { aws: "AWS", gcp: "Google Cloud", azure: "Azure", oci: "Oracle Cloud", other: "Other" };
-
+/** "gcp" → "Google Cloud": the provider's name as config.json's vocabulary gives it. */
 export function providerName(code) {
-  return PROVIDERS[code] ?? code ?? DASH;
+  return nameOf("providers", code) ?? code ?? DASH;
 }
 
 export function titleCase(text) {

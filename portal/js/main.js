@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { h, replace } from "./dom.js";
 import { Router, navigate, parseHash } from "./router.js";
 import { errorNotice, loading, notFound, notice, pageHeader } from "./ui.js";
+import { setVocabulary } from "./vocabulary.js";
 import * as bills from "./views/bills.js";
 import * as customers from "./views/customers.js";
 import * as customer from "./views/customer.js";
@@ -167,6 +168,7 @@ async function start() {
     replace(main, pageHeader("Rebill"), notice("error", h("p", {}, error instanceof ConfigError ? error.message : String(error))));
     return;
   }
+  setVocabulary(config.vocabulary);
   const auth = new Auth(config);
   const api = new Api(config.apiUrl, auth);
   const app = { config, auth, api };

@@ -24,6 +24,7 @@ from chalicelib.config import AppConfig, get_config
 from chalicelib.functions import WORKFLOW_FUNCTIONS
 from chalicelib.store.objects import BILLS_PREFIX
 from chalicelib.store.tables import ALL_TABLES, key_schema
+from chalicelib.vocabulary import PROVIDERS, portal_vocabulary
 from chalicelib.workflow.definitions import STATE_MACHINES
 from infra.stack import LAMBDA_RUNTIMES, runtime_error, unzipped_size
 from tests.infra.conftest import ROOT, Synthesized, synthesize
@@ -554,3 +555,28 @@ def test_api_gateway_refuses_in_the_api_error_shape_without_echoing_the_token(
             "gatewayresponse.header.Access-Control-Allow-Origin"
         ]
         assert "*" not in json.dumps(origin) and "PortalDistribution" in json.dumps(origin), kind
+
+
+def test_the_portal_config_json_carries_the_vocabulary(prod: Synthesized) -> None:
+    """The portal deployment writes config.json next to index.html; its ``vocabulary`` is what
+    chalicelib.vocabulary says the portal shows, as the local server's config.json."""
+    [deployment] = of_type(prod.template, "Custom::CDKBucketDeployment").values()
+    keys = json.dumps(deployment["Properties"]["SourceObjectKeys"])
+    configs = [
+        path
+        for path in prod.template_path.parent.glob("asset.*/config.json")
+        if path.parent.name.removeprefix("asset.") in keys
+    ]
+    assert len(configs) == 1, configs
+    # The stack's own values (API URL, pool ids) are markers the deployment fills in.
+    text = re.sub(r"<<marker:0x[0-9a-f]+:\d+>>", '"(deployed)"', configs[0].read_text())
+    config = json.loads(text)
+    assert set(config) == {
+        "api_url",
+        "region",
+        "cognito_user_pool_id",
+        "cognito_client_id",
+        "vocabulary",
+    }
+    assert config["vocabulary"] == portal_vocabulary()
+    assert list(config["vocabulary"]["providers"]) == list(PROVIDERS)

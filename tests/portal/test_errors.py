@@ -100,3 +100,17 @@ def test_missing_configuration(page: Any, portal: Portal) -> None:
     page.route("**/config.json", lambda route: route.fulfill(status=404, body="not found"))
     page.goto(portal.portal_url)
     expect(page.get_by_role("alert")).to_contain_text("config.json")
+
+
+def test_configuration_without_a_vocabulary(page: Any, portal: Portal) -> None:
+    """A config.json of another version, without the vocabularies the portal shows, is said so
+    instead of drawing forms with empty provider and status lists."""
+    config = {key: value for key, value in portal.config.items() if key != "vocabulary"}
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(config)
+        ),
+    )
+    page.goto(portal.portal_url)
+    expect(page.get_by_role("alert")).to_contain_text("config.json holds no vocabulary")

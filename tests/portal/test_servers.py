@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.vocabulary import PROVIDERS, portal_vocabulary
 from localaws.servers import PORTAL_DIR, PortalHandler, portal_config
 
 
@@ -29,6 +30,7 @@ def test_config_of_the_embedded_stack() -> None:
         "cognito_user_pool_id": "eu-west-1_AbC123",
         "cognito_client_id": "client123",
         "cognito_endpoint": "http://127.0.0.1:5000/",
+        "vocabulary": portal_vocabulary(),
     }
 
 
@@ -39,6 +41,7 @@ def test_config_without_a_user_pool() -> None:
         "region": "eu-central-1",
         "cognito_user_pool_id": None,
         "cognito_client_id": None,
+        "vocabulary": portal_vocabulary(),
     }
 
 
@@ -65,7 +68,11 @@ def test_serves_the_portal_and_its_config(server: str) -> None:
     headers, body = fetch(server + "/config.json")
     assert headers["Content-Type"] == "application/json"
     assert headers["Cache-Control"] == "no-store"
-    assert json.loads(body)["api_url"] == "http://127.0.0.1:9"
+    config = json.loads(body)
+    assert config["api_url"] == "http://127.0.0.1:9"
+    # The vocabularies the portal shows, in their order (a JSON object keeps it).
+    assert config["vocabulary"] == portal_vocabulary()
+    assert list(config["vocabulary"]["providers"]) == list(PROVIDERS)
     headers, _ = fetch(server + "/js/main.js")
     assert headers["Content-Type"] == "text/javascript"  # ES modules need a JavaScript type
 

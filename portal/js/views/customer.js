@@ -5,9 +5,8 @@ import { h } from "../dom.js";
 import { date, percent, providerName } from "../format.js";
 import { navigate } from "../router.js";
 import { badge, busy, confirm, dataTable, errorNotice, field, flagField, flash, input, notFound, pageHeader, select, takeFlash, valueOrNull } from "../ui.js";
+import { entries } from "../vocabulary.js";
 import { ID_PATTERN } from "./customers.js";
-
-const PROVIDERS = ["aws", "gcp", "azure", "oci", "other"];
 
 export async function render(ctx) {
   const id = ctx.params.id;
@@ -95,7 +94,7 @@ function accountsSection(ctx, base, accounts, lists, fail) {
   const form = h(
     "form",
     { class: "form-grid", "aria-label": "Link a cloud account" },
-    field("Provider", select("provider", PROVIDERS.map((p) => [p, providerName(p)]), "aws")),
+    field("Provider", select("provider", entries("providers"), "aws")),
     field("Account id", input("account_id", "", { required: true, spellcheck: "false", autocomplete: "off" }), "AWS account, GCP project, Azure subscription…"),
     field("Price list override", select("price_list_id", listOptions, "")),
     field("Valid from", input("valid_from", "", { type: "date" })),

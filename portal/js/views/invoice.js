@@ -9,15 +9,7 @@ import { h } from "../dom.js";
 import { saveUrl } from "../download.js";
 import { DASH, date, dateTime, money, number, percent, providerName, titleCase } from "../format.js";
 import { badge, busy, confirm, dataTable, errorNotice, field, flash, notFound, notice, pageHeader, takeFlash } from "../ui.js";
-
-const KINDS = {
-  subscription: "Subscription",
-  cloud_usage: "Cloud usage",
-  prepurchased_credit: "Pre-purchased credit",
-  unused_credit: "Unused credit",
-  discount: "Discount",
-  custom: "Custom item",
-};
+import { nameOf } from "../vocabulary.js";
 
 function label(invoice) {
   const kind = invoice.kind === "credit_note" ? "Credit note" : "Invoice";
@@ -80,7 +72,7 @@ async function relatedDocuments(ctx, invoice) {
     }
     return credited ? [{ id: credited, number, relation: "credits" }] : [];
   }
-  if (!["issued", "paid", "void"].includes(invoice.status)) return [];
+  if (invoice.status === "draft") return []; // a draft has no credit note
   try {
     const page = await ctx.api.all("/invoices", { customer_id: invoice.customer_id, period: invoice.period }, { signal: ctx.signal, cap: 200 });
     return page.items
@@ -144,7 +136,7 @@ function linesTable(invoice) {
       caption: "Lines",
       columns: [
         { label: "Description", value: (l) => l.description },
-        { label: "Kind", value: (l) => [KINDS[l.kind] ?? titleCase(l.kind), l.provider ? ` · ${providerName(l.provider)}` : ""] },
+        { label: "Kind", value: (l) => [nameOf("line_kinds", l.kind) ?? titleCase(l.kind), l.provider ? ` · ${providerName(l.provider)}` : ""] },
         { label: "Quantity", numeric: true, value: (l) => (l.quantity === null || l.quantity === undefined ? "" : number(l.quantity)) },
         { label: "Amount", numeric: true, value: (l) => amount(l.amount, invoice.currency) },
       ],

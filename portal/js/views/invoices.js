@@ -7,13 +7,12 @@ import { h } from "../dom.js";
 import { compareDecimal, date, integer, isPeriod, money } from "../format.js";
 import { href, navigate } from "../router.js";
 import { badge, dataTable, field, input, notice, pageHeader, select, takeFlash } from "../ui.js";
+import { entries } from "../vocabulary.js";
 
 const PAGE_SIZES = [10, 25, 50, 100];
 const PAGE_SIZE = 25;
 const LOAD_CAP = 1000; // invoices fetched for one view; beyond it the user narrows the filters
 const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total"];
-const STATUSES = [["", "Any status"], ["draft", "Draft"], ["issued", "Issued"], ["paid", "Paid"], ["void", "Void"]];
-const CUSTOMER_STATUSES = STATUSES.filter(([value]) => value !== "draft");
 const DISCOUNT = [["", "Any"], ["true", "With a discount"], ["false", "Without a discount"]];
 
 const SORTS = {
@@ -26,6 +25,12 @@ const SORTS = {
   issued_at: (a, b) => String(a.issued_at ?? "").localeCompare(String(b.issued_at ?? "")),
 };
 const DEFAULT_SORT = "-period";
+
+/** The status filter's options: every invoice status, except "draft" for a customer. */
+function statusOptions(operator) {
+  const statuses = entries("invoice_statuses").filter(([value]) => operator || value !== "draft");
+  return [["", "Any status"], ...statuses];
+}
 
 function filtersOf(query, operator) {
   const filters = {};
@@ -121,7 +126,7 @@ function filterForm(filters, customers, operator, sort, size) {
   const controls = [
     operator ? field("Customer", customerControl) : null,
     field("Billing period", input("period", filters.period, { type: "month" })),
-    field("Status", select("status", operator ? STATUSES : CUSTOMER_STATUSES, filters.status)),
+    field("Status", select("status", statusOptions(operator), filters.status)),
     operator ? field("Discount", select("has_discount", DISCOUNT, filters.has_discount)) : null,
     operator ? field("Total at least", input("min_total", filters.min_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
     operator ? field("Total at most", input("max_total", filters.max_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,

@@ -5,9 +5,9 @@ import { h } from "../dom.js";
 import { money, providerName } from "../format.js";
 import { navigate } from "../router.js";
 import { busy, dataTable, errorNotice, field, flagField, flash, input, notFound, pageHeader, select, takeFlash, valueOrNull } from "../ui.js";
+import { codes } from "../vocabulary.js";
 import { CURRENCIES, ID_PATTERN } from "./customers.js";
 
-const PROVIDERS = ["aws", "gcp", "azure", "oci", "other"];
 const UNUSED = [["forfeit", "Forfeit (no discount)"], ["credit", "Credit it on the invoice"], ["rollover", "Roll over to next period"]];
 const OVERAGE = [["bill", "Bill usage beyond the credit"], ["waive", "Waive usage beyond the credit"]];
 const AMOUNT = "[0-9]{1,15}(\\.[0-9]{1,10})?";
@@ -61,7 +61,7 @@ export async function renderForm(ctx) {
     field("Included cloud credit", input("included_credit", plan.included_credit ?? "0", { inputmode: "decimal", pattern: AMOUNT }), "Pre-purchased infrastructure per period and unit."),
     h("fieldset", { class: "wide" }, h("legend", {}, "Credit applies to"),
       h("p", { class: "hint" }, "None checked: usage of every provider."),
-      h("div", { class: "actions" }, PROVIDERS.map((p) =>
+      h("div", { class: "actions" }, codes("providers").map((p) =>
         h("label", { class: "check" }, h("input", { type: "checkbox", name: "credit_providers", value: p, checked: scoped.has(p) }), providerName(p))))),
     field("Unused credit", select("unused_credit_policy", UNUSED, plan.unused_credit_policy ?? "forfeit")),
     field("Overage", select("overage_policy", OVERAGE, plan.overage_policy ?? "bill")),

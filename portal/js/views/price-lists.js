@@ -6,18 +6,9 @@ import { h } from "../dom.js";
 import { percent } from "../format.js";
 import { navigate } from "../router.js";
 import { busy, dataTable, errorNotice, field, flagField, flash, input, notFound, pageHeader, select, takeFlash, valueOrNull } from "../ui.js";
+import { codes, entries } from "../vocabulary.js";
 import { ID_PATTERN } from "./customers.js";
 
-const MATCH_KEYS = [
-  ["provider", "Provider"],
-  ["service", "Service"],
-  ["sku", "SKU"],
-  ["usage_type", "Usage type"],
-  ["operation", "Operation"],
-  ["region", "Region"],
-  ["account", "Account"],
-  ["charge_category", "Charge category"],
-];
 const DEFAULT_TYPES = [["none", "None (price = cost basis)"], ["markup", "Markup"], ["discount", "Discount"]];
 const RULE_TYPES = [["markup", "Markup %"], ["discount", "Discount %"], ["fixed_rate", "Fixed unit price"]];
 const BASES = [["billed", "Billed cost"], ["list", "List (on-demand) cost"]];
@@ -126,7 +117,7 @@ function ruleFieldset(rule, box) {
       field("Percent", input("rule_percent", rule.percent, { inputmode: "decimal", pattern: PERCENT }), "For markup and discount."),
       field("Unit price", input("rule_unit_price", rule.unit_price, { inputmode: "decimal" }), "For a fixed rate: quantity × unit price."),
       field("Basis", select("rule_basis", BASES, rule.basis ?? "billed")),
-      MATCH_KEYS.map(([key, label]) => field(`Match ${label.toLowerCase()}`, input(`match_${key}`, rule.match?.[key], { spellcheck: "false" })))),
+      entries("match_keys").map(([key, label]) => field(`Match ${label.toLowerCase()}`, input(`match_${key}`, rule.match?.[key], { spellcheck: "false" })))),
     h("p", {}, h("button", {
       type: "button",
       class: "danger",
@@ -151,7 +142,7 @@ function readRule(fieldset) {
   const type = value("rule_type");
   const rule = { type, match: {} };
   if (value("rule_id")) rule.id = value("rule_id");
-  for (const [key] of MATCH_KEYS) {
+  for (const key of codes("match_keys")) {
     const matched = value(`match_${key}`);
     if (matched) rule.match[key] = matched;
   }

@@ -9,9 +9,8 @@ import { saveText } from "../download.js";
 import { integer, isPeriod, money, percent, previousPeriod, providerName, titleCase } from "../format.js";
 import { href, navigate } from "../router.js";
 import { badge, busy, dataTable, errorNotice, notice, pageHeader, periodForm, takeFlash } from "../ui.js";
+import { codes } from "../vocabulary.js";
 import { confirmRun, execute, lastRun, runPanel, runSummary } from "./invoice-run.js";
-
-const PROVIDERS = ["aws", "gcp", "azure", "oci", "other"];
 
 /** One totals entry per invoice currency, each with the number of customers invoiced in it. */
 function totalsOf(report) {
@@ -29,7 +28,7 @@ function finality(report, billList) {
     (billList ?? []).filter((bill) => bill.status === "processed").map((bill) => bill.provider).filter(Boolean),
   );
   const state = {};
-  for (const provider of PROVIDERS) {
+  for (const provider of codes("providers")) {
     if (report.final?.[provider]) state[provider] = "final";
     else if (received.has(provider)) state[provider] = "estimated";
   }
