@@ -15,7 +15,7 @@ version is compared with each current one that shares an account with it:
    subscription, another resource group of the same account) are added beside it.
 
 Byte-identical files are caught before any of this (the file's content hash) and recorded as
-duplicates. Nothing here touches AWS: :mod:`chalicelib.workflow.bill_versions` reads and switches
+duplicates. Nothing here touches AWS: :mod:`chalicelib.service.bill_versions` reads and switches
 the period's current set.
 """
 

@@ -13,7 +13,7 @@ in every version of every tool, so keys written today match keys computed years 
   another resource never shares it.
 
 Keys decide two things: whether a new file holds lines that are already current in another file
-(:mod:`chalicelib.workflow.bill_versions`), and whether the current files of a period count any
+(:mod:`chalicelib.service.bill_versions`), and whether the current files of a period count any
 line twice (:mod:`chalicelib.billing.reconcile`). 64 bits: two different lines of one account
 share a key with a probability of about n²/2⁶⁵ (10⁻⁹ for 100,000 lines).
 """

@@ -39,9 +39,9 @@ def _column_sum(name: str, column: str) -> Decimal:
 
 def _land(key: str, body: bytes) -> dict[str, Any]:
     """PUT a file under bills/ as a cloud would; return the bill record the ingest wrote."""
+    from chalicelib.service.bill_intake import LandedObject
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow.ingest import LandedObject
 
     etag = client("s3").put_object(Bucket=objects.bucket(), Key=key, Body=body)["ETag"]
     record = bills.get_bill(LandedObject(key, etag.strip('"'), 0, "").bill_id)
@@ -165,9 +165,10 @@ def test_a_redelivery_under_the_same_key_replaces_the_older_one(clean_stack: Any
 def test_a_failure_of_ours_is_retried_and_a_bad_file_is_not(
     clean_stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.service import bill_intake as ingest
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow import bill_events, ingest
+    from chalicelib.workflow import bill_events
 
     key = "bills/retry/final.csv"
     body = (EXTERNAL_DATA / "aws-cur-2023-06-final.csv").read_bytes()

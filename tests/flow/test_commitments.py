@@ -72,9 +72,9 @@ def _reference_data(api: api_fixtures.Api) -> None:
 
 def _land(key: str, body: bytes) -> dict[str, Any]:
     """PUT the bill under bills/ as AWS would; the notification runs the ingest Lambda."""
+    from chalicelib.service.bill_intake import LandedObject
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow.ingest import LandedObject
 
     etag = client("s3").put_object(Bucket=objects.bucket(), Key=key, Body=body)["ETag"]
     record = bills.get_bill(LandedObject(key, etag.strip('"'), 0, "").bill_id)

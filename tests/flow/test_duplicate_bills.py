@@ -27,9 +27,9 @@ INITECH = "333333333333"
 
 
 def _land(key: str, body: bytes) -> dict[str, Any]:
+    from chalicelib.service.bill_intake import LandedObject
     from chalicelib.store import bills, objects
     from chalicelib.store.aws import client
-    from chalicelib.workflow.ingest import LandedObject
 
     etag = client("s3").put_object(Bucket=objects.bucket(), Key=key, Body=body)["ETag"]
     record = bills.get_bill(LandedObject(key, etag.strip('"'), 0, "").bill_id)

@@ -54,8 +54,8 @@ def _put(key: str, body: bytes) -> str:
 
 
 def _delivery_id(manifest_key: str, etag: str, body: bytes) -> str:
-    from chalicelib.workflow.ingest import LandedObject
-    from chalicelib.workflow.report_delivery import delivery_of
+    from chalicelib.service.bill_intake import LandedObject
+    from chalicelib.service.report_deliveries import delivery_of
 
     delivery = delivery_of(LandedObject(manifest_key, etag, 0, ""), json.loads(body))
     assert delivery is not None
@@ -208,8 +208,8 @@ def test_a_manifest_that_lands_before_its_parts_waits_for_them(clean_stack: Any)
 
 
 def test_a_part_event_alone_only_records_that_the_part_landed(clean_stack: Any) -> None:
+    from chalicelib.service.bill_intake import LandedObject
     from chalicelib.store import bills
-    from chalicelib.workflow.ingest import LandedObject
 
     key = f"{REPORT}/{uuid.uuid4()}/acme-1.csv.gz"
     record = bills.get_bill(LandedObject(key, _put(key, _part(["9"])), 0, "").bill_id)
@@ -241,8 +241,8 @@ def test_a_failed_delivery_is_taken_in_once_its_bad_part_is_delivered_again(
 def test_a_failure_of_ours_in_a_part_is_retried(
     clean_stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.service import bill_intake as ingest
     from chalicelib.store import bills
-    from chalicelib.workflow import ingest
 
     real = ingest.normalize_bill
     failures: list[str] = []

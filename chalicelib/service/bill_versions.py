@@ -1,9 +1,10 @@
 """Make a delivery part of its period's bill, or say why not: the rules of
 :mod:`chalicelib.bill_files.current` applied to the period's current set in DynamoDB.
 
-Both routes a bill takes in call :func:`publish`: a single file (:mod:`chalicelib.workflow.ingest`)
-and a multi-part report delivery (:mod:`chalicelib.workflow.report_delivery`). Every period of the
-delivery is checked before any is switched, so a refused delivery changes nothing.
+Both routes a bill takes in call :func:`publish`: a single file
+(:mod:`chalicelib.service.bill_intake`) and a multi-part report delivery
+(:mod:`chalicelib.service.report_deliveries`). Every period of the delivery is checked before any
+is switched, so a refused delivery changes nothing.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ from chalicelib.bill_files.normalize import normalize_bill
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidBillFile
 from chalicelib.observability import logger, metrics
+from chalicelib.service import bill_versions
 from chalicelib.store import bills, events, objects, reference
 from chalicelib.store.records import AccountAggregate, BillRecord, Collision
-from chalicelib.workflow import bill_versions
 
 _ASSEMBLY_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
@@ -354,8 +354,8 @@ def _announce_final(normalized: NormalizedBill) -> None:
 # <export>/data/BILLING_PERIOD=YYYY-MM/[<execution id>/]<export>-0000N.<ext> and
 # <export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json, which lists the data files
 # (dataFiles) and names the delivery (executionId). Either delivery is taken in by the
-# ingest-report state machine (chalicelib.workflow.report_delivery). A file outside such a
-# layout is a delivery of its own. Either way chalicelib.workflow.bill_versions decides what
+# ingest-report state machine (chalicelib.service.report_deliveries). A file outside such a
+# layout is a delivery of its own. Either way chalicelib.service.bill_versions decides what
 # the delivery replaces (chalicelib.bill_files.current): a later file under the same key, or a newer
 # export of the same bill under any name; a file whose lines are already current elsewhere is
 # refused.
