@@ -18,25 +18,18 @@ from chalicelib.billing.pricing import price_usage
 from chalicelib.config import get_config
 from chalicelib.errors import NotFound
 from chalicelib.service.customer_period import load_customer_period
-from chalicelib.service.reconciliation import period_inputs_key, priced_summary_key
 from chalicelib.store import bills, invoices, objects, reference
 from chalicelib.store.records import Doc
+from chalicelib.store.run_files import (
+    customer_prefix,
+    customers_key,
+    period_inputs_key,
+    priced_summary_key,
+)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def run_prefix(run_id: str) -> str:
-    return f"{objects.RUNS_PREFIX}{run_id}/"
-
-
-def customer_prefix(run_id: str, customer_id: str) -> str:
-    return f"{run_prefix(run_id)}customers/{customer_id}/"
-
-
-def customers_key(run_id: str) -> str:
-    return f"{run_prefix(run_id)}customers.json"
 
 
 # --- PrepareRun -------------------------------------------------------------------------------

@@ -24,21 +24,13 @@ from chalicelib.config import get_config
 from chalicelib.errors import BillingError
 from chalicelib.observability import logger, metrics
 from chalicelib.store import objects, reference
+from chalicelib.store.run_files import (
+    period_inputs_key,
+    period_reconciliation_key,
+    priced_summary_key,
+)
 
 Payload = dict[str, Any]
-
-
-def period_inputs_key(run_id: str) -> str:
-    """Where PrepareRun lists every current partition of the period, owned or not."""
-    return f"{objects.RUNS_PREFIX}{run_id}/period-inputs.json"
-
-
-def priced_summary_key(run_id: str, customer_id: str) -> str:
-    return f"{objects.RUNS_PREFIX}{run_id}/customers/{customer_id}/priced-usage.json"
-
-
-def period_reconciliation_key(period: str) -> str:
-    return f"{objects.RUNS_PREFIX}periods/{period}/reconciliation.json"
 
 
 def reconcile_run(run_id: str, period: str, customer_ids: list[str], whole_period: bool) -> Payload:

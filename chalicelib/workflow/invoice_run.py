@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.observability import logger, metrics
 from chalicelib.service import invoice_stages, run_invoices, runs
-from chalicelib.store import objects
+from chalicelib.store import objects, run_files
 
 Payload = dict[str, Any]
 
@@ -34,7 +34,7 @@ def prepare_run(payload: Payload) -> Payload:
         "period": period,
         "mode": mode,
         "bucket": objects.bucket(),
-        "customers_key": invoice_stages.customers_key(run_id),
+        "customers_key": run_files.customers_key(run_id),
         "customer_count": len(customers),
     }
 
