@@ -110,7 +110,7 @@ def take_in(landed: LandedObject) -> dict[str, Any]:
     if published.status == "refused":
         return {"bill_id": bill_id, "status": "refused", "error": record["error"]}
     if normalized.final and published.status == "current":
-        _announce_final(normalized)
+        announce_final(normalized.provider, list(normalized.periods), _totals(normalized))
     return {**outcome, "status": record["status"]}
 
 
@@ -132,9 +132,8 @@ def settle(published: bill_versions.Published, records: list[BillRecord]) -> Non
     refusal = published.refusal
     assert refusal is not None and refusal.by is not None
     for record in records:
-        quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
-        objects.move(record["key"], quarantined)
-        record.update(
+        _move_to_quarantine(
+            record,
             {
                 "status": "refused",
                 "error": {
@@ -142,13 +141,7 @@ def settle(published: bill_versions.Published, records: list[BillRecord]) -> Non
                     "overlap": refusal.overlap,
                 },
                 "collided_with": _collision(refusal.by),
-                "quarantine_key": quarantined,
-            }
-        )
-        bills.save_bill(record)
-        events.publish(
-            events.BILL_FAILED,
-            {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
+            },
         )
     metrics.add_metric(name="BillFilesRefused", unit=MetricUnit.Count, value=len(records))
     logger.warning("bill refused", extra={"error": refusal.message})
@@ -309,40 +302,41 @@ def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
 
 
 def _quarantine(record: BillRecord, error: InvalidBillFile) -> dict[str, Any]:
-    quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
-    objects.move(record["key"], quarantined)
-    message = f"{record['key']}: {error.message}"
-    record.update(
+    _move_to_quarantine(
+        record,
         {
             "status": "failed",
-            "error": {**error.as_record(), "message": message},
-            "quarantine_key": quarantined,
+            "error": {**error.as_record(), "message": f"{record['key']}: {error.message}"},
             "processed_at": _now(),
-        }
-    )
-    bills.save_bill(record)
-    events.publish(
-        events.BILL_FAILED,
-        {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
+        },
     )
     metrics.add_metric(name="BillFilesRejected", unit=MetricUnit.Count, value=1)
     logger.warning("bill file rejected", extra={"error": record["error"]})
     return {"bill_id": record["id"], "status": "failed", "error": record["error"]}
 
 
-def _announce_final(normalized: NormalizedBill) -> None:
-    settings = reference.get_settings()
-    if not settings.get("automated_bill_processing"):
+def _move_to_quarantine(record: BillRecord, outcome: BillRecord) -> None:
+    """Move a file that is not taken in to ``quarantine/`` (never deleted), record ``outcome``
+    on its record, and announce ``bill.failed``."""
+    quarantined = objects.QUARANTINE_PREFIX + record["key"].removeprefix(objects.BILLS_PREFIX)
+    objects.move(record["key"], quarantined)
+    record.update(outcome)
+    record["quarantine_key"] = quarantined
+    bills.save_bill(record)
+    events.publish(
+        events.BILL_FAILED,
+        {"bill_id": record["id"], "key": record["key"], "error": record["error"]},
+    )
+
+
+def announce_final(provider: str, periods: list[str], totals: dict[str, str]) -> None:
+    """``bill.final`` once per provider and period, when automated bill processing is on."""
+    if not reference.get_settings().get("automated_bill_processing"):
         return
-    for period in normalized.periods:
-        if bills.claim_final_notice(period, normalized.provider):
+    for period in periods:
+        if bills.claim_final_notice(period, provider):
             events.publish(
-                events.BILL_FINAL,
-                {
-                    "provider": normalized.provider,
-                    "period": period,
-                    "totals": _totals(normalized),
-                },
+                events.BILL_FINAL, {"provider": provider, "period": period, "totals": totals}
             )
 
 

@@ -28,8 +28,14 @@ from typing import Any, TypedDict, cast
 from chalicelib.config import get_config
 from chalicelib.observability import logger
 from chalicelib.service import bill_versions
-from chalicelib.service.bill_intake import LandedObject, new_record, normalize_and_stage, settle
-from chalicelib.store import bills, events, executions, objects, reference
+from chalicelib.service.bill_intake import (
+    LandedObject,
+    announce_final,
+    new_record,
+    normalize_and_stage,
+    settle,
+)
+from chalicelib.store import bills, executions, objects
 from chalicelib.store.records import BillRecord, DeliveryRecord, FailedPart, PartOutcome
 
 
@@ -273,7 +279,7 @@ def publish_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
         doc["error"] = {"message": published.refusal.message, "overlap": published.refusal.overlap}
     bills.save_delivery(delivery_id, doc)
     if published.status == "current" and any(r.get("final") for r in records):
-        _announce_final(provider, periods, totals)
+        announce_final(provider, periods, totals)
     return {
         "delivery_id": delivery_id,
         "status": published.status,
@@ -297,13 +303,3 @@ def _sum_totals(records: list[BillRecord]) -> dict[str, str]:
         for name, value in (record.get("totals") or {}).items():
             sums[name] = sums.get(name, Decimal(0)) + Decimal(value)
     return {name: str(value) for name, value in sums.items()}
-
-
-def _announce_final(provider: str, periods: list[str], totals: dict[str, str]) -> None:
-    if not reference.get_settings().get("automated_bill_processing"):
-        return
-    for period in periods:
-        if bills.claim_final_notice(period, provider):
-            events.publish(
-                events.BILL_FINAL, {"provider": provider, "period": period, "totals": totals}
-            )
