@@ -78,6 +78,12 @@ BILL_STATUSES = ("processing", "processed", "superseded", "failed", "duplicate",
 # Invoice numbers are PREFIX + year + counter; the settings may name another prefix.
 DEFAULT_INVOICE_NUMBER_PREFIX = "INV-"
 
+# An invoice is due this many days after it is issued unless the customer or seller says otherwise.
+DEFAULT_PAYMENT_TERMS_DAYS = 30
+
+# The languages an invoice document can be written in (labels, dates and numbers).
+INVOICE_LANGUAGES = ("en", "de", "fr")
+
 
 def portal_vocabulary() -> dict[str, dict[str, str]]:
     """The vocabularies the portal shows, for its ``config.json``: each one code → name, in the

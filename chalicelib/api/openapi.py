@@ -16,6 +16,7 @@ from chalicelib.vocabulary import (
     BILL_STATUSES,
     DEFAULT_INVOICE_NUMBER_PREFIX,
     DOCUMENT_KINDS,
+    INVOICE_LANGUAGES,
     INVOICE_STATUSES,
     LINE_KINDS,
     MATCH_KEYS,
@@ -124,13 +125,40 @@ FX_RATE = _obj(
     },
     ("period", "from", "to", "rate"),
 )
+ADDRESS = _obj(
+    {
+        "lines": {"type": "array", "maxItems": 4, "items": _text(200, 1)},
+        "city": _nullable(_text(100)),
+        "postal_code": _nullable(_text(20)),
+        "region": _nullable(_text(100)),
+        "country": _nullable(_ref("Country")),
+    }
+)
+BANK = _obj(
+    {
+        "account_name": _nullable(_text(200)),
+        "iban": _nullable({"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{10,36}$"}),
+        "bic": _nullable({"type": "string", "pattern": "^[A-Z0-9]{8}([A-Z0-9]{3})?$"}),
+        "account_number": _nullable(_text(34)),
+        "routing_number": _nullable(_text(34)),
+    }
+)
+PAYMENT_TERMS_DAYS: Schema = {"type": "integer", "minimum": 0, "maximum": 365}
 SETTINGS = _obj(
     {
         "seller": _obj(
             {
                 "name": _nullable(_text(200)),
+                "legal_name": _nullable(_text(200)),
                 "country": _nullable(_ref("Country")),
                 "tax_id": _nullable(_text(64)),
+                "address": _nullable(ADDRESS),
+                "registration": _nullable(_text(200)),
+                "email": _nullable(_text(254)),
+                "phone": _nullable(_text(50)),
+                "bank": _nullable(BANK),
+                "payment_terms_days": _nullable(PAYMENT_TERMS_DAYS),
+                "footer": _nullable(_text(1000)),
             }
         ),
         "tax": _obj(
@@ -233,6 +261,16 @@ CUSTOMER = _obj(
         "currency": _ref("Currency"),
         "price_list_id": _nullable(_ref("Id")),
         "email": _nullable(_text(254)),
+        "legal_name": _nullable(_text(200)),
+        "address": _nullable(ADDRESS),
+        "billing_emails": {
+            "type": "array",
+            "maxItems": 10,
+            "items": {"type": "string", "format": "email", "maxLength": 254},
+        },
+        "buyer_reference": _nullable(_text(200)),
+        "payment_terms_days": _nullable(PAYMENT_TERMS_DAYS),
+        "language": {"type": "string", "enum": list(INVOICE_LANGUAGES)},
         "tax_profile": _obj(
             {
                 "country": _nullable(_ref("Country")),
@@ -442,6 +480,10 @@ INVOICE: Schema = {
         "currency": _ref("Currency"),
         "status": {"type": "string", "enum": list(INVOICE_STATUSES)},
         "issued_at": {"type": ["string", "null"]},
+        "issue_date": _ref("Date"),
+        "due_date": _ref("Date"),
+        "service_period": _obj({"start": _ref("Date"), "end": _ref("Date")}),
+        "payment_terms_days": PAYMENT_TERMS_DAYS,
         "paid_at": {"type": ["string", "null"]},
         "voided_at": {"type": ["string", "null"]},
         "credit_note_for": {"type": ["string", "null"]},

@@ -16,7 +16,12 @@ from typing import Any
 from chalicelib.billing.money import is_currency, parse_decimal, plain
 from chalicelib.billing.periods import Period
 from chalicelib.errors import InvalidInput
-from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX, MATCH_KEYS, PROVIDERS
+from chalicelib.vocabulary import (
+    DEFAULT_INVOICE_NUMBER_PREFIX,
+    INVOICE_LANGUAGES,
+    MATCH_KEYS,
+    PROVIDERS,
+)
 
 Json = Mapping[str, Any]
 
@@ -24,6 +29,7 @@ DEFAULT_BILLABLE_CATEGORIES = ("Usage", "Purchase", "Adjustment")
 # Decimal places a price-list figure may carry: the priced amount (an 18-decimal basis or
 # quantity times the figure) then fits DECIMAL(38,28) exactly.
 _MAX_FACTOR_PLACES = 10
+MAX_TERMS_DAYS = 365
 
 
 # --- small validating readers -------------------------------------------------------------------
@@ -149,14 +155,146 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
+def _terms(d: Json, key: str, where: str = "") -> int | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TERMS_DAYS:
+        raise InvalidInput(
+            f"{_path(where, key)} must be a whole number of days from 0 to {MAX_TERMS_DAYS}",
+            field=_path(where, key),
+        )
+    return value
+
+
+def _strings(d: Json, key: str, where: str = "") -> tuple[str, ...]:
+    values = _list(d, key, where)
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            name = f"{_path(where, key)}[{i}]"
+            raise InvalidInput(f"{name} must be a non-empty string", field=name)
+    return tuple(values)
+
+
+# --- who is who: the seller's and a customer's legal identity --------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2
+
+    @classmethod
+    def from_dict(cls, value: object, where: str) -> Address | None:
+        if value is None:
+            return None
+        d = _obj(value, where)
+        return cls(
+            lines=_strings(d, "lines", where),
+            city=_str(d, "city", where, required=False),
+            postal_code=_str(d, "postal_code", where, required=False),
+            region=_str(d, "region", where, required=False),
+            country=(_str(d, "country", where, required=False) or "").upper() or None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lines": list(self.lines),
+            "city": self.city,
+            "postal_code": self.postal_code,
+            "region": self.region,
+            "country": self.country,
+        }
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    account_name: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    account_number: str | None = None
+    routing_number: str | None = None
+
+    @classmethod
+    def from_dict(cls, value: object, where: str) -> BankDetails | None:
+        if value is None:
+            return None
+        d = _obj(value, where)
+        iban = _str(d, "iban", where, required=False)
+        return cls(
+            account_name=_str(d, "account_name", where, required=False),
+            iban=iban.replace(" ", "").upper() if iban else None,
+            bic=(_str(d, "bic", where, required=False) or "").upper() or None,
+            account_number=_str(d, "account_number", where, required=False),
+            routing_number=_str(d, "routing_number", where, required=False),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_name": self.account_name,
+            "iban": self.iban,
+            "bic": self.bic,
+            "account_number": self.account_number,
+            "routing_number": self.routing_number,
+        }
+
+
+def _optional_dict(value: Address | BankDetails | None) -> dict[str, Any] | None:
+    return None if value is None else value.to_dict()
+
+
 # --- settings -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Seller:
+    """Who issues the invoices: the blocks and payment instructions of every document."""
+
     name: str = ""
     country: str | None = None
     tax_id: str | None = None
+    legal_name: str | None = None
+    address: Address | None = None
+    registration: str | None = None  # company registration (e.g. "HRB 12345, Amtsgericht Köln")
+    email: str | None = None
+    phone: str | None = None
+    bank: BankDetails | None = None
+    payment_terms_days: int | None = None  # None: net DEFAULT_PAYMENT_TERMS_DAYS
+    footer: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Json) -> Seller:
+        return cls(
+            name=_str(d, "name", "seller", required=False) or "",
+            country=(_str(d, "country", "seller", required=False) or "").upper() or None,
+            tax_id=_str(d, "tax_id", "seller", required=False),
+            legal_name=_str(d, "legal_name", "seller", required=False),
+            address=Address.from_dict(d.get("address"), "seller.address"),
+            registration=_str(d, "registration", "seller", required=False),
+            email=_str(d, "email", "seller", required=False),
+            phone=_str(d, "phone", "seller", required=False),
+            bank=BankDetails.from_dict(d.get("bank"), "seller.bank"),
+            payment_terms_days=_terms(d, "payment_terms_days", "seller"),
+            footer=_str(d, "footer", "seller", required=False),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "legal_name": self.legal_name,
+            "country": self.country,
+            "tax_id": self.tax_id,
+            "address": _optional_dict(self.address),
+            "registration": self.registration,
+            "email": self.email,
+            "phone": self.phone,
+            "bank": _optional_dict(self.bank),
+            "payment_terms_days": self.payment_terms_days,
+            "footer": self.footer,
+        }
 
 
 @dataclass(frozen=True)
@@ -275,11 +413,7 @@ class Settings:
                     field=f"{where}.commitment_id",
                 )
         return cls(
-            seller=Seller(
-                name=_str(seller, "name", "seller", required=False) or "",
-                country=(_str(seller, "country", "seller", required=False) or "").upper() or None,
-                tax_id=_str(seller, "tax_id", "seller", required=False),
-            ),
+            seller=Seller.from_dict(seller),
             tax_enabled=_bool(tax, "enabled", "tax"),
             tax_rates=tuple(rates),
             automated_bill_processing=_bool(d, "automated_bill_processing"),
@@ -299,11 +433,7 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "seller": {
-                "name": self.seller.name,
-                "country": self.seller.country,
-                "tax_id": self.seller.tax_id,
-            },
+            "seller": self.seller.to_dict(),
             "tax": {
                 "enabled": self.tax_enabled,
                 "rates": [
@@ -616,6 +746,13 @@ class Customer:
     tax_profile: TaxProfile = TaxProfile()
     discount: Discount = Discount()
     custom_items: tuple[CustomItem, ...] = ()
+    # the buyer block of its documents, where they are sent, and in which language
+    legal_name: str | None = None
+    address: Address | None = None
+    billing_emails: tuple[str, ...] = ()
+    buyer_reference: str | None = None  # the customer's PO number or reference (BT-10)
+    payment_terms_days: int | None = None  # None: the seller's terms
+    language: str = "en"
 
     @classmethod
     def from_dict(cls, d: Json) -> Customer:
@@ -646,6 +783,12 @@ class Customer:
                 CustomItem.from_dict(item, f"custom_items[{i}]")
                 for i, item in enumerate(_list(d, "custom_items"))
             ),
+            legal_name=_str(d, "legal_name", required=False),
+            address=Address.from_dict(d.get("address"), "address"),
+            billing_emails=_strings(d, "billing_emails"),
+            buyer_reference=_str(d, "buyer_reference", required=False),
+            payment_terms_days=_terms(d, "payment_terms_days"),
+            language=_choice(d, "language", INVOICE_LANGUAGES, default="en"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -666,6 +809,12 @@ class Customer:
                 "applies_to": self.discount.applies_to,
             },
             "custom_items": [item.to_dict() for item in self.custom_items],
+            "legal_name": self.legal_name,
+            "address": _optional_dict(self.address),
+            "billing_emails": list(self.billing_emails),
+            "buyer_reference": self.buyer_reference,
+            "payment_terms_days": self.payment_terms_days,
+            "language": self.language,
         }
 
 

@@ -26,6 +26,8 @@ from chalicelib.billing.lifecycle import (
     mark_paid,
     void,
 )
+from chalicelib.billing.terms import document_dates, payment_terms_days
+from chalicelib.errors import NotFound
 from chalicelib.store import events, invoices, reference
 from chalicelib.store.records import Doc
 from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX
@@ -73,6 +75,21 @@ def _announce(doc: Doc, **extra: Any) -> None:
     )
 
 
+def _invoice_dates(doc: Mapping[str, Any], issued_at: str) -> Doc:
+    """Issue date, due date (the customer's or seller's payment terms), service period."""
+    seller = reference.get_settings().get("seller") or {}
+    try:
+        customer = reference.get_document("customer", doc["customer_id"])
+    except NotFound:  # a customer deleted since its draft was computed keeps the seller's terms
+        customer = {}
+    terms = payment_terms_days(seller, customer)
+    return document_dates(issued_at, doc["period"], terms).to_dict()
+
+
+def _credit_note_dates(doc: Mapping[str, Any], issued_at: str) -> Doc:
+    return document_dates(issued_at, doc["period"], 0, credit_note=True).to_dict()
+
+
 def issue_draft(draft: Mapping[str, Any]) -> Doc:
     """Give a stored draft its number and issue it (gapless: one transaction with the counter).
 
@@ -81,7 +98,12 @@ def issue_draft(draft: Mapping[str, Any]) -> Doc:
     issued = issue(Invoice.from_dict(draft), UNNUMBERED, _stamp(issued_at))
     series = number_series(issued_at)
     doc = invoices.issue_with_next_number(
-        {**draft, "status": issued.status, "issued_at": issued.issued_at},
+        {
+            **draft,
+            "status": issued.status,
+            "issued_at": issued.issued_at,
+            **_invoice_dates(draft, _stamp(issued_at)),
+        },
         draft,
         series.counter,
         series.number,
@@ -124,6 +146,7 @@ def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
         "id": f"{invoice_id}-cn",
         "run_id": doc.get("run_id"),
         "created_at": voided_at,
+        **_credit_note_dates(doc, voided_at),
     }
     series = number_series(moment)
     note_doc = invoices.void_with_credit_note(voided_doc, note_doc, series.counter, series.number)
@@ -162,6 +185,7 @@ def credit_invoice(
             "id": f"{invoice_id}-cn-{count}",
             "run_id": doc.get("run_id"),
             "created_at": issued_at,
+            **_credit_note_dates(doc, issued_at),
         }
         if reason:
             note_doc["credit_reason"] = reason

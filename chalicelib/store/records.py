@@ -36,6 +36,10 @@ class InvoiceRecord(TypedDict, total=False):
     sequence: int
     run_id: str | None
     issued_at: str | None
+    issue_date: str  # YYYY-MM-DD; with due_date, service_period and payment_terms_days set when
+    due_date: str  # the document is issued (chalicelib/billing/terms.py)
+    service_period: Doc
+    payment_terms_days: int
     paid_at: str | None
     voided_at: str | None
     created_at: str

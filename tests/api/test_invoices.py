@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -166,3 +166,28 @@ def test_a_writer_holding_a_stale_pointer_loses(api: Api, make_invoice: Any) -> 
     with pytest.raises(Conflict):
         invoices.save_live_invoice({**draft, "total": "1.00"}, seen)
     assert api.get(f"/invoices/{draft['id']}").json["status"] == "issued"
+
+
+def test_issuing_dates_the_document_with_the_customers_or_sellers_terms(
+    api: Api, make_invoice: Any, customer_token: Any
+) -> None:
+    settings = api.get("/settings").json
+    settings["seller"] = {**settings.get("seller", {}), "payment_terms_days": 14}
+    assert api.put("/settings", body=settings).status == 200
+    customer = api.get("/customers/globex").json
+    customer["payment_terms_days"] = 45
+    assert api.put("/customers/globex", body=customer).status == 200
+
+    today = datetime.now(UTC).date()
+    seller_terms = api.get(f"/invoices/{make_invoice('acme')['id']}").json
+    own_terms = api.get(f"/invoices/{make_invoice('globex')['id']}", customer_token("globex")).json
+    assert seller_terms["issue_date"] == today.isoformat()
+    assert seller_terms["due_date"] == (today + timedelta(days=14)).isoformat()
+    assert seller_terms["service_period"] == {"start": f"{PERIOD}-01", "end": f"{PERIOD}-31"}
+    assert (own_terms["payment_terms_days"], own_terms["due_date"]) == (
+        45,
+        (today + timedelta(days=45)).isoformat(),
+    )
+    note = api.post(f"/invoices/{seller_terms['id']}/void").json["credit_note"]
+    assert note["issue_date"] == note["due_date"] == today.isoformat()
+    assert note["service_period"] == seller_terms["service_period"]

@@ -253,3 +253,38 @@ def test_settings_default_when_empty() -> None:
     settings = Settings.from_dict({})
     assert not settings.tax_enabled and settings.invoice_number_prefix == "INV-"
     assert settings.default_price_list_id is None and settings.fx_rates == ()
+
+
+def test_the_seller_and_customer_profiles_round_trip_and_are_validated() -> None:
+    seller = {
+        "name": "Example Cloud",
+        "legal_name": "Example Cloud GmbH",
+        "country": "de",
+        "address": {"lines": ["Hauptstraße 1"], "city": "Köln", "postal_code": "50667"},
+        "bank": {"iban": "de89 3704 0044 0532 0130 00", "bic": "cobadeffxxx"},
+        "payment_terms_days": 14,
+    }
+    stored = Settings.from_dict({"seller": seller}).to_dict()["seller"]
+    assert stored["legal_name"] == "Example Cloud GmbH" and stored["country"] == "DE"
+    assert stored["address"]["lines"] == ["Hauptstraße 1"]
+    assert stored["bank"]["iban"] == "DE89370400440532013000"
+    assert stored["bank"]["bic"] == "COBADEFFXXX"
+    assert Settings.from_dict({"seller": stored}).to_dict()["seller"] == stored
+
+    customer = Customer.from_dict(
+        {
+            "id": "acme",
+            "currency": "EUR",
+            "billing_emails": ["ap@acme.example"],
+            "buyer_reference": "PO-7",
+            "language": "de",
+        }
+    )
+    assert customer.to_dict()["billing_emails"] == ["ap@acme.example"]
+    assert Customer.from_dict(customer.to_dict()) == customer
+    with pytest.raises(InvalidInput) as bad_terms:
+        Settings.from_dict({"seller": {"payment_terms_days": -1}})
+    assert bad_terms.value.field == "seller.payment_terms_days"
+    with pytest.raises(InvalidInput) as bad_language:
+        Customer.from_dict({"id": "a", "currency": "EUR", "language": "xx"})
+    assert bad_language.value.field == "language"
