@@ -287,3 +287,6 @@ def corpus() -> list[Case]:
             buyer(),
         ),
     ]
+
+
+CASES_BY_NAME: dict[str, Case] = {case.name: case for case in corpus()}
