@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -163,7 +163,7 @@ class EInvoice:
     preceding_invoice: str | None = None  # BT-25 (credit notes)
     notes: tuple[str, ...] = ()  # BT-22
     payment_means: PaymentMeans | None = None
-    decimals: int = field(default=MAX_DECIMALS)  # how amounts are written
+    decimals: int = MAX_DECIMALS  # how amounts are written
 
     @property
     def is_credit_note(self) -> bool:
@@ -216,9 +216,8 @@ def build_einvoice(
     decimals = _decimals(currency)
     vat = vat_category(doc, sign)
 
-    amounts = [
-        (line, sign * line.amount) for line in doc.lines if line.kind != "tax_note"
-    ]  # the legal note line is carried by the exemption reason and a note
+    # The legal note line (amount 0) is carried by the exemption reason and a note instead.
+    amounts = [(line, sign * line.amount) for line in doc.lines if line.kind != "tax_note"]
     charges = [(line, amount) for line, amount in amounts if amount >= 0]
     credits = [(line, amount) for line, amount in amounts if amount < 0]
     if not charges:
@@ -241,10 +240,11 @@ def build_einvoice(
         tax_inclusive=tax_exclusive + tax_total,
         payable=tax_exclusive + tax_total,
     )
-    if totals.tax_inclusive != sign * doc.total:
-        raise EInvoiceIncomplete(  # lines and taxes that do not add up to the stored total
-            f"invoice {doc.number}: lines and taxes come to {totals.tax_inclusive}, "
-            f"not its total {sign * doc.total}"
+    stated = invoice.get("total")
+    if stated is not None and totals.tax_inclusive != sign * Decimal(str(stated)):
+        raise EInvoiceIncomplete(  # a stored document whose lines and taxes disagree with it
+            f"invoice {doc.number}: its lines and taxes come to {sign * totals.tax_inclusive}, "
+            f"not its total {stated}"
         )
     for amount in (
         *(line.net_amount for line in lines),

@@ -120,6 +120,12 @@ def test_a_bhd_amount_with_a_third_decimal_is_refused_not_rounded() -> None:
     assert root.findtext(f"{{{CAC}}}LegalMonetaryTotal/{{{CBC}}}PayableAmount") == "110.11"
 
 
+def test_a_stored_total_that_disagrees_with_the_lines_is_refused() -> None:
+    invoice = {**CASES_BY_NAME["eur-exempt"].invoice, "total": "9999.99"}
+    with pytest.raises(EInvoiceIncomplete, match=r"not its total 9999\.99"):
+        build_einvoice(invoice, MINIMAL_SELLER, buyer(exempt=True))
+
+
 def test_a_draft_has_no_e_invoice() -> None:
     invoice = {**CASES_BY_NAME["eur-exempt"].invoice, "status": "draft", "number": None}
     with pytest.raises(EInvoiceIncomplete, match="draft"):
