@@ -273,7 +273,7 @@ def build_einvoice(
         period_start=start,
         period_end=end,
         due_date=due_date,
-        payment_terms=_terms_text(terms_days, due_date, issue_date),
+        payment_terms=_terms_text(terms_days, due_date),
         buyer_reference=_text(buyer.get("buyer_reference")),
         preceding_invoice=doc.credited_invoice_number if credit_note else None,
         notes=tuple(xml_text(str(note)) for note in notes),
@@ -524,12 +524,10 @@ def _due_date(invoice: Mapping[str, Any], issued: date, terms_days: int | None) 
     return issued + timedelta(days=terms_days or 0)
 
 
-def _terms_text(terms_days: int | None, due: date, issued: date) -> str:
+def _terms_text(terms_days: int | None, due: date) -> str:
     if terms_days:
         return f"Payment within {terms_days} days, by {due.isoformat()}"
-    if due == issued:
-        return "Payable on receipt"
-    return f"Payment by {due.isoformat()}"
+    return f"Due on {due.isoformat()}"
 
 
 def _reason(invoice: Mapping[str, Any]) -> str | None:

@@ -17,7 +17,9 @@ from typing import Any
 
 from chalicelib.billing.lifecycle import InvalidTransition
 from chalicelib.documents.cii import cii_xml
+from chalicelib.documents.einvoice import EInvoiceIncomplete
 from chalicelib.documents.ubl import ubl_xml
+from chalicelib.errors import NotFound
 from chalicelib.store import objects, reference
 from chalicelib.store.invoice_keys import einvoice_key
 
@@ -33,7 +35,14 @@ def einvoice_xml(invoice: Mapping[str, Any], syntax: str) -> bytes:
             f"invoice {invoice['id']} is a draft: its e-invoice exists once it is issued"
         )
     seller = reference.get_settings().get("seller") or {}
-    buyer = reference.get_document("customer", invoice["customer_id"])
+    try:
+        buyer = reference.get_document("customer", invoice["customer_id"])
+    except NotFound:  # deleted since: the invoice exists, its buyer's profile does not
+        raise EInvoiceIncomplete(
+            f"customer {invoice['customer_id']!r} no longer exists: the e-invoice of invoice "
+            f"{invoice.get('number')} cannot name its buyer",
+            field="customer_id",
+        ) from None
     return WRITERS[syntax](invoice, seller, buyer)
 
 

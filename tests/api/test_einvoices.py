@@ -134,6 +134,20 @@ def test_an_incomplete_seller_is_a_clear_error_that_stores_nothing(
     assert api.get(f"/invoices/{stored['id']}/e-invoice", format="cii").status == 302
 
 
+def test_a_deleted_customer_is_a_clear_error_but_a_made_e_invoice_stays(
+    api: Api, reference_data: Any, seller: Any, make_invoice: Any
+) -> None:
+    from chalicelib.store import reference
+
+    stored = make_invoice("acme")
+    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl").status == 302
+    reference.delete_document("customer", "acme")
+    reply = api.get(f"/invoices/{stored['id']}/e-invoice", format="cii")
+    assert (reply.status, reply.json["code"]) == (422, "einvoice_incomplete"), reply
+    assert "no longer exists" in reply.json["message"]
+    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl").status == 302
+
+
 def test_a_credit_note_is_a_ubl_credit_note_naming_the_invoice(
     api: Api, reference_data: Any, seller: Any, make_invoice: Any, customer_token: Any
 ) -> None:

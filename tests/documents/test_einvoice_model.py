@@ -161,7 +161,7 @@ def test_a_thin_profile_falls_back_to_what_rebill_has() -> None:
     assert e.seller.vat_id == "DE136695976"
     assert e.issue_date == date(2026, 11, 2)  # from issued_at
     assert (e.period_start, e.period_end) == (date(2026, 10, 1), date(2026, 10, 31))
-    assert e.due_date == e.issue_date and e.payment_terms == "Payable on receipt"
+    assert e.due_date == e.issue_date and e.payment_terms == "Due on 2026-11-02"
     assert e.payment_means is None
     assert e.buyer.electronic_address == "ap@acme.example"
 
