@@ -272,6 +272,11 @@ def get_invoice_csv(invoice_id: str) -> Response:
     return invoices.get_invoice_csv(app.current_request, invoice_id=invoice_id)
 
 
+@app.route("/invoices/{invoice_id}/e-invoice", methods=["GET"])
+def get_invoice_einvoice(invoice_id: str) -> Response:
+    return invoices.get_invoice_einvoice(app.current_request, invoice_id=invoice_id)
+
+
 @app.route("/invoices/{invoice_id}/issue", methods=["POST"])
 def issue_invoice(invoice_id: str) -> Response:
     return invoices.issue(app.current_request, invoice_id=invoice_id)

@@ -26,6 +26,8 @@ API, SERVICE, STORE, WORKFLOW, BILLING = (
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "billing": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
+    # The customer's documents (e-invoices) are made from the billing core's figures alone.
+    "documents": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
     "bill_files": (STORE, API, WORKFLOW, SERVICE, BILLING, *AWS_SDKS),
     "store": (API, SERVICE, WORKFLOW),
     "service": (API, WORKFLOW, *AWS_SDKS),
@@ -105,6 +107,8 @@ def test_no_two_workflow_modules_import_each_other() -> None:
         ("billing", "import boto3\n"),
         ("billing", "def f():\n    from chalicelib.store import invoices\n"),
         ("billing", "from chalicelib import store\n"),
+        ("documents", "import boto3\n"),
+        ("documents", "from chalicelib.store.objects import presigned_get\n"),
         ("bill_files", "from chalicelib.billing.money import ZERO\n"),
         ("store", "from chalicelib.service.invoices import issue_draft\n"),
         ("api", "from chalicelib.workflow.invoice_run import prepare_run\n"),

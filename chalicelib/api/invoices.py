@@ -21,6 +21,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.service import einvoices
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
@@ -149,6 +150,20 @@ def get_invoice_csv(call: Call, invoice_id: str) -> Any:
     if not doc.get(field):
         raise NotFound(f"invoice {invoice_id!r} has no {view.replace('detail', 'detailed')} CSV")
     url = objects.presigned_get(doc[field], CSV_LINK_SECONDS)
+    expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
+    if not call.query["redirect"]:
+        return {"url": url, "expires_at": expires_at}
+    return Response(
+        body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
+    )
+
+
+@operation("getInvoiceEInvoice")
+def get_invoice_einvoice(call: Call, invoice_id: str) -> Any:
+    """The EN 16931 e-invoice (``format=cii|ubl``): a link like the CSV's, same tenancy."""
+    doc: Mapping[str, Any] = _visible(call, invoice_id)
+    key = einvoices.stored_einvoice(doc, call.query["format"])
+    url = objects.presigned_get(key, CSV_LINK_SECONDS)
     expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
     if not call.query["redirect"]:
         return {"url": url, "expires_at": expires_at}

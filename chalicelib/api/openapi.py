@@ -944,6 +944,12 @@ CSV_REDIRECT = {
     }
 }
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+EINVOICE_REDIRECT = {
+    "302": {
+        "description": "Redirect to a presigned URL of the e-invoice XML (valid 5 minutes).",
+        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    }
+}
 
 
 def _operations() -> dict[str, dict[str, Schema]]:
@@ -1261,6 +1267,30 @@ def _operations() -> dict[str, dict[str, Schema]]:
                     ),
                 ],
                 extra_responses=CSV_REDIRECT,
+            )
+        },
+        "/invoices/{invoice_id}/e-invoice": {
+            "get": _op(
+                "getInvoiceEInvoice",
+                "A short-lived link to the invoice's EN 16931 e-invoice (CII or UBL XML)",
+                roles=EVERYONE,
+                ok=(200, "CsvLink"),
+                params=[
+                    *_path_params("invoice_id"),
+                    _query(
+                        "format",
+                        {"type": "string", "enum": ["cii", "ubl"]},
+                        "cii: UN/CEFACT CII, the XML of Factur-X / ZUGFeRD (EN 16931 profile); "
+                        "ubl: UBL 2.1 as Peppol BIS Billing 3.0 (Invoice or CreditNote).",
+                        required=True,
+                    ),
+                    _query(
+                        "redirect",
+                        {"type": "boolean", "default": True},
+                        "false: answer {url, expires_at} instead of redirecting.",
+                    ),
+                ],
+                extra_responses=EINVOICE_REDIRECT,
             )
         },
         "/invoices/{invoice_id}/issue": {

@@ -1,5 +1,5 @@
-"""The keys of an invoice: its CSV files in the bucket, the invoice list's indexes, and the
-filters of ``GET /invoices`` as ranges.
+"""The keys of an invoice: its CSV files and e-invoices in the bucket, the invoice list's
+indexes, and the filters of ``GET /invoices`` as ranges.
 
 Pure: no AWS. Amounts become strings that sort as the numbers do (:func:`sortable_amount`),
 followed by ``#<invoice id>``, so a range of amounts is one ``BETWEEN`` on an index's sort key.
@@ -53,6 +53,19 @@ def invoice_csv_keys(invoice_id: str, computation: str) -> InvoiceCsvKeys:
     return InvoiceCsvKeys(
         detail=f"{folder}{invoice_id}.csv", customer=f"{folder}{invoice_id}-customer.csv"
     )
+
+
+# --- the invoice's e-invoices ------------------------------------------------------------
+
+EINVOICE_SYNTAXES = ("cii", "ubl")
+
+
+def einvoice_key(invoice_id: str, syntax: str) -> str:
+    """``invoices/<invoice id>/e-invoice/<invoice id>-<cii|ubl>.xml``: written once, when first
+    asked for, and never again (an issued invoice does not change)."""
+    if syntax not in EINVOICE_SYNTAXES:
+        raise ValueError(f"no e-invoice syntax {syntax!r}")
+    return f"{INVOICE_FILES_PREFIX}{invoice_id}/e-invoice/{invoice_id}-{syntax}.xml"
 
 
 # --- index keys -----------------------------------------------------------------------------

@@ -91,3 +91,26 @@ def presigned_put(key: str, expires_in: int = 900) -> str:
         "put_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=expires_in
     )
     return url
+
+
+def put_once(key: str, body: bytes, content_type: str, download_name: str | None = None) -> bool:
+    """Write ``key`` only if it does not exist (``If-None-Match: *``): an object written once is
+    never replaced. False when it existed already (another writer was first)."""
+    s3 = client("s3")
+    extra = (
+        {"ContentDisposition": f'attachment; filename="{download_name}"'} if download_name else {}
+    )
+    try:
+        s3.put_object(
+            Bucket=bucket(),
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            IfNoneMatch="*",
+            **extra,
+        )
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            return False
+        raise
+    return True

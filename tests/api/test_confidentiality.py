@@ -149,6 +149,8 @@ def json_keys(value: Any) -> Iterator[str]:
 
 @pytest.fixture
 def world(api: Api, reference_data: Any, customer_token: Any, tmp_path: Path) -> dict[str, Any]:
+    seller = {"name": "Example Cloud GmbH", "country": "DE", "tax_id": "DE136695976"}
+    assert api.put("/settings", body={"seller": seller}).status == 200  # for the e-invoices
     issued = save_invoice(tmp_path, PERIOD, "issue")
     draft = save_invoice(tmp_path, DRAFT_PERIOD, "draft")
     assert (issued["status"], draft["status"]) == ("issued", "draft")
@@ -194,6 +196,13 @@ def customer_requests(w: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
             (f"/invoices/{issued}/csv?view=detail&redirect=false", 403),
             (f"/invoices/{draft}/csv", 404),
             (f"/invoices/{draft}/csv?redirect=false&view=customer", 404),
+        ],
+        "getInvoiceEInvoice": [
+            (f"/invoices/{issued}/e-invoice?format=cii", 302),
+            (f"/invoices/{issued}/e-invoice?format=ubl&redirect=false", 200),
+            (f"/invoices/{note}/e-invoice?format=ubl", 302),
+            (f"/invoices/{draft}/e-invoice?format=cii", 404),
+            (f"/invoices/{draft}/e-invoice?format=ubl&redirect=false", 404),
         ],
         "getHealth": [("/health", 200)],
         "getOpenApi": [("/openapi.json", 200)],
@@ -248,12 +257,14 @@ def test_nothing_a_customer_gets_holds_a_reseller_figure_or_a_draft(
                     assert secret not in text, (path, source, secret)
                 # (A refusal names the id asked for, as it does for one that does not exist.)
                 assert reply.status >= 400 or world["draft"] not in text, (path, source)
-                if source != "body":  # a file: the customer CSV, header and all
+                if source != "body" and operation_id == "getInvoiceEInvoice":
+                    assert text.startswith("<?xml"), (path, text[:80])  # the EN 16931 XML
+                elif source != "body":  # a file: the customer CSV, header and all
                     header = next(csv.reader(io.StringIO(text)))
                     assert tuple(header) == CUSTOMER_CSV_COLUMNS, (path, header)
                 elif operation_id != "getOpenApi" and text:
                     assert not RESELLER_KEYS & set(json_keys(json.loads(text))), path
-    assert files == 4
+    assert files == 4 + 3  # the CSVs and the e-invoices
 
 
 def test_a_draft_is_not_found_exactly_like_a_missing_invoice(
@@ -261,7 +272,7 @@ def test_a_draft_is_not_found_exactly_like_a_missing_invoice(
 ) -> None:
     draft, token = world["draft"], world["token"]
     missing = draft.replace(OWN, "nobody")
-    for suffix in ("", "/csv", "/csv?redirect=false"):
+    for suffix in ("", "/csv", "/csv?redirect=false", "/e-invoice?format=ubl"):
         theirs = api.get(f"/invoices/{draft}{suffix}", token)
         absent = api.get(f"/invoices/{missing}{suffix}", token)
         assert (theirs.status, absent.status) == (404, 404)

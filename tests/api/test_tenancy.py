@@ -65,6 +65,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "listInvoices": ("GET", f"/invoices?customer_id={OTHER}", None),
         "getInvoice": ("GET", f"/invoices/{other_invoice}", None),
         "getInvoiceCsv": ("GET", f"/invoices/{other_invoice}/csv", None),
+        "getInvoiceEInvoice": ("GET", f"/invoices/{other_invoice}/e-invoice?format=ubl", None),
         "issueInvoice": ("POST", f"/invoices/{ids['other_draft']}/issue", None),
         "voidInvoice": ("POST", f"/invoices/{other_invoice}/void", None),
         "markInvoicePaid": ("POST", f"/invoices/{other_invoice}/mark-paid", None),
@@ -141,7 +142,7 @@ def test_not_found_says_the_same_for_another_customers_invoice_and_a_missing_one
 ) -> None:
     other = world["ids"]["other_invoice"]
     missing = other.replace(OTHER, "nobody")
-    for suffix in ("", "/csv"):
+    for suffix in ("", "/csv", "/e-invoice?format=cii"):
         theirs = api.get(f"/invoices/{other}{suffix}", world["token"]).json
         absent = api.get(f"/invoices/{missing}{suffix}", world["token"]).json
         assert theirs["message"] == absent["message"].replace(missing, other)
