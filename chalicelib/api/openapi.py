@@ -376,6 +376,7 @@ REQUESTS: dict[str, Schema] = {
     "CreditNoteRequest": CREDIT_NOTE_REQUEST,
     "ApiTokenRequest": API_TOKEN_REQUEST,
     "UserInvite": USER_INVITE,
+    "UserActionRequest": _obj({}),
 }
 
 # --- responses -----------------------------------------------------------------------------------
@@ -1425,6 +1426,8 @@ def _operations() -> dict[str, dict[str, Schema]]:
                     summary,
                     roles=OPERATOR,
                     ok=(200, "User"),
+                    body="UserActionRequest",
+                    body_required=False,
                     params=_path_params("username"),
                 )
             }

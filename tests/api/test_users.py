@@ -121,7 +121,7 @@ def test_an_email_has_one_user(api: Api, clean_stack: Any, reference_data: Any) 
 def test_disable_and_enable(api: Api, clean_stack: Any, reference_data: Any) -> None:
     body = {"email": _email("leaver"), "role": "customer", "customer_id": "acme"}
     username = api.post("/users", body=body).json["username"]
-    reply = api.post(f"/users/{username}/disable")
+    reply = api.post(f"/users/{username}/disable", body={})  # as the portal sends it
     assert reply.status == 200, reply
     assert reply.json["enabled"] is False
     assert _cognito_user(clean_stack, username)["Enabled"] is False
