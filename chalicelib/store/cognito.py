@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 
 
 def pool_region(pool_id: str) -> str:
@@ -133,10 +133,9 @@ def _admin_call(pool_id: str, username: str | None, call: Any, **kwargs: Any) ->
         raise NotFound(f"user {username!r} not found") from None
     except client.exceptions.UsernameExistsException:
         raise Conflict(f"user {username!r} exists already") from None
-    except (
-        client.exceptions.InvalidParameterException,
-        client.exceptions.NotAuthorizedException,
-    ) as error:
+    except client.exceptions.InvalidParameterException as error:
+        raise InvalidInput(error.response["Error"].get("Message", str(error))) from None
+    except client.exceptions.NotAuthorizedException as error:  # e.g. a reset in the wrong state
         raise Conflict(error.response["Error"].get("Message", str(error))) from None
     except (ClientError, BotoCoreError) as error:
         raise OSError(f"cannot administer the user pool: {error}") from error

@@ -181,3 +181,26 @@ def test_only_operators_administer_users(api: Api, customer_token: Any) -> None:
     assert reply.status == 403
     for action in ("disable", "enable", "reset"):
         assert api.post(f"/users/someone/{action}", token).status == 403
+
+
+def test_cognitos_refusals_are_4xx_and_an_unreachable_pool_a_503(
+    api: Api, clean_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localaws import cognito
+
+    # Confirmed, but with no verified email: Cognito cannot send the reset code.
+    unverified = f"unverified-{uuid.uuid4().hex[:8]}"
+    cognito.create_user(clean_stack, unverified, PASSWORD)
+    reply = api.post(f"/users/{unverified}/reset")
+    assert reply.status == 400, reply
+    assert "verified" in reply.json["message"]
+
+    from chalicelib.store import cognito as pool
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("cannot administer the user pool: AccessDeniedException")
+
+    monkeypatch.setattr(pool, "list_users", unreachable)
+    reply = api.get("/users")
+    assert reply.status == 503, reply
+    assert reply.json["code"] == "identity_unavailable"
