@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Chalice, ConvertToMiddleware, Response
 
 from chalicelib import functions
-from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens
+from chalicelib.api import bills, invoices, meta, reference, reports, runs, tokens, users
 from chalicelib.api.cors import portal_cors
 from chalicelib.api.errors import framework_errors
 from chalicelib.observability import logger, metrics, tracer
@@ -23,6 +23,8 @@ app.register_middleware(framework_errors, "http")
 app.api.cors = portal_cors()
 
 Event = dict[str, Any]
+# A partial update's body is a JSON Merge Patch (chalicelib.api.patch), either media type.
+MERGE_PATCH_TYPES = ["application/json", "application/merge-patch+json"]
 
 
 # --- bill ingestion (the bucket notification is wired in infra/, docs/design.md §3) -----------
@@ -109,6 +111,11 @@ def put_settings() -> Response:
     return reference.put_settings(app.current_request)
 
 
+@app.route("/settings", methods=["PATCH"], content_types=MERGE_PATCH_TYPES)
+def patch_settings() -> Response:
+    return reference.patch_settings(app.current_request)
+
+
 @app.route("/price-lists", methods=["POST"])
 def create_price_list() -> Response:
     return reference.create_price_list(app.current_request)
@@ -172,6 +179,11 @@ def get_customer(customer_id: str) -> Response:
 @app.route("/customers/{customer_id}", methods=["PUT"])
 def put_customer(customer_id: str) -> Response:
     return reference.put_customer(app.current_request, customer_id=customer_id)
+
+
+@app.route("/customers/{customer_id}", methods=["PATCH"], content_types=MERGE_PATCH_TYPES)
+def patch_customer(customer_id: str) -> Response:
+    return reference.patch_customer(app.current_request, customer_id=customer_id)
 
 
 @app.route("/customers/{customer_id}", methods=["DELETE"])
@@ -310,3 +322,28 @@ def list_api_tokens() -> Response:
 @app.route("/api-tokens/{token_id}", methods=["DELETE"])
 def revoke_api_token(token_id: str) -> Response:
     return tokens.revoke_api_token(app.current_request, token_id=token_id)
+
+
+@app.route("/users", methods=["GET"])
+def list_users() -> Response:
+    return users.list_users(app.current_request)
+
+
+@app.route("/users", methods=["POST"])
+def invite_user() -> Response:
+    return users.invite_user(app.current_request)
+
+
+@app.route("/users/{username}/disable", methods=["POST"])
+def disable_user(username: str) -> Response:
+    return users.disable_user(app.current_request, username=username)
+
+
+@app.route("/users/{username}/enable", methods=["POST"])
+def enable_user(username: str) -> Response:
+    return users.enable_user(app.current_request, username=username)
+
+
+@app.route("/users/{username}/reset", methods=["POST"])
+def reset_user_password(username: str) -> Response:
+    return users.reset_user_password(app.current_request, username=username)

@@ -26,6 +26,12 @@ class Conflict(RebillError):
     code = "conflict"
 
 
+class PreconditionFailed(Conflict):
+    """A conditional request (``If-Match``) named a version that is no longer the current one."""
+
+    code = "precondition_failed"
+
+
 class Unauthorized(RebillError):
     code = "unauthorized"
 

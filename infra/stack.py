@@ -123,6 +123,21 @@ class FunctionAccess:
     publishes: bool = False  # the events topic
     starts: tuple[str, ...] = ()  # state machines it starts (and whose executions it describes)
     looks_up_users: bool = False  # Cognito AdminGetUser: a signed-in user still enabled, not gone
+    administers_users: bool = False  # operators invite, list, disable, enable, reset users
+
+
+# What chalicelib.store.cognito calls to administer users (AdminDeleteUser: an operator whose
+# group membership failed is not left behind). AdminGetUser comes with looks_up_users.
+USER_ADMIN_ACTIONS = (
+    "cognito-idp:ListUsers",
+    "cognito-idp:ListUsersInGroup",
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminResetUserPassword",
+)
 
 
 # The workflow tasks load a customer's period (chalicelib.service.customer_period): the
@@ -142,6 +157,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         publishes=True,
         starts=(GENERATE_INVOICES,),
         looks_up_users=True,
+        administers_users=True,
     ),
     # A bill lands: read it, write its Parquet, move a bad one to quarantine/, record it; a
     # report manifest starts the ingest-report state machine.
@@ -670,6 +686,13 @@ class RebillStack(cdk.Stack):
                 roles[function].add_to_policy(
                     iam.PolicyStatement(
                         actions=["cognito-idp:AdminGetUser"],
+                        resources=[self.user_pool.user_pool_arn],
+                    )
+                )
+            if access.administers_users:
+                roles[function].add_to_policy(
+                    iam.PolicyStatement(
+                        actions=list(USER_ADMIN_ACTIONS),
                         resources=[self.user_pool.user_pool_arn],
                     )
                 )

@@ -29,6 +29,6 @@ class PortalCORS(CORSConfig):
 def portal_cors() -> CORSConfig:
     # Browsers may send the idempotency key and read where a new run lives.
     return PortalCORS(
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-        expose_headers=["Location", "Idempotent-Replayed"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+        expose_headers=["Location", "Idempotent-Replayed", "ETag"],
     )

@@ -94,7 +94,7 @@ def operation(
                 def run() -> Response:
                     return _answer(view(call, **path), status)
 
-                if method != "POST" or roles is None:
+                if method not in ("POST", "PATCH") or roles is None:
                     return run()
                 return idempotency.run_once(
                     request.headers.get(idempotency.HEADER),

@@ -19,6 +19,7 @@ from chalicelib.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
     RebillError,
     Unauthorized,
 )
@@ -46,6 +47,7 @@ _STATUS: tuple[tuple[type[RebillError], int], ...] = (
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (PreconditionFailed, 412),
     (Conflict, 409),
     (BillingError, 422),
     (IdentityUnavailable, 503),

@@ -376,8 +376,30 @@ API_TOKEN_REQUEST = _obj(
     },
     ("name", "role"),
 )
+USER_INVITE = _obj(
+    {
+        "email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254},
+        "role": {"type": "string", "enum": ["operator", "customer"]},
+        "customer_id": _nullable(_ref("Id")),
+    },
+    ("email", "role"),
+)
+
+MERGE_PATCH_OF = (
+    "A JSON Merge Patch (RFC 7396) of the {}: objects merge, null deletes a key (its default "
+    "comes back), an array replaces the whole array. The merged document is validated like a "
+    "PUT body ({})."
+)
 
 REQUESTS: dict[str, Schema] = {
+    "SettingsPatch": {
+        "type": "object",
+        "description": MERGE_PATCH_OF.format("settings", "SettingsInput"),
+    },
+    "CustomerPatch": {
+        "type": "object",
+        "description": MERGE_PATCH_OF.format("customer", "CustomerInput"),
+    },
     "SettingsInput": SETTINGS,
     "PriceListInput": PRICE_LIST,
     "PlanInput": PLAN,
@@ -391,6 +413,8 @@ REQUESTS: dict[str, Schema] = {
     "VoidRequest": VOID_REQUEST,
     "CreditNoteRequest": CREDIT_NOTE_REQUEST,
     "ApiTokenRequest": API_TOKEN_REQUEST,
+    "UserInvite": USER_INVITE,
+    "UserActionRequest": _obj({}),
 }
 
 # --- responses -----------------------------------------------------------------------------------
@@ -553,6 +577,33 @@ RECONCILIATION: Schema = {
         },
     },
 }
+USER: Schema = {
+    "type": "object",
+    "required": ["username", "role", "enabled", "status"],
+    "properties": {
+        "username": {"type": "string"},
+        "email": {"type": ["string", "null"]},
+        "role": {
+            "type": ["string", "null"],
+            "enum": ["operator", "customer", None],
+            "description": "null: neither an operator nor linked to a customer (cannot sign in).",
+        },
+        "customer_id": {"type": ["string", "null"]},
+        "enabled": {"type": "boolean"},
+        "status": {
+            "type": "string",
+            "description": "Cognito's: FORCE_CHANGE_PASSWORD (invited), CONFIRMED, "
+            "RESET_REQUIRED, …",
+        },
+        "created_at": {"type": ["string", "null"]},
+        "reset": {
+            "type": "string",
+            "enum": ["reinvited", "reset"],
+            "description": "After a reset: invited again (never signed in) or asked for a new "
+            "password.",
+        },
+    },
+}
 RESPONSES: dict[str, Schema] = {
     "Error": {
         "type": "object",
@@ -565,6 +616,8 @@ RESPONSES: dict[str, Schema] = {
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {}}},
     "Settings": _loose(SETTINGS),
+    "User": USER,
+    "UserPage": _page_of("User"),
     "PriceList": _loose(PRICE_LIST, ("id",)),
     "PriceListPage": _page_of("PriceList"),
     "Plan": _loose(PLAN, ("id", "price", "currency")),
@@ -819,6 +872,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
         "bill_id", {"type": "string", "pattern": "^[0-9a-f]{24}$"}, "0123456789abcdef01234567"
     ),
     "invoice_id": _path("invoice_id", _ref("InvoiceId"), "inv-acme-2026-10-1"),
+    "username": _path("username", {"type": "string", "pattern": "^[^\\s/]{1,128}$"}, "ap-3f9a1c"),
     "token_id": _path("token_id", {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "0" * 16),
 }
 INVOICE_FILTERS = [
@@ -951,6 +1005,47 @@ EINVOICE_REDIRECT = {
     }
 }
 
+IF_MATCH_HEADER: Schema = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 1024},
+    "description": "The ETag of the GET the change is based on: a document changed since is "
+    "not written (412).",
+}
+
+
+def _merge_patch(
+    operation_id: str,
+    summary: str,
+    response: str,
+    body: str,
+    example: Any,
+    params: list[Schema] | None = None,
+) -> Schema:
+    """A partial update: a JSON Merge Patch body, ``If-Match`` optional, the ETag answered."""
+    operation = _op(
+        operation_id,
+        summary,
+        roles=OPERATOR,
+        ok=(200, response),
+        body=body,
+        example=example,
+        params=[*(params or []), IF_MATCH_HEADER],
+        extra_responses={
+            "412": {
+                "description": "If-Match names a version that is no longer the current one.",
+                "content": _json(_ref("Error")),
+            }
+        },
+    )
+    operation["responses"]["200"]["headers"] = {
+        "ETag": {"schema": {"type": "string"}, "description": "The new version."}
+    }
+    content = operation["requestBody"]["content"]
+    content["application/merge-patch+json"] = content["application/json"]
+    return operation
+
 
 def _operations() -> dict[str, dict[str, Schema]]:
     page = PAGE_PARAMETERS
@@ -973,6 +1068,13 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(200, "Settings"),
                 body="SettingsInput",
                 example=SETTINGS_EXAMPLE,
+            ),
+            "patch": _merge_patch(
+                "patchSettings",
+                "Change some settings (JSON Merge Patch)",
+                "Settings",
+                "SettingsPatch",
+                {"seller": {"tax_id": "DE136695976"}, "tax": {"enabled": True}},
             ),
         },
         "/price-lists": {
@@ -1079,6 +1181,14 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 body="CustomerInput",
                 example=CUSTOMER_EXAMPLE,
                 params=_path_params("customer_id"),
+            ),
+            "patch": _merge_patch(
+                "patchCustomer",
+                "Change some of a customer's fields (JSON Merge Patch)",
+                "Customer",
+                "CustomerPatch",
+                {"email": "ap@acme.example", "tax_profile": {"tax_id": None}},
+                _path_params("customer_id"),
             ),
             "delete": _op(
                 "deleteCustomer",
@@ -1364,6 +1474,45 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 params=_path_params("token_id"),
             )
         },
+        "/users": {
+            "get": _op(
+                "listUsers",
+                "The portal's users (Cognito)",
+                roles=OPERATOR,
+                ok=(200, "UserPage"),
+                params=page,
+            ),
+            "post": _op(
+                "inviteUser",
+                "Invite an operator or a customer's user (Cognito emails a temporary password)",
+                roles=OPERATOR,
+                ok=(201, "User"),
+                body="UserInvite",
+                example={"email": "ap@acme.example", "role": "customer", "customer_id": "acme"},
+            ),
+        },
+        **{
+            f"/users/{{username}}/{action}": {
+                "post": _op(
+                    operation_id,
+                    summary,
+                    roles=OPERATOR,
+                    ok=(200, "User"),
+                    body="UserActionRequest",
+                    body_required=False,
+                    params=_path_params("username"),
+                )
+            }
+            for action, operation_id, summary in (
+                ("disable", "disableUser", "Disable a user (not oneself): signed out within 300 s"),
+                ("enable", "enableUser", "Enable a disabled user"),
+                (
+                    "reset",
+                    "resetUserPassword",
+                    "Invite again (never signed in) or make the user choose a new password",
+                ),
+            )
+        },
     }
 
 
@@ -1383,7 +1532,7 @@ def document() -> dict[str, Any]:
     paths = _operations()
     for operations in paths.values():
         for method, operation in operations.items():
-            if method == "post":
+            if method in ("post", "patch"):
                 operation["parameters"] = [*operation["parameters"], IDEMPOTENCY_HEADER]
     return {
         "openapi": "3.1.0",

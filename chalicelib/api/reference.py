@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from chalice.app import Response
+
+from chalicelib.api import patch
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.reference import Plan, PriceList, Settings
+from chalicelib.errors import NotFound
 from chalicelib.service import reference as rules
 from chalicelib.store import reference
 from chalicelib.store.records import Doc
@@ -30,15 +34,32 @@ def _page(call: Call, scope: str, fetch: Fetch) -> Doc:
 
 
 @operation("getSettings")
-def get_settings(call: Call) -> Doc:
-    return reference.get_settings() or Settings().to_dict()
+def get_settings(call: Call) -> Response:
+    return patch.with_etag(reference.get_settings() or Settings().to_dict())
 
 
 @operation("putSettings")
-def put_settings(call: Call) -> Doc:
+def put_settings(call: Call) -> Response:
     doc = Settings.from_dict(call.fields).to_dict()
     reference.put_settings(rules.storable(doc))
-    return doc
+    return patch.with_etag(doc)
+
+
+def _settings_doc(body: Doc) -> Doc:
+    return rules.storable(Settings.from_dict(body).to_dict())
+
+
+@operation("patchSettings")
+def patch_settings(call: Call) -> Response:
+    return patch.apply(
+        call,
+        "settings",
+        read=reference.read_settings,
+        current=lambda read: read.doc or Settings().to_dict(),
+        normalize=_settings_doc,
+        write=reference.write_settings_over,
+        schema="SettingsInput",
+    )
 
 
 # --- price lists ------------------------------------------------------------------------------
@@ -108,13 +129,34 @@ def list_customers(call: Call) -> Doc:
 
 
 @operation("getCustomer")
-def get_customer(call: Call, customer_id: str) -> Doc:
-    return reference.get_document("customer", customer_id)
+def get_customer(call: Call, customer_id: str) -> Response:
+    return patch.with_etag(reference.get_document("customer", customer_id))
 
 
 @operation("putCustomer")
-def put_customer(call: Call, customer_id: str) -> Doc:
-    return rules.replace("customer", rules.customer_doc(rules.with_id(call.fields, customer_id)))
+def put_customer(call: Call, customer_id: str) -> Response:
+    doc = rules.customer_doc(rules.with_id(call.fields, customer_id))
+    return patch.with_etag(rules.replace("customer", doc))
+
+
+@operation("patchCustomer")
+def patch_customer(call: Call, customer_id: str) -> Response:
+    def current(read: reference.Versioned) -> Doc:
+        if read.doc is None:
+            raise NotFound(f"customer {customer_id!r} not found")
+        return read.doc
+
+    return patch.apply(
+        call,
+        f"customer {customer_id!r}",
+        read=lambda: reference.read_document("customer", customer_id),
+        current=current,
+        normalize=lambda merged: rules.storable(
+            rules.customer_doc(rules.with_id(merged, customer_id))
+        ),
+        write=lambda doc, read: reference.write_document_over("customer", doc, read),
+        schema="CustomerInput",
+    )
 
 
 @operation("deleteCustomer")

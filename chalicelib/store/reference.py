@@ -16,6 +16,7 @@ subscription          ``CUSTOMER#<customer id>``  ``SUBSCRIPTION#<id>``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,63 @@ def get_settings() -> Doc:
         return doc
     except DoesNotExist:
         return {}
+
+
+# --- read, then write only over what was read (a partial update) ---------------------------
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A document as read, with what its next write is conditioned on: the item's
+    ``updated_at`` (every write sets it), or that there was no item (``exists`` False)."""
+
+    doc: Doc | None
+    exists: bool
+    updated_at: datetime | None = None
+
+
+def _read_versioned(pk: str, sk: str) -> Versioned:
+    try:
+        item = ReferenceItem.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return Versioned(doc=None, exists=False)
+    return Versioned(doc=item.doc, exists=True, updated_at=item.updated_at)
+
+
+def _write_over(pk: str, sk: str, kind: str, doc: Doc, read: Versioned) -> bool:
+    """Write ``doc`` unless the item changed since ``read``; False then (nothing written)."""
+    condition: Any
+    if not read.exists:
+        condition = ReferenceItem.pk.does_not_exist()
+    elif read.updated_at is None:
+        condition = ReferenceItem.pk.exists() & ReferenceItem.updated_at.does_not_exist()
+    else:
+        condition = ReferenceItem.updated_at == read.updated_at
+    item = ReferenceItem(pk, sk, kind=kind, doc=doc, updated_at=_now())
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
+
+
+def read_settings() -> Versioned:
+    return _read_versioned("SETTINGS", "SETTINGS")
+
+
+def write_settings_over(doc: Doc, read: Versioned) -> bool:
+    return _write_over("SETTINGS", "SETTINGS", "settings", doc, read)
+
+
+def read_document(kind: str, doc_id: str) -> Versioned:
+    return _read_versioned(_COLLECTIONS[kind], doc_id)
+
+
+def write_document_over(kind: str, doc: Doc, read: Versioned) -> bool:
+    """Replace a document read with :func:`read_document` (which must have found it)."""
+    return _write_over(_COLLECTIONS[kind], doc["id"], kind, doc, read)
 
 
 # --- price lists, plans, customers ----------------------------------------------------------

@@ -56,11 +56,12 @@ export class Api {
    * One request. `idempotencyKey: true` sends a fresh Idempotency-Key so that a retried POST
    * (double click, flaky network) is answered once.
    */
-  async request(method, path, { query, body, signal, idempotencyKey, token, accept } = {}) {
+  async request(method, path, { query, body, signal, idempotencyKey, token, accept, ifMatch, contentType, versioned } = {}) {
     const headers = { Accept: accept ?? "application/json" };
     const bearer = token ?? this.auth?.token();
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
+    if (ifMatch) headers["If-Match"] = ifMatch;
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey === true ? newKey() : idempotencyKey;
     const init = { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) };
     const url = this.url(path, query);
@@ -70,7 +71,9 @@ export class Api {
       response = await this.#fetch(url, init);
     }
     if (response.status === 401 && !token && this.auth) this.auth.expired();
-    return this.#read(response, accept);
+    const read = this.#read(response, accept);
+    // `versioned`: the body with its ETag, the version a PATCH with If-Match is based on.
+    return versioned ? { body: await read, etag: response.headers.get("ETag") } : read;
   }
 
   /**
@@ -129,6 +132,26 @@ export class Api {
 
   put(path, body, options = {}) {
     return this.request("PUT", path, { ...options, body });
+  }
+
+  /** A document and its version: `{body, etag}`. */
+  getVersioned(path, options = {}) {
+    return this.request("GET", path, { ...options, versioned: true });
+  }
+
+  /**
+   * A partial update (JSON Merge Patch: only what changed; null deletes a field). With
+   * `ifMatch` (an ETag), a document changed meanwhile is not written (HTTP 412). Resolves to
+   * `{body, etag}`.
+   */
+  patch(path, body, options = {}) {
+    return this.request("PATCH", path, {
+      idempotencyKey: true,
+      contentType: "application/merge-patch+json",
+      ...options,
+      body,
+      versioned: true,
+    });
   }
 
   delete(path, options = {}) {

@@ -16,6 +16,11 @@ import * as plans from "./views/plans.js";
 import * as priceLists from "./views/price-lists.js";
 import * as report from "./views/report.js";
 import * as signin from "./views/signin.js";
+import * as settings from "./views/settings.js";
+import * as tax from "./views/tax.js";
+import * as fx from "./views/fx.js";
+import * as tokens from "./views/tokens.js";
+import * as users from "./views/users.js";
 
 const OPERATOR = ["operator"];
 const EVERYONE = ["operator", "customer"];
@@ -28,6 +33,9 @@ const NAV = {
     ["customers", "Customers", "/customers"],
     ["plans", "Plans", "/plans"],
     ["price-lists", "Price lists", "/price-lists"],
+    ["settings", "Settings", "/settings"],
+    ["tokens", "API tokens", "/tokens"],
+    ["users", "Users", "/users"],
   ],
   customer: [["invoices", "My invoices", "/invoices"]],
 };
@@ -49,6 +57,11 @@ const router = new Router([
   { path: "/price-lists", view: priceLists.renderList, roles: OPERATOR, nav: "price-lists" },
   { path: "/price-lists/new", view: priceLists.renderForm, roles: OPERATOR, nav: "price-lists" },
   { path: "/price-lists/:id", view: priceLists.renderForm, roles: OPERATOR, nav: "price-lists" },
+  { path: "/settings", view: settings.render, roles: OPERATOR, nav: "settings" },
+  { path: "/tax", view: tax.render, roles: OPERATOR, nav: "settings" },
+  { path: "/fx", view: fx.render, roles: OPERATOR, nav: "settings" },
+  { path: "/tokens", view: tokens.render, roles: OPERATOR, nav: "tokens" },
+  { path: "/users", view: users.render, roles: OPERATOR, nav: "users" },
 ]);
 
 function home(ctx) {

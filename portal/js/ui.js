@@ -4,6 +4,7 @@ import { ApiError, ApiUnreachable } from "./api.js";
 import { CognitoError } from "./cognito.js";
 import { h, uid } from "./dom.js";
 import { titleCase } from "./format.js";
+import { fxRateLink } from "./fxlink.js";
 
 export function pageHeader(title, ...actions) {
   return h(
@@ -44,9 +45,11 @@ export function errorNotice(error, { retry, what } = {}) {
   } else if (error instanceof CognitoError) {
     title = "Sign-in failed.";
   }
+  const fix = error?.code === "missing_fx_rate" ? fxRateLink(error.message) : null;
   return notice(
     "error",
     h("p", {}, h("strong", {}, title), " ", detail),
+    fix ? h("p", {}, fix) : null,
     retry ? h("p", {}, h("button", { type: "button", onclick: retry }, "Try again")) : null,
   );
 }

@@ -22,6 +22,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
     return {
         "getSettings": ("GET", "/settings", None),
         "putSettings": ("PUT", "/settings", {}),
+        "patchSettings": ("PATCH", "/settings", {}),
         "createPriceList": ("POST", "/price-lists", {"id": "cheap"}),
         "listPriceLists": ("GET", "/price-lists", None),
         "getPriceList": ("GET", "/price-lists/standard", None),
@@ -35,6 +36,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "listCustomers": ("GET", "/customers", None),
         "getCustomer": ("GET", f"/customers/{OTHER}", None),
         "putCustomer": ("PUT", f"/customers/{OTHER}", {"currency": "EUR"}),
+        "patchCustomer": ("PATCH", f"/customers/{OTHER}", {"currency": "EUR"}),
         "deleteCustomer": ("DELETE", f"/customers/{OTHER}", None),
         "createAccount": (
             "POST",
@@ -73,6 +75,11 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "createApiToken": ("POST", "/api-tokens", {"name": "mine", "role": "operator"}),
         "listApiTokens": ("GET", "/api-tokens", None),
         "revokeApiToken": ("DELETE", f"/api-tokens/{ids['token']}", None),
+        "listUsers": ("GET", "/users", None),
+        "inviteUser": ("POST", "/users", {"email": "x@example.test", "role": "operator"}),
+        "disableUser": ("POST", "/users/someone/disable", None),
+        "enableUser": ("POST", "/users/someone/enable", None),
+        "resetUserPassword": ("POST", "/users/someone/reset", None),
         "getHealth": ("GET", "/health", None),
         "getOpenApi": ("GET", "/openapi.json", None),
     }

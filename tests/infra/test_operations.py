@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from infra.stack import API_RATE_LIMIT, FUNCTION_ACCESS
+from infra.stack import API_RATE_LIMIT, FUNCTION_ACCESS, USER_ADMIN_ACTIONS
 from tests.infra.conftest import ROOT, Synthesized, synthesize
 from tests.infra.test_synth import (
     allows,
@@ -115,6 +115,18 @@ def test_the_api_handler_cannot_touch_bills_data_or_delete_objects(prod: Synthes
     assert any(action == "cognito-idp:AdminGetUser" for action, _ in grants(api))
     for other in ("ingest_bill", "save_invoice", "finish_run"):
         assert not any(a.startswith("cognito-idp:") for a, _ in grants(role_of(template, other)))
+
+
+def test_only_the_api_administers_users_and_only_in_its_user_pool(prod: Synthesized) -> None:
+    template = prod.template
+    api = grants(role_of(template, "api_handler"))
+    cognito = [(action, resource) for action, resource in api if action.startswith("cognito-idp:")]
+    assert {action for action, _ in cognito} == {*USER_ADMIN_ACTIONS, "cognito-idp:AdminGetUser"}
+    [pool] = {str(resource) for _, resource in cognito}
+    assert "UserPool" in pool and "*" not in pool
+    for name in FUNCTION_ACCESS:
+        if name != "api_handler":
+            assert not any(a.startswith("cognito-idp:") for a, _ in grants(role_of(template, name)))
 
 
 def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None:

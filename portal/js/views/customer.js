@@ -53,6 +53,8 @@ export async function render(ctx) {
   ctx.render(
     pageHeader(customer.name ?? id,
       h("a", { class: "button", href: `#/invoices?customer_id=${seg(id)}` }, "Invoices"),
+      h("a", { class: "button", href: `#/tokens?customer_id=${seg(id)}` }, "API token…"),
+      h("a", { class: "button", href: `#/users?customer_id=${seg(id)}` }, "Invite user…"),
       h("a", { class: "button primary", href: `#${base}/edit` }, "Edit"),
       deleteButton),
     messages,

@@ -3,8 +3,9 @@
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
 import { percent } from "../format.js";
+import { changes, isStale, showRefusal, staleNotice } from "../patch.js";
 import { navigate } from "../router.js";
-import { busy, checkbox, dataTable, errorNotice, field, flagField, flash, input, notFound, pageHeader, select, takeFlash, valueOrNull } from "../ui.js";
+import { busy, checkbox, dataTable, field, flash, input, notFound, pageHeader, select, takeFlash, valueOrNull } from "../ui.js";
 
 export const ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}";
 export const CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "INR", "BRL", "BHD"];
@@ -38,20 +39,15 @@ export async function renderList(ctx) {
   );
 }
 
-/** The fields the API accepts for a customer, from a stored one (unknown fields dropped). */
-function inputOf(doc) {
-  const keep = ["id", "name", "currency", "price_list_id", "email", "tax_profile", "discount", "custom_items"];
-  return Object.fromEntries(keep.filter((k) => doc[k] !== undefined).map((k) => [k, doc[k]]));
-}
-
 export async function renderForm(ctx) {
   const editing = ctx.params.id ?? null;
   ctx.setTitle(editing ? `Edit ${editing}` : "New customer");
   let doc = { currency: "USD", tax_profile: {}, discount: { percent: "0", applies_to: "all" } };
+  let version = null; // the ETag of the customer as read: an edit is saved over exactly that
   const listsPromise = ctx.api.all("/price-lists", {}, { signal: ctx.signal }).catch(() => ({ items: [] }));
   if (editing) {
     try {
-      doc = await ctx.api.get(`/customers/${seg(editing)}`, undefined, { signal: ctx.signal });
+      ({ body: doc, etag: version } = await ctx.api.getVersioned(`/customers/${seg(editing)}`, { signal: ctx.signal }));
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return ctx.render(...notFound("customer"));
       throw error;
@@ -90,7 +86,6 @@ export async function renderForm(ctx) {
     event.preventDefault();
     const f = form.elements;
     const body = {
-      ...inputOf(doc),
       name: valueOrNull(f.name.value),
       currency: f.currency.value.trim().toUpperCase(),
       price_list_id: valueOrNull(f.price_list_id.value),
@@ -110,13 +105,17 @@ export async function renderForm(ctx) {
     }
     messages.replaceChildren();
     try {
-      const saved = await busy(save, () =>
-        editing ? ctx.api.put(`/customers/${seg(editing)}`, body) : ctx.api.post("/customers", body));
+      // An edit sends only what the form changed (PATCH): the fields it does not show (custom
+      // items, profile fields) stay as they are.
+      const saved = await busy(save, async () =>
+        editing
+          ? (await ctx.api.patch(`/customers/${seg(editing)}`, changes(doc, body) ?? {}, { ifMatch: version })).body
+          : ctx.api.post("/customers", body));
       flash("ok", h("p", {}, `Customer ${saved?.name ?? saved?.id ?? ""} saved.`));
       navigate(`/customers/${seg(saved?.id ?? editing ?? body.id)}`);
     } catch (error) {
-      messages.replaceChildren(errorNotice(error));
-      flagField(form, error);
+      if (isStale(error)) messages.replaceChildren(staleNotice("customer", () => ctx.refresh()));
+      else showRefusal(messages, form, error);
     }
   });
   ctx.render(pageHeader(editing ? `Edit customer ${doc.name ?? editing}` : "New customer"), messages, form);

@@ -4,6 +4,7 @@ import { seg } from "../api.js";
 import { h, replace } from "../dom.js";
 import { integer, providerName } from "../format.js";
 import { badge, dataTable, notice } from "../ui.js";
+import { fxRateLink } from "../fxlink.js";
 
 const POLL_MS = 1000;
 const lastRuns = new Map(); // period → the last run's final state, shown above the report
@@ -144,7 +145,7 @@ export function runSummary(run) {
           columns: [
             { label: "Customer", value: (e) => h("a", { href: `#/customers/${seg(e.customer_id)}` }, e.customer_id) },
             { label: "Error", value: (e) => e.type ?? "error" },
-            { label: "Message", value: (e) => e.message },
+            { label: "Message", value: (e) => [e.message, e.type === "MissingFxRate" ? [" ", fxRateLink(e.message)] : null] },
           ],
           rows: errors,
           rowAttrs: (e) => ({ dataset: { customer: e.customer_id } }),
