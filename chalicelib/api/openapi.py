@@ -704,6 +704,57 @@ RESPONSES: dict[str, Schema] = {
             },
         },
     },
+    "InvoiceRunSummary": {
+        "type": "object",
+        "required": ["run_id", "period", "mode", "status", "counts", "reconciliation"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "period": _ref("Period"),
+            "mode": {"type": ["string", "null"], "enum": [*RUN_MODES, None]},
+            "status": {"type": "string", "enum": list(RUN_STATUSES)},
+            "customer_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+            "requested_at": {"type": ["string", "null"]},
+            "started_at": {"type": ["string", "null"]},
+            "finished_at": {"type": ["string", "null"]},
+            "started_by": {
+                "type": ["object", "null"],
+                "description": "Who started the run: `subject` (`token:<id>` or "
+                "`user:<sub>`) and `name` (the token's or the user's name). Null for runs "
+                "started before it was recorded.",
+                "properties": {"subject": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "counts": {
+                "type": "object",
+                "description": "Null while the run executes (see getInvoiceRun for its "
+                "progress), but for `customers`.",
+                "required": ["customers", "done", "saved", "unchanged", "failed"],
+                "properties": {
+                    name: {"type": ["integer", "null"]}
+                    for name in ("customers", "done", "saved", "unchanged", "failed")
+                },
+            },
+            "reconciliation": {
+                "type": ["object", "null"],
+                "description": "Null until the run closes (or when it failed).",
+                "properties": {
+                    "balanced": {"type": ["boolean", "null"]},
+                    "differences": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "currency": {"type": "string"},
+                                "difference": _ref("Money"),
+                            },
+                        },
+                    },
+                    "duplicated_lines": {"type": "integer"},
+                    "error": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    "InvoiceRunPage": _page_of("InvoiceRunSummary"),
     "Invoice": INVOICE,
     "InvoicePage": _page_of("Invoice"),
     "VoidResult": {
@@ -1168,7 +1219,14 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(202, "InvoiceRunAccepted"),
                 body="InvoiceRunRequest",
                 example={"period": "2026-10", "mode": "issue"},
-            )
+            ),
+            "get": _op(
+                "listInvoiceRuns",
+                "Invoice runs, newest first: of a period, or the latest of every period",
+                roles=OPERATOR,
+                ok=(200, "InvoiceRunPage"),
+                params=[_query("period", _ref("Period"), "Only this period's runs."), *page],
+            ),
         },
         "/invoice-runs/{run_id}": {
             "get": _op(
