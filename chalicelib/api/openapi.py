@@ -467,7 +467,11 @@ BILL_ACCOUNT: Schema = {
     "properties": {
         "provider": {"type": "string"},
         "account_id": {"type": "string"},
-        "cost": _ref("Money"),
+        "currency": {"type": "string"},
+        "cost": _ref("Money"),  # EffectiveCost
+        "billed_cost": _ref("Money"),  # BilledCost, which the reconciliation counts
+        "cost_display": {"type": "string", "description": "`cost` rounded to the currency."},
+        "billed_cost_display": {"type": "string"},
     },
 }
 RECONCILIATION: Schema = {
@@ -506,6 +510,12 @@ RECONCILIATION: Schema = {
                     "unassigned": _ref("Money"),
                     "unpriced": _ref("Money"),
                     "difference": _ref("Money"),
+                    # the payer accounts' own lines (commitment fees, support)
+                    "reseller_accounts": _ref("Money"),
+                    "display": {
+                        "type": "object",
+                        "description": "The same figures rounded to the currency's minor unit.",
+                    },
                 },
             },
         },
@@ -649,6 +659,24 @@ RESPONSES: dict[str, Schema] = {
                 "items": BILL_ACCOUNT,
             },
             "reconciliation": RECONCILIATION,
+            "unassigned_check": {
+                "type": "array",
+                "description": "Per bill currency: the unassigned accounts listed now against "
+                "the reconciliation's unassigned figure (BilledCost). `agrees` is false when "
+                "accounts were assigned or bills came in after the run that reconciled.",
+                "items": {
+                    "type": "object",
+                    "required": ["currency", "listed", "reconciled", "agrees"],
+                    "properties": {
+                        "currency": {"type": "string"},
+                        "listed": _ref("Money"),
+                        "reconciled": _ref("Money"),
+                        "listed_display": {"type": "string"},
+                        "reconciled_display": {"type": "string"},
+                        "agrees": {"type": "boolean"},
+                    },
+                },
+            },
             "totals": {
                 "type": "array",
                 "description": "One row per invoice currency: currencies never add up.",

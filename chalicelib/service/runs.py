@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.billing.money import display
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidInput
 from chalicelib.service.reconciliation import reconcile_run_safely
@@ -201,7 +202,11 @@ def run_summary(run: Mapping[str, Any]) -> Doc:
         else {
             "balanced": reconciliation.get("balanced"),
             "differences": [
-                {"currency": c["currency"], "difference": c["difference"]}
+                {
+                    "currency": c["currency"],
+                    "difference": c["difference"],
+                    "difference_display": display(Decimal(c["difference"]), c["currency"]),
+                }
                 for c in reconciliation.get("currencies") or []
                 if Decimal(c.get("difference") or 0) != 0
             ],

@@ -104,7 +104,9 @@ def test_runs_newest_first_of_a_period_or_of_every_period_a_page_at_a_time(api: 
     unbalanced = first["items"][0]["reconciliation"]
     assert unbalanced == {
         "balanced": False,
-        "differences": [{"currency": "USD", "difference": "-12.5000000001"}],
+        "differences": [
+            {"currency": "USD", "difference": "-12.5000000001", "difference_display": "-12.50"}
+        ],
         "duplicated_lines": 3,
         "error": None,
     }
