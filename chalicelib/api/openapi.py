@@ -1229,7 +1229,12 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 roles=OPERATOR,
                 ok=(200, "BillingReport"),
                 params=[
-                    _query("period", _ref("Period"), "The period.", required=True),
+                    _query(
+                        "period",
+                        _ref("Period"),
+                        "The period. Without it: the latest period with invoices or bills "
+                        "(the response's `period` says which).",
+                    ),
                     _query(
                         "format",
                         {"type": "string", "enum": ["json", "csv"], "default": "json"},

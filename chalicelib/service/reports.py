@@ -8,6 +8,7 @@ that no customer owns, and the reconciliation of the latest invoice run over eve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,19 @@ from chalicelib.billing.report import report_csv as report_csv
 from chalicelib.service.reconciliation import period_reconciliation
 from chalicelib.store import bills, invoices, reference
 from chalicelib.vocabulary import CLOUD_PROVIDERS
+
+
+def latest_period(today: date | None = None) -> str:
+    """The period a report opens on: the later of the latest period with an invoice and the
+    latest period of the bill file processed last; the previous month when there is neither.
+    Two one-item index queries."""
+    found = [
+        p for p in (invoices.latest_invoice_period(), bills.latest_processed_bill_period()) if p
+    ]
+    if found:
+        return max(found)
+    day = today or datetime.now(UTC).date()
+    return str(Period(day.year, day.month).previous())
 
 
 def billing_report(period: str) -> dict[str, Any]:

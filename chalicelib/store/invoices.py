@@ -35,7 +35,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
-from chalicelib.store.invoice_keys import index_attributes
+from chalicelib.store.invoice_keys import LISTING, index_attributes
 from chalicelib.store.records import Doc, InvoiceRecord, LivePointer, RunRecord, RunResult
 from chalicelib.store.tables import InvoiceItem
 
@@ -68,6 +68,13 @@ def get_invoice(invoice_id: str) -> InvoiceRecord:
 
 def invoices_of_period(period: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_period.query(period)]
+
+
+def latest_invoice_period() -> str | None:
+    """The latest period with an invoice: the first key of the newest-first invoice index."""
+    for item in InvoiceItem.by_recent.query(LISTING, scan_index_forward=False, limit=1):
+        return str(item.period)
+    return None
 
 
 def invoices_of_customer(customer_id: str) -> list[InvoiceRecord]:
