@@ -146,7 +146,7 @@ export function runSummary(run) {
         p.customers !== null ? `${integer(p.customers)} customers: ` : "",
         `${integer(p.saved)} ${verb}, ${integer(p.unchanged)} unchanged, ${integer(p.failed)} failed`,
         p.notRun ? `, ${integer(p.notRun)} not run` : "", "."),
-      h("p", {}, h("a", { href: `#/runs/${seg(run.run_id)}`, class: "mono" }, `Run ${run.run_id}`)),
+      h("p", { class: "mono" }, h("a", { href: `#/runs/${seg(run.run_id)}` }, `Run ${run.run_id}`)),
     ),
     errors.length
       ? dataTable({
