@@ -74,7 +74,7 @@ def run_invoices(period: str, mode: str = "issue", timeout: float = 300) -> dict
     from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
 
-    run = start_invoice_run(period, mode)
+    run = start_invoice_run(period, mode, started_by={"subject": "demo", "name": "the demo loader"})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         doc = invoices.get_run(run["run_id"])

@@ -674,6 +674,13 @@ RESPONSES: dict[str, Schema] = {
                         "listed_display": {"type": "string"},
                         "reconciled_display": {"type": "string"},
                         "agrees": {"type": "boolean"},
+                        "accounts": {
+                            "type": "array",
+                            "description": "The accounts where they differ, each with its "
+                            "`reason`: `owned_part_of_period` (a customer owns it for part of "
+                            "the period only) or `changed_since_run`.",
+                            "items": {"type": "object"},
+                        },
                     },
                 },
             },
