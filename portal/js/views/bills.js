@@ -7,12 +7,12 @@ import { h } from "../dom.js";
 import { dateTime, integer, isPeriod, money, previousPeriod, providerName } from "../format.js";
 import { href, navigate } from "../router.js";
 import { badge, busy, dataTable, errorNotice, field, flash, input, notice, pageHeader, periodForm, takeFlash } from "../ui.js";
+import { codes, nameOf } from "../vocabulary.js";
 
 const POLL_MS = 1000;
 const POLL_LIMIT = 15;
-// What needs the operator: files that were not taken in, and files still waiting to be (a
-// delivery's parts wait for the rest). Newest first, every month.
-const ATTENTION = ["failed", "refused", "processing"];
+// What needs the operator (config.json's bill_attention_statuses): files that were not taken in,
+// and files still waiting to be (a delivery's parts wait for the rest). Newest first, every month.
 const ATTENTION_LIMIT = 50;
 
 /** The period a cloud's path names (AWS: .../20261001-20261101/...), if any. */
@@ -46,7 +46,7 @@ export async function render(ctx) {
 
 /** Failed, refused and waiting files of every month, newest first (GET /bills?status=). */
 async function needingAttention(api, signal) {
-  const pages = await Promise.all(ATTENTION.map((status) => api.get("/bills", { status, limit: ATTENTION_LIMIT }, { signal })));
+  const pages = await Promise.all(codes("bill_attention_statuses").map((status) => api.get("/bills", { status, limit: ATTENTION_LIMIT }, { signal })));
   const bills = pages.flatMap((page) => page.items);
   bills.sort((a, b) => String(b.received_at ?? "").localeCompare(String(a.received_at ?? "")) || String(b.id).localeCompare(String(a.id)));
   return { bills, more: pages.some((page) => page.next_cursor) };
@@ -71,7 +71,7 @@ function attentionSection({ bills, more }, highlight) {
       caption: "Failed, refused and waiting bill files",
       columns: [
         { label: "File", value: (b) => h("a", { href: `#/bills/${seg(b.id)}`, class: "mono break" }, b.key), className: "file" },
-        { label: "Status", value: (b) => badge(b.status, b.status === "processing" ? "waiting" : undefined) },
+        { label: "Status", value: (b) => badge(b.status, nameOf("bill_attention_statuses", b.status)) },
         { label: "Received", value: (b) => dateTime(b.received_at) },
         { label: "Filed under", value: (b) => filedUnderCell(b), data: () => ({ col: "filed-under" }) },
         { label: "Error", value: (b) => (b.status === "processing" ? waitingText(b) : errorText(b.error)), className: "error" },
@@ -219,11 +219,11 @@ export async function renderBill(ctx) {
   ctx.render(
     pageHeader("Bill file"),
     h("p", { class: "mono break" }, bill.key),
-    bill.error && ["failed", "refused", "duplicate", "superseded"].includes(bill.status)
-      ? notice(bill.status === "duplicate" || bill.status === "superseded" ? "info" : "error", h("p", {}, errorText(bill.error)))
+    bill.error && bill.status !== "processed" && bill.status !== "processing"
+      ? notice(bill.status === "failed" || bill.status === "refused" ? "error" : "info", h("p", {}, errorText(bill.error)))
       : null,
     h("dl", { class: "pairs bill-facts" },
-      pair("Status", badge(bill.status, bill.status === "processing" ? "waiting" : undefined)),
+      pair("Status", badge(bill.status, nameOf("bill_attention_statuses", bill.status))),
       pair("Format", [bill.format ?? "—", bill.provider ? ` (${providerName(bill.provider)})` : ""]),
       pair("Received", dateTime(bill.received_at)),
       pair("Filed under", [periods.map((p, i) => [i ? ", " : "", h("a", { href: href("/bills", { period: p }) }, p)]),
