@@ -585,6 +585,11 @@ RESPONSES: dict[str, Schema] = {
             },
             "quarantine_key": {"type": "string"},
             "delivery_id": {"type": "string"},
+            "totals_display": {
+                "type": ["object", "null"],
+                "description": "`totals` rounded to the bill currency's minor unit.",
+                "additionalProperties": {"type": "string"},
+            },
         },
     },
     "BillStatus": {
