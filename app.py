@@ -264,6 +264,11 @@ def start_invoice_run() -> Response:
     return runs.start_run(app.current_request)
 
 
+@app.route("/invoice-runs", methods=["GET"])
+def list_invoice_runs() -> Response:
+    return runs.list_invoice_runs(app.current_request)
+
+
 @app.route("/invoice-runs/{run_id}", methods=["GET"])
 def get_invoice_run(run_id: str) -> Response:
     return runs.get_run(app.current_request, run_id=run_id)

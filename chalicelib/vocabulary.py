@@ -74,6 +74,9 @@ RUN_STATUSES = ("running", "succeeded", "partial", "failed")
 
 # A bill file's record (docs/bills.md "Re-deliveries, duplicates and final bills").
 BILL_STATUSES = ("processing", "processed", "superseded", "failed", "duplicate", "refused")
+# The files the bills screen puts first, of every month: not taken in, or still waiting to be.
+BILL_ATTENTION_STATUSES = ("failed", "refused", "processing")
+BILL_ATTENTION_NAMES = {"failed": "Failed", "refused": "Refused", "processing": "Waiting"}
 
 # Invoice numbers are PREFIX + year + counter; the settings may name another prefix.
 DEFAULT_INVOICE_NUMBER_PREFIX = "INV-"
@@ -97,4 +100,5 @@ def portal_vocabulary() -> dict[str, dict[str, str]]:
         "invoice_statuses": named(INVOICE_STATUSES, INVOICE_STATUS_NAMES),
         "line_kinds": named(LINE_KINDS, LINE_KIND_NAMES),
         "match_keys": named(MATCH_KEYS, MATCH_KEY_NAMES),
+        "bill_attention_statuses": named(BILL_ATTENTION_STATUSES, BILL_ATTENTION_NAMES),
     }

@@ -74,7 +74,7 @@ def run_invoices(period: str, mode: str = "issue", timeout: float = 300) -> dict
     from chalicelib.service.runs import start_invoice_run
     from chalicelib.store import invoices
 
-    run = start_invoice_run(period, mode)
+    run = start_invoice_run(period, mode, started_by={"subject": "demo", "name": "the demo loader"})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         doc = invoices.get_run(run["run_id"])
@@ -140,7 +140,8 @@ def _reconciliation_lines(result: dict[str, Any] | None) -> list[str]:
         retained = sum((Decimal(v) for v in c["retained"].values()), Decimal(0))
         lines.append(
             f"reconciliation {c['currency']}: bill {c['bill_total']} = billed {c['billed']}"
-            f" + retained {retained} + unassigned {c['unassigned']}"
+            f" + retained {retained} + payer accounts {c.get('reseller_accounts', '0')}"
+            f" + unassigned {c['unassigned']}"
             f" + not priced {c['unpriced']}"
             + ("" if Decimal(c["difference"]) == 0 else f"; DIFFERENCE {c['difference']}")
         )

@@ -33,6 +33,8 @@ def provision(stack: LocalStack) -> None:
     for model in ALL_TABLES:
         if not model.exists():
             model.create_table(wait=True)
+        else:  # kept from an earlier run (--data-dir): it gets the indexes declared since
+            add_missing_indexes(model)
 
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=config.data_bucket)
@@ -96,6 +98,48 @@ def _create_function(stack: LocalStack, name: str, role_arn: str) -> str:
         MemorySize=3008,
     )["FunctionArn"]
     return arn
+
+
+def add_missing_indexes(model: Any) -> list[str]:
+    """Create on an existing table the global indexes its model declares and it lacks (one at a
+    time, as DynamoDB wants), and wait until they are active. Returns their names."""
+    import time
+
+    connection = model._get_connection().connection
+    table = model.Meta.table_name
+    present = {
+        index["IndexName"]
+        for index in connection.describe_table(table).get("GlobalSecondaryIndexes") or []
+    }
+    added = []
+    for index in model._get_schema()["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        connection.client.update_table(
+            TableName=table,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        # the hash key first, as DynamoDB wants it
+                        "KeySchema": sorted(index["key_schema"], key=lambda k: k["KeyType"]),
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            statuses = {
+                i["IndexName"]: i.get("IndexStatus")
+                for i in connection.describe_table(table).get("GlobalSecondaryIndexes") or []
+            }
+            if statuses.get(index["index_name"]) == "ACTIVE":
+                break
+            time.sleep(0.2)
+        added.append(index["index_name"])
+    return added
 
 
 def clear_data(stack: LocalStack) -> None:

@@ -115,6 +115,9 @@ def test_the_portal_vocabulary_names_every_code_in_order() -> None:
     assert set(vocabulary.INVOICE_STATUS_NAMES) == set(vocabulary.INVOICE_STATUSES)
     assert set(vocabulary.LINE_KIND_NAMES) == set(vocabulary.LINE_KINDS)
     assert set(vocabulary.MATCH_KEY_NAMES) == set(vocabulary.MATCH_KEYS)
+    assert list(shown["bill_attention_statuses"]) == list(vocabulary.BILL_ATTENTION_STATUSES)
+    assert set(vocabulary.BILL_ATTENTION_STATUSES) < set(vocabulary.BILL_STATUSES)
+    assert set(vocabulary.BILL_ATTENTION_NAMES) == set(vocabulary.BILL_ATTENTION_STATUSES)
     # The order survives config.json (a JSON object of non-numeric keys keeps its order).
     assert json.loads(json.dumps(shown)) == shown
     assert [list(v) for v in json.loads(json.dumps(shown)).values()] == [

@@ -41,6 +41,7 @@ class Principal:
     role: str  # operator | customer
     customer_id: str | None = None
     subject: str = ""  # "token:<id>" or "user:<cognito sub>": who, for idempotency keys
+    name: str = ""  # the API token's name or the user's name, for people to read
 
     @property
     def is_operator(self) -> bool:
@@ -123,7 +124,10 @@ def _api_token_principal(token: str) -> Principal:
         if not bound or access.customer_incarnation(doc["customer_id"]) != bound:
             raise Unauthorized("unknown or revoked token")
     return Principal(
-        role=doc["role"], customer_id=doc.get("customer_id"), subject=f"token:{doc['id']}"
+        role=doc["role"],
+        customer_id=doc.get("customer_id"),
+        subject=f"token:{doc['id']}",
+        name=str(doc.get("name") or ""),
     )
 
 
@@ -142,7 +146,7 @@ def _cognito_principal(token: str) -> Principal:
         operator_mfa=config.operator_mfa_required,
     )
     if cognito.OPERATORS_GROUP in user.groups:
-        return Principal(role="operator", subject=f"user:{user.subject}")
+        return Principal(role="operator", subject=f"user:{user.subject}", name=user.username)
     if not user.customer_id:
         raise Forbidden("this user is neither an operator nor linked to a customer")
     return Principal(role="customer", customer_id=user.customer_id, subject=f"user:{user.subject}")

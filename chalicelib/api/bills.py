@@ -8,10 +8,12 @@ for files the clouds deliver themselves.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, page_of_list, position_of
+from chalicelib.billing.money import display
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.store import bills, objects
 from chalicelib.store.records import BillRecord, BillRef, Collision
@@ -56,7 +58,20 @@ def list_bills(call: Call) -> dict[str, Any]:
         call.query["limit"],
         None if after is None else position_of(after, str),
     )
-    return page_body(page, last, scope)
+    return page_body([_with_display(b) for b in page], last, scope)
+
+
+def _with_display(bill: BillRecord) -> dict[str, Any]:
+    """The bill with ``totals_display``: its totals (as many decimals as the provider gave)
+    rounded to the bill currency's minor unit, for people."""
+    totals = bill.get("totals")
+    if not totals:
+        return {**bill, "totals_display": None}
+    currency = bill.get("currency") or ""
+    return {
+        **bill,
+        "totals_display": {name: display(Decimal(v), currency) for name, v in totals.items()},
+    }
 
 
 def _bills_with_status(call: Call, status: str) -> dict[str, Any]:
@@ -66,7 +81,7 @@ def _bills_with_status(call: Call, status: str) -> dict[str, Any]:
     page, last = bills.bills_with_status(
         status, None if after is None else position_of(after, str), call.query["limit"]
     )
-    return page_body(page, last, scope)
+    return page_body([_with_display(b) for b in page], last, scope)
 
 
 @operation("getBill")
@@ -81,7 +96,7 @@ def get_bill(call: Call, bill_id: str) -> dict[str, Any]:
         if stored is not None:
             delivery = {**stored, "parts": bills.part_outcomes(bill["delivery_id"])}
     return {
-        **bill,
+        **_with_display(bill),
         "current_in": current,
         "delivery": delivery,
         "duplicate_of_bill": _other(bill.get("duplicate_of")),

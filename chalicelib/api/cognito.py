@@ -70,6 +70,7 @@ class CognitoUser:
     groups: tuple[str, ...]
     customer_id: str | None
     token_use: str
+    username: str = ""
 
 
 class _Keys:
@@ -204,6 +205,7 @@ def verify(
         groups=tuple(str(g) for g in groups),
         customer_id=str(customer_id) if customer_id else None,
         token_use=token_use,
+        username=username,
     )
 
 

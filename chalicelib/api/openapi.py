@@ -533,7 +533,11 @@ BILL_ACCOUNT: Schema = {
     "properties": {
         "provider": {"type": "string"},
         "account_id": {"type": "string"},
-        "cost": _ref("Money"),
+        "currency": {"type": "string"},
+        "cost": _ref("Money"),  # EffectiveCost
+        "billed_cost": _ref("Money"),  # BilledCost, which the reconciliation counts
+        "cost_display": {"type": "string", "description": "`cost` rounded to the currency."},
+        "billed_cost_display": {"type": "string"},
     },
 }
 RECONCILIATION: Schema = {
@@ -572,6 +576,12 @@ RECONCILIATION: Schema = {
                     "unassigned": _ref("Money"),
                     "unpriced": _ref("Money"),
                     "difference": _ref("Money"),
+                    # the payer accounts' own lines (commitment fees, support)
+                    "reseller_accounts": _ref("Money"),
+                    "display": {
+                        "type": "object",
+                        "description": "The same figures rounded to the currency's minor unit.",
+                    },
                 },
             },
         },
@@ -670,6 +680,11 @@ RESPONSES: dict[str, Schema] = {
             },
             "quarantine_key": {"type": "string"},
             "delivery_id": {"type": "string"},
+            "totals_display": {
+                "type": ["object", "null"],
+                "description": "`totals` rounded to the bill currency's minor unit.",
+                "additionalProperties": {"type": "string"},
+            },
         },
     },
     "BillStatus": {
@@ -744,6 +759,31 @@ RESPONSES: dict[str, Schema] = {
                 "items": BILL_ACCOUNT,
             },
             "reconciliation": RECONCILIATION,
+            "unassigned_check": {
+                "type": "array",
+                "description": "Per bill currency: the unassigned accounts listed now against "
+                "the reconciliation's unassigned figure (BilledCost). `agrees` is false when "
+                "accounts were assigned or bills came in after the run that reconciled.",
+                "items": {
+                    "type": "object",
+                    "required": ["currency", "listed", "reconciled", "agrees"],
+                    "properties": {
+                        "currency": {"type": "string"},
+                        "listed": _ref("Money"),
+                        "reconciled": _ref("Money"),
+                        "listed_display": {"type": "string"},
+                        "reconciled_display": {"type": "string"},
+                        "agrees": {"type": "boolean"},
+                        "accounts": {
+                            "type": "array",
+                            "description": "The accounts where they differ, each with its "
+                            "`reason`: `owned_part_of_period` (a customer owns it for part of "
+                            "the period only) or `changed_since_run`.",
+                            "items": {"type": "object"},
+                        },
+                    },
+                },
+            },
             "totals": {
                 "type": "array",
                 "description": "One row per invoice currency: currencies never add up.",
@@ -799,6 +839,57 @@ RESPONSES: dict[str, Schema] = {
             },
         },
     },
+    "InvoiceRunSummary": {
+        "type": "object",
+        "required": ["run_id", "period", "mode", "status", "counts", "reconciliation"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "period": _ref("Period"),
+            "mode": {"type": ["string", "null"], "enum": [*RUN_MODES, None]},
+            "status": {"type": "string", "enum": list(RUN_STATUSES)},
+            "customer_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+            "requested_at": {"type": ["string", "null"]},
+            "started_at": {"type": ["string", "null"]},
+            "finished_at": {"type": ["string", "null"]},
+            "started_by": {
+                "type": ["object", "null"],
+                "description": "Who started the run: `subject` (`token:<id>` or "
+                "`user:<sub>`) and `name` (the token's or the user's name). Null for runs "
+                "started before it was recorded.",
+                "properties": {"subject": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "counts": {
+                "type": "object",
+                "description": "Null while the run executes (see getInvoiceRun for its "
+                "progress), but for `customers`.",
+                "required": ["customers", "done", "saved", "unchanged", "failed"],
+                "properties": {
+                    name: {"type": ["integer", "null"]}
+                    for name in ("customers", "done", "saved", "unchanged", "failed")
+                },
+            },
+            "reconciliation": {
+                "type": ["object", "null"],
+                "description": "Null until the run closes (or when it failed).",
+                "properties": {
+                    "balanced": {"type": ["boolean", "null"]},
+                    "differences": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "currency": {"type": "string"},
+                                "difference": _ref("Money"),
+                            },
+                        },
+                    },
+                    "duplicated_lines": {"type": "integer"},
+                    "error": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    "InvoiceRunPage": _page_of("InvoiceRunSummary"),
     "Invoice": INVOICE,
     "InvoicePage": _page_of("Invoice"),
     "VoidResult": {
@@ -1308,7 +1399,12 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 roles=OPERATOR,
                 ok=(200, "BillingReport"),
                 params=[
-                    _query("period", _ref("Period"), "The period.", required=True),
+                    _query(
+                        "period",
+                        _ref("Period"),
+                        "The period. Without it: the latest period with invoices or bills "
+                        "(the response's `period` says which).",
+                    ),
                     _query(
                         "format",
                         {"type": "string", "enum": ["json", "csv"], "default": "json"},
@@ -1326,7 +1422,14 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(202, "InvoiceRunAccepted"),
                 body="InvoiceRunRequest",
                 example={"period": "2026-10", "mode": "issue"},
-            )
+            ),
+            "get": _op(
+                "listInvoiceRuns",
+                "Invoice runs, newest first: of a period, or the latest of every period",
+                roles=OPERATOR,
+                ok=(200, "InvoiceRunPage"),
+                params=[_query("period", _ref("Period"), "Only this period's runs."), *page],
+            ),
         },
         "/invoice-runs/{run_id}": {
             "get": _op(

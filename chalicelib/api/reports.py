@@ -7,12 +7,13 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib.api.endpoint import Call, operation
-from chalicelib.service.reports import billing_report, report_csv
+from chalicelib.service.reports import billing_report, latest_period, report_csv
 
 
 @operation("getBillingReport")
 def get_billing_report(call: Call) -> Any:
-    period = call.query["period"]
+    # Without a period: the latest with bills or invoices (the report says which it is).
+    period = call.query.get("period") or latest_period()
     report = billing_report(period)
     if call.query["format"] == "csv":
         return Response(

@@ -1,11 +1,13 @@
-"""Invoice runs over the API: start one (the generate-invoices state machine) and watch it."""
+"""Invoice runs over the API: start one (the generate-invoices state machine), watch it, and
+list the runs of a period or of every period."""
 
 from __future__ import annotations
 
 from chalice.app import Response
 
 from chalicelib.api.endpoint import Call, json_response, operation
-from chalicelib.service.runs import require_customers, run_progress, start_invoice_run
+from chalicelib.api.pagination import decode_cursor, page_body, position_of
+from chalicelib.service.runs import list_runs, require_customers, run_progress, start_invoice_run
 from chalicelib.store import invoices
 from chalicelib.store.records import Doc
 
@@ -16,7 +18,8 @@ def start_run(call: Call) -> Response:
     customer_ids: list[str] | None = body.get("customer_ids")
     require_customers(customer_ids or [])
     # Deterministic run ids: the same request while the run executes returns that run.
-    run = start_invoice_run(body["period"], body.get("mode") or "issue", customer_ids)
+    started_by = {"subject": call.principal.subject, "name": call.principal.name}
+    run = start_invoice_run(body["period"], body.get("mode") or "issue", customer_ids, started_by)
     return json_response(
         {"run_id": run["run_id"], "status": run["status"]},
         202,
@@ -37,3 +40,14 @@ def get_run(call: Call, run_id: str) -> Doc:
         for e in errors
     ]
     return {**run, "progress": progress, "errors": errors}
+
+
+@operation("listInvoiceRuns")
+def list_invoice_runs(call: Call) -> Doc:
+    period = call.query.get("period")
+    scope = f"invoice-runs:{period or ''}"
+    after = decode_cursor(call.query.get("cursor"), scope)
+    page, last = list_runs(
+        period, None if after is None else position_of(after, str), call.query["limit"]
+    )
+    return page_body(page, last, scope)

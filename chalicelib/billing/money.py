@@ -62,6 +62,13 @@ def to_str(amount: Decimal, currency: str) -> str:
     return f"{round_money(amount, currency):f}"
 
 
+def display(amount: Decimal, currency: str) -> str:
+    """An exact amount as people read it: rounded ROUND_HALF_UP to the currency's minor unit
+    (two places for a code that is not a currency, such as the empty one of a bill without
+    currency). The exact value is kept beside it wherever it is shown."""
+    return to_str(amount, currency) if is_currency(currency) else f"{round_places(amount, 2):f}"
+
+
 def plain(value: Decimal) -> str:
     """A decimal at full precision without exponent or trailing zeros (``"0.00012"``, ``"100"``)."""
     if value == 0:

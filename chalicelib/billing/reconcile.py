@@ -1,11 +1,17 @@
 """Every cent of the period's bills accounted for: billed to a customer, retained by the reseller,
-or unassigned (accounts in the bill that no customer owns).
+on the payer accounts' own lines, or unassigned (other accounts in the bill that no customer owns).
 
 :func:`bill_ledger` scans the normalized lines once per question (bill totals, what each customer
 owns, what nobody owns); :func:`reconcile` checks it against the customers' priced usage. The
 identity, per bill currency and in BilledCost, exact to the last digit:
 
-    bill total = Σ billed to customers + Σ retained by the reseller (by reason) + Σ unassigned
+    bill total = Σ billed to customers + Σ retained by the reseller (by reason)
+               + Σ the payer accounts' own lines + Σ unassigned
+
+A payer account's own lines (its commitment fees, support: the account is its own billing
+account) are the reseller's, as the billing report lists them apart; only the other accounts
+nobody owns are unassigned, so the reconciliation's unassigned figure is the sum of the report's
+unassigned list (in BilledCost, which the list gives beside EffectiveCost).
 
 An account linked to two customers at once, or a customer left out of pricing, breaks it. So
 does a line counted twice: the ledger also counts the lines whose key (the line's identity,
@@ -24,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from chalicelib.billing.money import ZERO, exact, plain
+from chalicelib.billing.money import ZERO, display, exact, plain
 from chalicelib.billing.periods import Period
 from chalicelib.billing.priced_usage import PricedUsage
 from chalicelib.billing.reference import Account
@@ -40,6 +46,7 @@ class UnassignedAccount:
     cost: Decimal  # EffectiveCost: what the reseller pays for it
     billed_cost: Decimal
     lines: int
+    payer: bool = False  # the account is its own billing account: its lines are the reseller's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,7 @@ class UnassignedAccount:
             "cost": plain(self.cost),
             "billed_cost": plain(self.billed_cost),
             "lines": self.lines,
+            "payer": self.payer,
         }
 
 
@@ -71,6 +79,7 @@ _COLUMNS = (
     "BilledCost",
     "EffectiveCost",
     "BillingCurrency",
+    "BillingAccountId",
     "LineKey",
     "SourceFileId",
 )
@@ -97,7 +106,8 @@ def bill_ledger(
         ).fetchall()
         unassigned = con.execute(
             f"SELECT l.ProviderName, l.SubAccountId, coalesce(l.BillingCurrency, ''), "
-            f"coalesce(sum(l.EffectiveCost), 0), coalesce(sum(l.BilledCost), 0), count(*) "
+            f"coalesce(sum(l.EffectiveCost), 0), coalesce(sum(l.BilledCost), 0), count(*), "
+            f"coalesce(bool_or(l.SubAccountId = l.BillingAccountId), false) "
             f"FROM normalized l ANTI JOIN accounts a ON {account_match('l', 'a')} "
             f"WHERE {when} GROUP BY ALL ORDER BY ALL"
         ).fetchall()
@@ -122,8 +132,8 @@ def bill_ledger(
         totals={currency: total or ZERO for currency, total in totals},
         assigned={(customer, currency): total or ZERO for customer, currency, total in assigned},
         unassigned=tuple(
-            UnassignedAccount(p, a, c, cost, billed, int(n))
-            for p, a, c, cost, billed, n in unassigned
+            UnassignedAccount(p, a, c, cost, billed, int(n), bool(payer))
+            for p, a, c, cost, billed, n, payer in unassigned
         ),
         duplicated_lines=int(duplicated),
         duplicated_files=tuple((str(a), str(b)) for a, b in pairs),
@@ -138,10 +148,11 @@ class CurrencyReconciliation:
     retained: Mapping[str, Decimal] = field(default_factory=dict)  # by reason
     unassigned: Decimal = ZERO
     unpriced: Decimal = ZERO  # owned by customers whose usage was not priced
+    reseller_accounts: Decimal = ZERO  # the payer accounts' own lines
 
     @property
     def difference(self) -> Decimal:
-        accounted = self.billed + sum(self.retained.values(), ZERO)
+        accounted = self.billed + sum(self.retained.values(), ZERO) + self.reseller_accounts
         return self.bill_total - accounted - self.unassigned - self.unpriced
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,9 +161,22 @@ class CurrencyReconciliation:
             "bill_total": plain(self.bill_total),
             "billed": plain(self.billed),
             "retained": {reason: plain(v) for reason, v in sorted(self.retained.items())},
+            "reseller_accounts": plain(self.reseller_accounts),
             "unassigned": plain(self.unassigned),
             "unpriced": plain(self.unpriced),
             "difference": plain(self.difference),
+            # Rounded to the currency's minor unit, for people; the exact values stay above.
+            "display": {
+                "bill_total": display(self.bill_total, self.currency),
+                "billed": display(self.billed, self.currency),
+                "retained": {
+                    reason: display(v, self.currency) for reason, v in sorted(self.retained.items())
+                },
+                "reseller_accounts": display(self.reseller_accounts, self.currency),
+                "unassigned": display(self.unassigned, self.currency),
+                "unpriced": display(self.unpriced, self.currency),
+                "difference": display(self.difference, self.currency),
+            },
         }
 
 
@@ -163,6 +187,8 @@ class Reconciliation:
     unpriced_customers: tuple[str, ...] = ()
     duplicated_lines: int = 0  # lines whose key is in more than one current bill file
     duplicated_files: tuple[tuple[str, str], ...] = ()
+    # The accounts behind the unassigned figures (not the payers'): which lines were nobody's.
+    unassigned_accounts: tuple[UnassignedAccount, ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -178,6 +204,7 @@ class Reconciliation:
             "unpriced_customers": list(self.unpriced_customers),
             "duplicated_lines": self.duplicated_lines,
             "duplicated_files": [list(pair) for pair in self.duplicated_files],
+            "unassigned_accounts": [a.to_dict() for a in self.unassigned_accounts],
         }
 
 
@@ -202,9 +229,12 @@ def reconcile(ledger: BillLedger, priced: Sequence[PricedUsage]) -> Reconciliati
             unpriced[currency] += amount
             unpriced_customers.add(customer)
     unassigned: dict[str, Decimal] = defaultdict(Decimal)
+    reseller: dict[str, Decimal] = defaultdict(Decimal)
     for account in ledger.unassigned:
-        unassigned[account.currency] += account.billed_cost
-    currencies = sorted(set(ledger.totals) | set(billed) | set(unassigned) | set(unpriced))
+        (reseller if account.payer else unassigned)[account.currency] += account.billed_cost
+    currencies = sorted(
+        set(ledger.totals) | set(billed) | set(unassigned) | set(unpriced) | set(reseller)
+    )
     return Reconciliation(
         period=ledger.period,
         currencies=tuple(
@@ -215,10 +245,12 @@ def reconcile(ledger: BillLedger, priced: Sequence[PricedUsage]) -> Reconciliati
                 retained=dict(retained[c]),
                 unassigned=unassigned[c],
                 unpriced=unpriced[c],
+                reseller_accounts=reseller[c],
             )
             for c in currencies
         ),
         unpriced_customers=tuple(sorted(unpriced_customers)),
         duplicated_lines=ledger.duplicated_lines,
         duplicated_files=ledger.duplicated_files,
+        unassigned_accounts=tuple(a for a in ledger.unassigned if not a.payer),
     )

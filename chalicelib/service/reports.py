@@ -7,18 +7,33 @@ that no customer owns, and the reconciliation of the latest invoice run over eve
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.billing.document import Invoice
-from chalicelib.billing.money import plain
+from chalicelib.billing.periods import Period
 from chalicelib.billing.reconcile import UnassignedAccount
-from chalicelib.billing.report import ReportInput
+from chalicelib.billing.report import ReportInput, account_entry, unassigned_check
 from chalicelib.billing.report import billing_report as build_report
 from chalicelib.billing.report import report_csv as report_csv
 from chalicelib.service.reconciliation import period_reconciliation
 from chalicelib.store import bills, invoices, reference
 from chalicelib.vocabulary import CLOUD_PROVIDERS
+
+
+def latest_period(today: date | None = None) -> str:
+    """The period a report opens on: the later of the latest period with an invoice and the
+    latest period of the bill file processed last; the previous month when there is neither.
+    Two one-item index queries."""
+    found = [
+        p for p in (invoices.latest_invoice_period(), bills.latest_processed_bill_period()) if p
+    ]
+    if found:
+        return max(found)
+    day = today or datetime.now(UTC).date()
+    return str(Period(day.year, day.month).previous())
 
 
 def billing_report(period: str) -> dict[str, Any]:
@@ -36,26 +51,32 @@ def billing_report(period: str) -> dict[str, Any]:
         )
         for c in customers
     ]
-    owned = {
-        (a["provider"], a["account_id"])
-        for c in customers
-        for a in reference.list_accounts(c["id"])
-    }
+    links = [(c["id"], a) for c in customers for a in reference.list_accounts(c["id"])]
+    owned = {(a["provider"], a["account_id"]) for _customer, a in links}
     unassigned, reseller = _accounts_nobody_owns(period, owned)
     report = build_report(period, rows, unassigned)
-    report["reseller_accounts"] = [
-        {
-            "provider": a.provider,
-            "account_id": a.account_id,
-            "currency": a.currency,
-            "cost": plain(a.cost),
-        }
-        for a in reseller
-    ]
-    # The latest run over every customer checked every cent of the bills it priced.
+    report["reseller_accounts"] = [account_entry(a) for a in reseller]
+    # The latest run over every customer checked every cent of the bills it priced; the
+    # accounts listed now may differ from those it found unassigned (assigned since).
     report["reconciliation"] = period_reconciliation(period)
+    report["unassigned_check"] = unassigned_check(
+        unassigned, report["reconciliation"], _owned_part_of_period(period, links)
+    )
     report["final"] = {provider: bills.is_final(period, provider) for provider in CLOUD_PROVIDERS}
     return report
+
+
+def _owned_part_of_period(
+    period: str, links: Sequence[tuple[str, Mapping[str, Any]]]
+) -> dict[tuple[str, str], str]:
+    """Accounts a customer owns for part of the period only → that customer."""
+    month = Period.parse(period)
+    first, end = month.start_at.date().isoformat(), month.end_at.date().isoformat()
+    return {
+        (a["provider"], a["account_id"]): customer_id
+        for customer_id, a in links
+        if (a.get("valid_from") or first) > first or (a.get("valid_to") or end) < end
+    }
 
 
 def _accounts_nobody_owns(
@@ -86,7 +107,13 @@ def _accounts_nobody_owns(
     reseller: list[UnassignedAccount] = []
     for (provider, account_id, currency), entry in sorted(found.items()):
         nobodys = UnassignedAccount(
-            provider, account_id, currency, entry["cost"], entry["billed"], entry["lines"]
+            provider,
+            account_id,
+            currency,
+            entry["cost"],
+            entry["billed"],
+            entry["lines"],
+            entry["payer"],
         )
         (reseller if entry["payer"] else unassigned).append(nobodys)
     return unassigned, reseller

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from chalicelib.billing.money import display
 from chalicelib.config import get_config
 from chalicelib.errors import InvalidInput
 from chalicelib.service.reconciliation import reconcile_run_safely
@@ -32,8 +34,13 @@ def execution_arn(run_id: str) -> str:
 
 
 def start_invoice_run(
-    period: str, mode: str = "issue", customer_ids: list[str] | None = None
+    period: str,
+    mode: str = "issue",
+    customer_ids: list[str] | None = None,
+    started_by: Doc | None = None,
 ) -> RunRecord:
+    """Start a run (or return the one of this scope that executes already). ``started_by``:
+    who asked, ``{subject, name}``, kept on the run record."""
     if mode not in RUN_MODES:
         raise InvalidInput(f"mode must be one of {', '.join(RUN_MODES)}", field="mode")
     machine = get_config().generate_invoices_state_machine_arn
@@ -48,6 +55,8 @@ def start_invoice_run(
             "status": "running",
             "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if started_by is not None:
+            doc["started_by"] = started_by
         if invoices.create_run(run_id, doc):
             records[run_id] = doc
             return True
@@ -171,6 +180,55 @@ def finish_run(run: Doc, error: str | None = None) -> Doc:
         )
     invoices.save_run(run)
     return run
+
+
+def run_summary(run: Mapping[str, Any]) -> Doc:
+    """A run as the run history lists it: what, when, who, its counts and whether it balanced."""
+    progress, _errors = run_progress_stored(run)
+    reconciliation = run.get("reconciliation") or None
+    return {
+        "run_id": run["run_id"],
+        "period": run["period"],
+        "mode": run.get("mode"),
+        "status": run["status"],
+        "customer_ids": run.get("customer_ids"),
+        "requested_at": run.get("requested_at"),
+        "started_at": run.get("started_at"),
+        "finished_at": run.get("finished_at"),
+        "started_by": run.get("started_by"),
+        "counts": progress,
+        "reconciliation": None
+        if reconciliation is None
+        else {
+            "balanced": reconciliation.get("balanced"),
+            "differences": [
+                {
+                    "currency": c["currency"],
+                    "difference": c["difference"],
+                    "difference_display": display(Decimal(c["difference"]), c["currency"]),
+                }
+                for c in reconciliation.get("currencies") or []
+                if Decimal(c.get("difference") or 0) != 0
+            ],
+            "duplicated_lines": reconciliation.get("duplicated_lines", 0),
+            "error": reconciliation.get("error"),
+        },
+    }
+
+
+def run_progress_stored(run: Mapping[str, Any]) -> tuple[Doc, list[Doc]]:
+    """As :func:`run_progress`, but only from the run's record (a running run's results are not
+    read, its counts so far are null): a list of runs stays one query."""
+    if run["status"] != "running" and run.get("counts"):
+        return run_progress(run)
+    nothing: Doc = dict.fromkeys(("done", "saved", "unchanged", "failed"))
+    return {"customers": run.get("customer_count"), **nothing}, []
+
+
+def list_runs(period: str | None, after: str | None, limit: int) -> tuple[list[Doc], str | None]:
+    """Runs newest first, of one period or of every period: summaries and the next position."""
+    runs, last = invoices.recent_runs(period, after, limit)
+    return [run_summary(run) for run in runs], last
 
 
 def _now() -> str:

@@ -100,6 +100,14 @@ def bills_with_status(
     return [item.doc for item in page], last
 
 
+def latest_processed_bill_period() -> str | None:
+    """The latest period of the bill file processed last (one item of the status index)."""
+    for item in BillItem.by_bill_status.query("processed", scan_index_forward=False, limit=1):
+        periods = item.doc.get("periods") or []
+        return max(periods) if periods else None
+    return None
+
+
 def set_status(bill_id: str, status: str) -> None:
     doc = get_bill(bill_id)
     if doc is None:

@@ -14,6 +14,7 @@ credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
 One live invoice per customer and period (docs/design.md §4.4) is the ``LIVE`` pointer, written
 with a condition on what the writer read, so two runs racing for the same customer cannot both win.
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
+Run items carry the keys of ``by_run_recent`` and ``by_run_period`` (newest first).
 
 Issued, paid and void invoices never change but for their status: a draft is written only over
 the very draft its writer read (or where there is none), and a draft is issued only as the
@@ -23,6 +24,7 @@ deleted once another draft has replaced it: no issued invoice can point at them.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -33,7 +35,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
-from chalicelib.store.invoice_keys import index_attributes
+from chalicelib.store.invoice_keys import LISTING, index_attributes
 from chalicelib.store.records import Doc, InvoiceRecord, LivePointer, RunRecord, RunResult
 from chalicelib.store.tables import InvoiceItem
 
@@ -66,6 +68,13 @@ def get_invoice(invoice_id: str) -> InvoiceRecord:
 
 def invoices_of_period(period: str) -> list[InvoiceRecord]:
     return [item.doc for item in InvoiceItem.by_period.query(period)]
+
+
+def latest_invoice_period() -> str | None:
+    """The latest period with an invoice: the first key of the newest-first invoice index."""
+    for item in InvoiceItem.by_recent.query(LISTING, scan_index_forward=False, limit=1):
+        return str(item.period)
+    return None
 
 
 def invoices_of_customer(customer_id: str) -> list[InvoiceRecord]:
@@ -352,10 +361,21 @@ def credit_with_next_number(
 # --- invoice runs ---------------------------------------------------------------------------
 
 
-def create_run(run_id: str, doc: RunRecord) -> bool:
-    return create_item(
-        InvoiceItem(f"RUN#{run_id}", "RUN", kind="run", doc=doc, status=doc["status"])
+def _run_item(doc: Doc) -> InvoiceItem:
+    return InvoiceItem(
+        f"RUN#{doc['run_id']}",
+        "RUN",
+        kind="run",
+        doc=doc,
+        status=doc["status"],
+        run_listing="RUN",
+        run_period=doc["period"],
+        run_sort=f"{doc.get('requested_at') or ''}#{doc['run_id']}",
     )
+
+
+def create_run(run_id: str, doc: RunRecord) -> bool:
+    return create_item(_run_item({**doc, "run_id": run_id}))
 
 
 def get_run(run_id: str) -> RunRecord:
@@ -367,7 +387,27 @@ def get_run(run_id: str) -> RunRecord:
 
 
 def save_run(doc: Doc) -> None:
-    InvoiceItem(f"RUN#{doc['run_id']}", "RUN", kind="run", doc=doc, status=doc["status"]).save()
+    _run_item(doc).save()
+
+
+def recent_runs(
+    period: str | None, after: str | None, limit: int
+) -> tuple[list[RunRecord], str | None]:
+    """Runs newest first — of one period, or of every period — a page at a time: the page and
+    the sort key of its last run when more may follow. One query of a run index."""
+    condition = InvoiceItem.run_sort < after if after else None
+    if period is None:
+        query = InvoiceItem.by_run_recent.query(
+            "RUN", range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+        )
+    else:
+        query = InvoiceItem.by_run_period.query(
+            period, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+        )
+    items = list(itertools.islice(query, limit + 1))
+    page = items[:limit]
+    last = page[-1].run_sort if len(items) > limit and page else None
+    return [item.doc for item in page], last
 
 
 def record_result(run_id: str, customer_id: str, result: Doc) -> None:

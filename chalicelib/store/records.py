@@ -94,6 +94,7 @@ class RunRecord(TypedDict, total=False):
     customer_ids: list[str] | None
     status: str
     requested_at: str
+    started_by: Doc  # {subject, name}: who asked for the run
     started_at: str
     finished_at: str
     customer_count: int

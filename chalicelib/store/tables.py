@@ -13,7 +13,8 @@ Three tables, each with a generic ``pk``/``sk`` key so several item kinds share 
   per-customer results, and the invoice number counter. Its indexes serve the invoice list
   filters of ``GET /invoices`` without scans: ``by_customer`` and ``by_period``, and
   ``by_status``, ``by_period_total``, ``by_period_discount``, ``by_recent``, ``by_total``,
-  ``by_discount`` (see ``chalicelib.store.invoice_search`` for which filter uses which).
+  ``by_discount`` (see ``chalicelib.store.invoice_search`` for which filter uses which);
+  ``by_run_recent`` and ``by_run_period`` list invoice runs newest first.
 
 Money is stored as decimal strings (PynamoDB's NumberAttribute goes through float).
 """
@@ -183,6 +184,31 @@ class DiscountIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-unt
     discount_sort = UnicodeAttribute(range_key=True)
 
 
+# Invoice runs, newest first (``GET /invoice-runs``): only run items carry their keys.
+
+
+class RecentRunIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    """Every period's runs: ``run_listing`` is ``RUN`` on every run item."""
+
+    class Meta:
+        index_name = "by_run_recent"
+        projection = AllProjection()
+
+    run_listing = UnicodeAttribute(hash_key=True)
+    run_sort = UnicodeAttribute(range_key=True)  # '<requested at>#<run id>'
+
+
+class PeriodRunIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    """One period's runs."""
+
+    class Meta:
+        index_name = "by_run_period"
+        projection = AllProjection()
+
+    run_period = UnicodeAttribute(hash_key=True)
+    run_sort = UnicodeAttribute(range_key=True)
+
+
 class InvoiceItem(Model):
     """Invoices, live pointers, runs, run results and counters (see module docstring)."""
 
@@ -202,6 +228,9 @@ class InvoiceItem(Model):
     listing = UnicodeAttribute(null=True)  # "INVOICE": the one key of the cross-period indexes
     total_sort = UnicodeAttribute(null=True)  # "<sortable total>#<invoice id>"
     discount_sort = UnicodeAttribute(null=True)  # "<sortable discount>#<invoice id>"
+    run_listing = UnicodeAttribute(null=True)  # "RUN" on run items
+    run_period = UnicodeAttribute(null=True)  # a run's period
+    run_sort = UnicodeAttribute(null=True)  # "<requested at>#<run id>"
     by_customer = CustomerInvoiceIndex()
     by_period = PeriodInvoiceIndex()
     by_status = StatusIndex()
@@ -210,6 +239,8 @@ class InvoiceItem(Model):
     by_recent = RecentIndex()
     by_total = TotalIndex()
     by_discount = DiscountIndex()
+    by_run_recent = RecentRunIndex()
+    by_run_period = PeriodRunIndex()
 
 
 ALL_TABLES: tuple[type[Model], ...] = (ReferenceItem, BillItem, InvoiceItem)

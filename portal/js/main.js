@@ -15,6 +15,7 @@ import * as invoices from "./views/invoices.js";
 import * as plans from "./views/plans.js";
 import * as priceLists from "./views/price-lists.js";
 import * as report from "./views/report.js";
+import * as runs from "./views/runs.js";
 import * as signin from "./views/signin.js";
 import * as settings from "./views/settings.js";
 import * as tax from "./views/tax.js";
@@ -30,6 +31,7 @@ const NAV = {
     ["report", "Billing report", "/report"],
     ["invoices", "Invoices", "/invoices"],
     ["bills", "Bills", "/bills"],
+    ["runs", "Runs", "/runs"],
     ["customers", "Customers", "/customers"],
     ["plans", "Plans", "/plans"],
     ["price-lists", "Price lists", "/price-lists"],
@@ -47,6 +49,9 @@ const router = new Router([
   { path: "/invoices", view: invoices.render, roles: EVERYONE, nav: "invoices" },
   { path: "/invoices/:id", view: invoice.render, roles: EVERYONE, nav: "invoices" },
   { path: "/bills", view: bills.render, roles: OPERATOR, nav: "bills" },
+  { path: "/bills/:id", view: bills.renderBill, roles: OPERATOR, nav: "bills" },
+  { path: "/runs", view: runs.render, roles: OPERATOR, nav: "runs" },
+  { path: "/runs/:id", view: runs.renderRun, roles: OPERATOR, nav: "runs" },
   { path: "/customers", view: customers.renderList, roles: OPERATOR, nav: "customers" },
   { path: "/customers/new", view: customers.renderForm, roles: OPERATOR, nav: "customers" },
   { path: "/customers/:id", view: customer.render, roles: OPERATOR, nav: "customers" },

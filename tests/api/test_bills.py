@@ -75,3 +75,20 @@ def test_bill_lookups_answer_in_the_documented_shape(api: Api) -> None:
     reply = api.get("/bills")
     assert (reply.status, reply.json["field"]) == (400, "period")
     assert api.get("/bills", status="lost").status == 400
+
+
+def test_bill_totals_have_display_twins_rounded_to_the_currency(api: Api) -> None:
+    bill = _upload(
+        api,
+        "display.csv",
+        curgen.render([_line("d-1", "111111111111", "1.005"), _line("d-2", "1", "2.0000001")]),
+    )
+    assert bill["status"] == "processed", bill
+    assert bill["totals"]["billed_cost"].startswith("3.0050001")
+    assert bill["totals_display"]["billed_cost"] == "3.01"
+    assert set(bill["totals_display"]) == set(bill["totals"])
+    detail = api.get(f"/bills/{bill['id']}").json
+    assert detail["totals_display"] == bill["totals_display"]
+    [listed] = [b for b in api.get("/bills", status="processed").json["items"]]
+    assert listed["totals_display"]["billed_cost"] == "3.01"
+    _matches_schema(detail, "BillDetail")

@@ -64,6 +64,7 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "getBillingReport": ("GET", f"/reports/billing?period={PERIOD}", None),
         "startInvoiceRun": ("POST", "/invoice-runs", {"period": PERIOD}),
         "getInvoiceRun": ("GET", f"/invoice-runs/{ids['run']}", None),
+        "listInvoiceRuns": ("GET", "/invoice-runs", None),
         "listInvoices": ("GET", f"/invoices?customer_id={OTHER}", None),
         "getInvoice": ("GET", f"/invoices/{other_invoice}", None),
         "getInvoiceCsv": ("GET", f"/invoices/{other_invoice}/csv", None),

@@ -11,8 +11,8 @@ from pathlib import Path
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.invoice import compose_invoice
 from chalicelib.billing.pricing import price_usage_batch
-from chalicelib.billing.reconcile import bill_ledger, reconcile
-from chalicelib.billing.report import ReportInput, billing_report, report_csv
+from chalicelib.billing.reconcile import CurrencyReconciliation, bill_ledger, reconcile
+from chalicelib.billing.report import ReportInput, billing_report, report_csv, unassigned_check
 from tests.billing.fixtures import (
     FORMULA_CELLS,
     HARMLESS_CELLS,
@@ -175,17 +175,106 @@ def test_billing_report(tmp_path: Path) -> None:
     assert [entry["currency"] for entry in report["totals"]] == ["EUR", "USD"]
     assert totals["USD"]["price"] == "560.00"
     assert totals["EUR"]["unassigned_cost"] == "3"
+    assert totals["EUR"]["unassigned_cost_display"] == "3.00"
     assert report["unassigned"][0] == {
         "provider": "aws",
         "account_id": "555555555555",
         "currency": "USD",
         "cost": "10",
+        "billed_cost": "12.34",
+        "cost_display": "10.00",
+        "billed_cost_display": "12.34",
     }
     assert report["reconciliation"]["balanced"] is True
 
     table = list(csv.DictReader(io.StringIO(report_csv(report))))
     assert [r["customer_id"] for r in table] == ["acme", "globex"]
     assert table[0]["margin"] == "480.00" and table[1]["price"] == ""
+
+
+def test_a_payer_accounts_own_lines_are_the_resellers_not_unassigned(tmp_path: Path) -> None:
+    """The payer's own lines (its commitment fees, support) are the reseller's, as the report
+    lists them apart: the reconciliation's unassigned figure is the sum of the unassigned list
+    (in BilledCost), not of every account nobody owns."""
+    payer_fee = line(
+        SubAccountId="999999999999",
+        ResourceId="support",
+        ChargeCategory="Purchase",
+        BilledCost="20.00",
+        EffectiveCost="15.00",
+    )
+    bill = write_lines(tmp_path / "bill.parquet", [*ROWS, payer_fee])
+    cps = contexts()
+    priced = price_usage_batch(cps, [bill], tmp_path / "priced.parquet")
+    ledger = bill_ledger("2026-10", [a for cp in cps for a in cp.accounts], [bill])
+    assert [(a.account_id, a.payer) for a in ledger.unassigned] == [
+        ("555555555555", False),
+        ("666666666666", False),
+        ("999999999999", True),
+    ]
+    result = reconcile(ledger, list(priced.values()))
+    assert result.balanced
+    usd = next(c for c in result.currencies if c.currency == "USD")
+    # 203.64 = billed 150 + retained 21.30 + the payer's own 20 + unassigned 12.34
+    assert (usd.unassigned, usd.reseller_accounts) == (D("12.34"), D(20))
+    stored = result.to_dict()
+    assert stored["currencies"][1]["reseller_accounts"] == "20"
+    assert stored["currencies"][1]["display"]["unassigned"] == "12.34"
+
+    assert [a["account_id"] for a in stored["unassigned_accounts"]] == [
+        "555555555555",
+        "666666666666",
+    ]
+
+    listed = [a for a in ledger.unassigned if not a.payer]
+    assert unassigned_check(listed, stored) == [
+        {
+            "currency": currency,
+            "listed": amount,
+            "reconciled": amount,
+            "listed_display": amount,
+            "reconciled_display": amount,
+            "agrees": True,
+            "accounts": [],
+        }
+        for currency, amount in (("EUR", "3.21"), ("USD", "12.34"))
+    ]
+    assert unassigned_check(listed, None) == []
+
+    # 555… is umbrella's from the 10th: the lines of the days before are nobody's. A list of
+    # the accounts nobody owns at all leaves it out; the check says where the figure comes from.
+    [_eur, usd_check] = unassigned_check(listed[1:], stored, {("aws", "555555555555"): "umbrella"})
+    assert (usd_check["listed"], usd_check["reconciled"], usd_check["agrees"]) == (
+        "0",
+        "12.34",
+        False,
+    )
+    assert usd_check["accounts"] == [
+        {
+            "provider": "aws",
+            "account_id": "555555555555",
+            "listed": "0",
+            "reconciled": "12.34",
+            "listed_display": "0.00",
+            "reconciled_display": "12.34",
+            "reason": "owned_part_of_period",
+            "customer_id": "umbrella",
+        }
+    ]
+    # Without an owner now, it was assigned (or its bills came) after the run.
+    [_eur, usd_check] = unassigned_check(listed[1:], stored)
+    assert usd_check["accounts"][0]["reason"] == "changed_since_run"
+
+
+def test_display_figures_are_rounded_half_up_to_the_currency() -> None:
+    reconciliation = CurrencyReconciliation(
+        currency="JPY", bill_total=D("1002.5"), billed=D("1000"), unassigned=D("2.5")
+    ).to_dict()
+    assert reconciliation["display"]["bill_total"] == "1003"
+    assert reconciliation["display"]["unassigned"] == "3"
+    assert reconciliation["bill_total"] == "1002.5"
+    usd = CurrencyReconciliation(currency="USD", bill_total=D("2.665"), billed=D("2.665"))
+    assert usd.to_dict()["display"]["billed"] == "2.67"
 
 
 def test_report_csv_protects_names() -> None:

@@ -54,7 +54,7 @@ def _csv_rows(key: str) -> list[dict[str, str]]:
 
 
 def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
-    from chalicelib.service import reconciliation
+    from chalicelib.service import reconciliation, reports
     from chalicelib.store import bills, invoices
     from localaws import demo
     from localaws.demo_data import demo_reference
@@ -108,7 +108,23 @@ def test_bills_to_invoices_end_to_end(clean_stack: Any) -> None:
     assert Decimal(usd["bill_total"]) == bill_total
     retained = sum((Decimal(v) for v in usd["retained"].values()), Decimal(0))
     assert Decimal(usd["billed"]) > 0 and retained != 0
-    assert Decimal(usd["billed"]) + retained + Decimal(usd["unassigned"]) == bill_total
+    payer_own = Decimal(usd["reseller_accounts"])
+    unassigned = Decimal(usd["unassigned"])
+    assert Decimal(usd["billed"]) + retained + payer_own + unassigned == bill_total
+    # The unassigned figure is the sum of the accounts the run found unassigned: the report's
+    # list, and the days of umbrella's account before umbrella owned it (the report says so).
+    # The payer account's own lines are the reseller's, listed apart.
+    report = reports.billing_report(period)
+    listed = sum((Decimal(a["billed_cost"]) for a in report["unassigned"]), Decimal(0))
+    [check] = report["unassigned_check"]
+    [partly] = check["accounts"]
+    assert (partly["account_id"], partly["reason"]) == ("555555555555", "owned_part_of_period")
+    assert partly["customer_id"] == "umbrella" and Decimal(partly["listed"]) == 0
+    assert unassigned == listed + Decimal(partly["reconciled"])
+    assert Decimal(check["reconciled"]) == unassigned and not check["agrees"]
+    assert payer_own == sum(
+        (Decimal(a["billed_cost"]) for a in report["reseller_accounts"]), Decimal(0)
+    )
     assert reconciliation.period_reconciliation(period) == reconciled
 
     types = [m["type"] for m in _messages(clean_stack, queue)]

@@ -37,7 +37,11 @@ function explanation(mode, period, counts, unfinal) {
           counts.drafts ? `${n(counts.drafts, "existing draft is", "existing drafts are")} replaced.` : null,
           counts.kept ? `${n(counts.kept, "invoice already issued is", "invoices already issued are")} left unchanged.` : null,
         ];
+  const nothing = counts.customers > 0 && counts.kept === counts.customers;
   return [
+    nothing
+      ? notice("info", h("p", { class: "nothing-to-do" }, `Nothing would change: every invoice of ${period} is issued already (${n(counts.kept, "invoice", "invoices")}). To change one, void it or credit it from its page.`))
+      : null,
     h("ul", { class: "run-explanation" }, items.filter(Boolean).map((text) => h("li", {}, text))),
     unfinal.length
       ? notice(
@@ -129,15 +133,21 @@ export function runSummary(run) {
   const kind = run.status === "succeeded" ? "ok" : run.status === "partial" ? "warn" : "error";
   const errors = run.errors ?? [];
   const verb = run.mode === "draft" ? "saved as drafts" : "issued";
+  // Every customer unchanged: the run found nothing to do (their invoices are issued already).
+  const nothing = run.status === "succeeded" && p.done > 0 && p.unchanged === p.done && !p.saved && !p.failed;
   return [
     h("h2", { id: "run-panel-title" }, `Invoice run ${run.period ?? ""}`),
+    nothing
+      ? notice("info", h("p", { class: "nothing-changed" }, h("strong", {}, "Nothing changed. "),
+          `Every invoice of ${run.period ?? "the period"} was issued already, so the run left all ${integer(p.unchanged)} as they were. To change an issued invoice, void it or credit it from its page.`))
+      : null,
     notice(
       kind,
       h("p", {}, h("strong", {}, "Run ", badge(run.status), ". "),
         p.customers !== null ? `${integer(p.customers)} customers: ` : "",
         `${integer(p.saved)} ${verb}, ${integer(p.unchanged)} unchanged, ${integer(p.failed)} failed`,
         p.notRun ? `, ${integer(p.notRun)} not run` : "", "."),
-      h("p", { class: "mono" }, `Run ${run.run_id}`),
+      h("p", { class: "mono" }, h("a", { href: `#/runs/${seg(run.run_id)}` }, `Run ${run.run_id}`)),
     ),
     errors.length
       ? dataTable({

@@ -1,6 +1,7 @@
 // The billing report of a period: what each customer cost and what they are billed, the margin,
-// the savings the reseller keeps, unassigned accounts, totals per currency, whether the bill is
-// final — and the month-end action, generating the invoices.
+// the savings the reseller keeps, unassigned accounts (each assignable to a customer right here),
+// totals per currency, whether the bill is final — and the month-end action, generating the
+// invoices. Without a period in the URL it opens on the latest period with bills or invoices.
 
 import { seg } from "../api.js";
 import { costPriceChart } from "../chart.js";
@@ -8,7 +9,7 @@ import { h } from "../dom.js";
 import { saveText } from "../download.js";
 import { integer, isPeriod, money, percent, previousPeriod, providerName, titleCase } from "../format.js";
 import { href, navigate } from "../router.js";
-import { badge, busy, dataTable, errorNotice, notice, pageHeader, periodForm, takeFlash } from "../ui.js";
+import { badge, busy, dataTable, errorNotice, flash, notice, pageHeader, periodForm, select, takeFlash } from "../ui.js";
 import { codes } from "../vocabulary.js";
 import { confirmRun, execute, lastRun, runPanel, runSummary } from "./invoice-run.js";
 
@@ -40,11 +41,16 @@ function amount(value, currency) {
 }
 
 export async function render(ctx) {
-  const period = isPeriod(ctx.query.get("period")) ? ctx.query.get("period") : previousPeriod();
+  const asked = isPeriod(ctx.query.get("period")) ? ctx.query.get("period") : null;
+  // Without a period the API answers with the latest period that has bills or invoices.
+  const report = await ctx.api.get("/reports/billing", asked ? { period: asked } : {}, { signal: ctx.signal });
+  const period = isPeriod(report.period) ? report.period : asked ?? previousPeriod();
   ctx.setTitle(`Billing report ${period}`);
-  const [report, billPage] = await Promise.all([
-    ctx.api.get("/reports/billing", { period }, { signal: ctx.signal }),
+  const [billPage, customers] = await Promise.all([
     ctx.api.get("/bills", { period, limit: 100 }, { signal: ctx.signal }).catch(() => null),
+    (report.unassigned ?? []).length
+      ? ctx.api.all("/customers", {}, { signal: ctx.signal, cap: 1000 }).then((page) => page.items).catch(() => [])
+      : Promise.resolve([]),
   ]);
   const bills = billPage?.items ?? null;
   const billCurrency = bills?.find((bill) => bill.currency)?.currency ?? null;
@@ -91,13 +97,14 @@ export async function render(ctx) {
     runArea,
     finalityLine(period, final),
     summaryCards(totalsOf(report)),
-    unassignedNotice(report, billCurrency),
+    unassignedNotice(ctx, report, billCurrency, customers, messages),
     reportTable(rows, totalsOf(report)),
     resellerNote(report, billCurrency),
-    reconciliation(report.reconciliation),
+    reconciliation(report.reconciliation, report.unassigned_check),
     charts(rows),
     h("p", {}, h("a", { href: href("/invoices", { period }) }, `All invoices of ${period}`), " · ",
-      h("a", { href: href("/bills", { period }) }, `Bills of ${period}`)),
+      h("a", { href: href("/bills", { period }) }, `Bills of ${period}`), " · ",
+      h("a", { href: href("/runs", { period }) }, `Invoice runs of ${period}`)),
   );
 }
 
@@ -134,22 +141,58 @@ function card(label, value, extra) {
   return h("div", { class: "card" }, h("dt", {}, label), h("dd", {}, value, extra ? h("small", {}, ` ${extra}`) : null));
 }
 
-function unassignedNotice(report, currency) {
+function unassignedNotice(ctx, report, currency, customers, messages) {
   const unassigned = report.unassigned ?? [];
   if (!unassigned.length) return null;
   return h(
     "section",
     { class: "notice notice-warn unassigned", role: "region", "aria-labelledby": "unassigned-title" },
     h("h2", { id: "unassigned-title" }, `Unassigned accounts (${unassigned.length})`),
-    h("p", {}, "These accounts are in the bill but belong to no customer, so their cost is billed to nobody. Link each one to a customer on the customer's page, then generate the invoices again."),
+    h("p", {}, "These accounts are in the bill but belong to no customer, so their cost is billed to nobody. Assign each one to a customer, then generate the invoices again."),
     h(
       "ul",
       {},
       unassigned.map((entry) =>
         h("li", { dataset: { account: entry.account_id } }, `${providerName(entry.provider)} account `,
-          h("code", {}, entry.account_id), " — cost ", amount(entry.cost, entry.currency ?? currency)),
+          h("code", {}, entry.account_id), " — billed ", amount(entry.billed_cost ?? entry.cost, entry.currency ?? currency),
+          entry.billed_cost !== undefined ? [h("small", { class: "meta" }, " (effective cost "), amount(entry.cost, entry.currency ?? currency), h("small", { class: "meta" }, ")")] : null,
+          " ", assignForm(ctx, entry, customers, messages)),
       ),
     ),
+  );
+}
+
+/** "Assign to customer": link the account to the chosen customer (POST …/accounts), then
+ * show the report again. */
+function assignForm(ctx, entry, customers, messages) {
+  if (!customers.length) {
+    return h("a", { href: "#/customers/new" }, "Create a customer to assign it to");
+  }
+  const choice = select("customer_id", [["", "Choose a customer…"], ...customers.map((c) => [c.id, c.name ? `${c.name} (${c.id})` : c.id])], "", {
+    required: true,
+    "aria-label": `Customer for account ${entry.account_id}`,
+  });
+  const button = h("button", { type: "submit" }, "Assign to customer");
+  return h(
+    "form",
+    {
+      class: "assign-account inline",
+      "aria-label": `Assign account ${entry.account_id}`,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const customerId = choice.value;
+        if (!customerId) return;
+        try {
+          await busy(button, () => ctx.api.post(`/customers/${seg(customerId)}/accounts`, { provider: entry.provider, account_id: entry.account_id }), "Assigning…");
+          flash("ok", h("p", {}, `${providerName(entry.provider)} account ${entry.account_id} assigned to ${customerId}. Generate the invoices again to bill it.`));
+          ctx.refresh();
+        } catch (error) {
+          messages.replaceChildren(errorNotice(error));
+        }
+      },
+    },
+    choice,
+    button,
   );
 }
 
@@ -160,7 +203,8 @@ function resellerNote(report, currency) {
     "p",
     { class: "meta" },
     "Kept by the reseller (payer accounts: commitment fees, support): ",
-    accounts.map((entry, index) => [index ? ", " : "", `${providerName(entry.provider)} `, h("code", {}, entry.account_id), " ", amount(entry.cost, entry.currency ?? currency)]),
+    accounts.map((entry, index) => [index ? ", " : "", `${providerName(entry.provider)} `, h("code", {}, entry.account_id), " ", amount(entry.cost, entry.currency ?? currency),
+      entry.billed_cost !== undefined ? h("small", { class: "meta" }, ` (billed ${money(entry.billed_cost, entry.currency ?? currency)})`) : null]),
     ".",
   );
 }
@@ -227,12 +271,14 @@ function charts(rows) {
     figures.map((currency) => costPriceChart(withFigures(currency).map((row) => ({ ...row, name: row.name ?? row.customer_id })), currency)));
 }
 
-/** Where every unit of the bill went, per bill currency (when the API reconciles the period). */
-function reconciliation(result) {
+/** Where every unit of the bill went, per bill currency (when the API reconciles the period),
+ * and why its unassigned figure differs from the list of unassigned accounts, when it does. */
+function reconciliation(result, checks) {
   if (!result?.currencies?.length) return null;
   const rows = result.currencies;
   const retainedCell = (c) =>
     Object.entries(c.retained ?? {}).map(([reason, value], index) => [index ? h("br") : null, `${titleCase(reason)}: `, amount(value, c.currency)]);
+  const hasPayer = rows.some((c) => c.reseller_accounts !== undefined);
   return h("section", { "aria-labelledby": "reconciliation-title", class: "reconciliation" },
     h("h2", { id: "reconciliation-title" }, "Where the bill went"),
     result.balanced
@@ -241,16 +287,42 @@ function reconciliation(result) {
           result.unpriced_customers?.length ? ` Not priced: ${result.unpriced_customers.join(", ")}.` : "",
           result.duplicated_lines ? ` ${result.duplicated_lines} line(s) are in more than one bill file: they are counted twice (see Bills).` : "")),
     dataTable({
-      caption: "Reconciliation per bill currency",
+      caption: "Reconciliation per bill currency (billed cost)",
       columns: [
         { label: "Currency", value: (c) => c.currency },
         { label: "Bill total", numeric: true, value: (c) => amount(c.bill_total, c.currency) },
         { label: "Billed to customers", numeric: true, value: (c) => amount(c.billed, c.currency) },
         { label: "Kept by the reseller", numeric: true, value: retainedCell },
-        { label: "Unassigned", numeric: true, value: (c) => amount(c.unassigned, c.currency) },
+        hasPayer ? { label: "Payer accounts' own lines", numeric: true, value: (c) => amount(c.reseller_accounts, c.currency), data: () => ({ col: "reseller_accounts" }) } : null,
+        { label: "Unassigned", numeric: true, value: (c) => amount(c.unassigned, c.currency), data: () => ({ col: "unassigned" }) },
         { label: "Not priced", numeric: true, value: (c) => amount(c.unpriced, c.currency) },
         { label: "Difference", numeric: true, value: (c) => amount(c.difference, c.currency) },
-      ],
+      ].filter(Boolean),
       rows,
-    }));
+      rowAttrs: (c) => ({ dataset: { currency: c.currency } }),
+    }),
+    unassignedExplanation(result, checks ?? []));
+}
+
+const REASONS = {
+  owned_part_of_period: (a) => `${a.customer_id ? `owned by ${a.customer_id}` : "owned by a customer"} for part of the period only: the lines of the other days belong to nobody`,
+  changed_since_run: () => "changed since the run that reconciled (assigned, or new bills): generate the invoices again to reconcile it",
+};
+
+function unassignedExplanation(result, checks) {
+  const differing = checks.filter((check) => !check.agrees);
+  if (!differing.length) return null;
+  return h("div", { class: "unassigned-check", role: "note" },
+    differing.map((check) =>
+      h("p", { dataset: { currency: check.currency } },
+        `Unassigned ${check.currency}: the reconciliation counts `, amount(check.reconciled, check.currency),
+        ", the accounts listed above come to ", amount(check.listed, check.currency), ". The difference: ",
+        check.accounts.map((a, index) => [
+          index ? "; " : "",
+          a.account_id ? [h("code", {}, a.account_id), " "] : null,
+          amount(a.reconciled, check.currency), a.account_id ? ` in the run, ${money(a.listed, check.currency)} listed now — ` : " — ",
+          (REASONS[a.reason] ?? (() => a.reason))(a),
+        ]),
+        result.computed_at ? ` (reconciled ${result.computed_at.replace("T", " ").slice(0, 16)} UTC).` : "."),
+    ));
 }
