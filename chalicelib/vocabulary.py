@@ -25,8 +25,6 @@ PROVIDER_NAMES = {
 DOCUMENT_KINDS = ("invoice", "credit_note")
 INVOICE_STATUSES = ("draft", "issued", "paid", "void")
 INVOICE_STATUS_NAMES = {"draft": "Draft", "issued": "Issued", "paid": "Paid", "void": "Void"}
-# The columns the invoice list sorts by (GET /invoices?sort=).
-INVOICE_SORTS = ("number", "customer", "period", "total", "status", "issued_at")
 
 # The kinds of an invoice's lines.
 LINE_KINDS = (

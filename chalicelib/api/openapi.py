@@ -16,7 +16,6 @@ from chalicelib.vocabulary import (
     BILL_STATUSES,
     DEFAULT_INVOICE_NUMBER_PREFIX,
     DOCUMENT_KINDS,
-    INVOICE_SORTS,
     INVOICE_STATUSES,
     LINE_KINDS,
     MATCH_KEYS,
@@ -801,6 +800,7 @@ INVOICE_FILTERS = [
     _query("max_total", DECIMAL_FILTER, "Total at most this (in the invoice's currency)."),
 ]
 # Sorting and searching the filtered invoices (chalicelib/service/invoice_list.py).
+INVOICE_SORTS = ("number", "customer", "period", "total", "status", "issued_at")
 INVOICE_LIST_ORDER = [
     _query(
         "sort",
