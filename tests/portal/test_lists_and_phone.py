@@ -5,6 +5,8 @@ totals in view without a sideways scroll, charts that draw their labels inside t
 from __future__ import annotations
 
 import re
+import secrets
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +25,7 @@ from tests.portal.support import (
 
 pytestmark = pytest.mark.browser
 
-DRAFT_PERIOD = "2027-03"  # acme's subscription runs on; umbrella's ended in 2026-10
+DRAFT_PERIOD = "2027-03"  # a period of this test's own customers only
 
 ROW_IDS = (
     "() => [...document.querySelectorAll('tbody tr[data-invoice]')].map(r => r.dataset.invoice)"
@@ -80,26 +82,59 @@ def test_invoice_list_sorts_and_searches_on_the_server(operator_page: Any, porta
     assert page.evaluate(ROW_IDS) == [by_total["items"][0]["id"]]
 
 
+def _customer(portal: Portal, customer_id: str, subscribed: bool) -> None:
+    portal.api(
+        "POST",
+        "/customers",
+        {
+            "id": customer_id,
+            "name": f"{customer_id.title()} Ltd",
+            "currency": "USD",
+            "tax_profile": {"country": "US", "region": None, "tax_id": None, "exempt": False},
+            "price_list_id": "standard",
+            "email": f"billing@{customer_id}.example",
+        },
+    )
+    if subscribed:
+        portal.api(
+            "POST",
+            f"/customers/{customer_id}/subscriptions",
+            {"plan_id": "managed", "quantity": 1, "start_date": f"{DRAFT_PERIOD}-01"},
+        )
+
+
+def _usd(amount: str) -> str:
+    return f"${Decimal(amount):,.2f}"
+
+
 def test_drafts_show_their_number_and_are_not_summed_as_invoiced(
     operator_page: Any, portal: Portal
 ) -> None:
     page = operator_page
-    run = portal.run_invoices(DRAFT_PERIOD, "draft", ["acme", "umbrella"])
-    # umbrella has nothing to bill in that period: no $0.00 draft for it.
-    assert (run["counts"]["saved"], run["counts"]["unchanged"]) == (1, 1), run
-    drafts = portal.api("GET", f"/invoices?period={DRAFT_PERIOD}")["items"]
-    assert [(d["customer_id"], d["status"]) for d in drafts] == [("acme", "draft")]
-    go(page, portal, f"/invoices?period={DRAFT_PERIOD}")
-    row = page.locator(f'tbody tr[data-invoice="{drafts[0]["id"]}"]')
-    expect(row.get_by_role("link")).to_have_text("Draft #1")
-    expect(page.locator('[data-summary="drafts"]')).to_contain_text("1 draft (not invoiced)")
-    expect(page.locator('[data-summary="invoiced"]')).to_have_count(0)
+    tag = secrets.token_hex(3)
+    drafted, issued, idle = (f"lists-{name}-{tag}" for name in ("drafted", "issued", "idle"))
+    _customer(portal, drafted, subscribed=True)
+    _customer(portal, issued, subscribed=True)
+    _customer(portal, idle, subscribed=False)
+    run = portal.run_invoices(DRAFT_PERIOD, "draft", [drafted, issued, idle])
+    # The customer with nothing to bill gets no $0.00 draft.
+    assert (run["counts"]["saved"], run["counts"]["unchanged"]) == (2, 1), run
+    listed = portal.api("GET", f"/invoices?period={DRAFT_PERIOD}&q=lists-&limit=100")["items"]
+    mine = {i["customer_id"]: i for i in listed if i["customer_id"].endswith(tag)}
+    assert set(mine) == {drafted, issued}
+    portal.api("POST", f"/invoices/{mine[issued]['id']}/issue", {})
 
-    # The demo month: its issued invoices are invoiced, and a draft beside them is not added.
-    go(page, portal, f"/invoices?period={DEMO_PERIOD}")
-    invoiced = page.locator('[data-summary="invoiced"]')
-    expect(invoiced).to_contain_text("Invoiced for 2026-10 (issued or paid)")
-    expect(page.locator('[data-summary="drafts"]')).to_have_count(0)
+    go(page, portal, f"/invoices?period={DRAFT_PERIOD}&q={tag}")
+    row = page.locator(f'tbody tr[data-invoice="{mine[drafted]["id"]}"]')
+    expect(row.get_by_role("link")).to_have_text("Draft #1")
+    expect(row.locator('[data-label="Customer"]')).to_have_text(f"{drafted.title()} Ltd")
+    # Only the issued invoice is invoiced; the draft is counted apart, never added to it.
+    expect(page.locator('[data-summary="invoiced"]')).to_have_text(
+        f"Invoiced for {DRAFT_PERIOD} (issued or paid): {_usd(mine[issued]['total'])}"
+    )
+    expect(page.locator('[data-summary="drafts"]')).to_have_text(
+        f"1 draft (not invoiced): {_usd(mine[drafted]['total'])}"
+    )
 
 
 PHONE = {"width": 390, "height": 844}

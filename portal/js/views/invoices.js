@@ -123,11 +123,11 @@ function filterForm(filters, customers, operator, ordering, size) {
     : input("customer_id", filters.customer_id, { placeholder: "customer id" });
   const search = input("q", filters.q, {
     type: "search",
-    placeholder: operator ? "INV-2026-… or a customer" : "INV-2026-…",
+    placeholder: operator ? "Number or customer" : "Invoice number",
     maxlength: 100,
   });
   const controls = [
-    field("Search", search, operator ? "Invoice number, or customer name or id" : "Invoice number"),
+    field("Search", search),
     operator ? field("Customer", customerControl) : null,
     field("Billing period", input("period", filters.period, { type: "month" })),
     field("Status", select("status", statusOptions(operator), filters.status)),
