@@ -82,61 +82,6 @@ def test_invoice_list_sorts_and_searches_on_the_server(operator_page: Any, porta
     assert page.evaluate(ROW_IDS) == [by_total["items"][0]["id"]]
 
 
-def _customer(portal: Portal, customer_id: str, subscribed: bool) -> None:
-    portal.api(
-        "POST",
-        "/customers",
-        {
-            "id": customer_id,
-            "name": f"{customer_id.title()} Ltd",
-            "currency": "USD",
-            "tax_profile": {"country": "US", "region": None, "tax_id": None, "exempt": False},
-            "price_list_id": "standard",
-            "email": f"billing@{customer_id}.example",
-        },
-    )
-    if subscribed:
-        portal.api(
-            "POST",
-            f"/customers/{customer_id}/subscriptions",
-            {"plan_id": "managed", "quantity": 1, "start_date": f"{DRAFT_PERIOD}-01"},
-        )
-
-
-def _usd(amount: str) -> str:
-    return f"${Decimal(amount):,.2f}"
-
-
-def test_drafts_show_their_number_and_are_not_summed_as_invoiced(
-    operator_page: Any, portal: Portal
-) -> None:
-    page = operator_page
-    tag = secrets.token_hex(3)
-    drafted, issued, idle = (f"lists-{name}-{tag}" for name in ("drafted", "issued", "idle"))
-    _customer(portal, drafted, subscribed=True)
-    _customer(portal, issued, subscribed=True)
-    _customer(portal, idle, subscribed=False)
-    run = portal.run_invoices(DRAFT_PERIOD, "draft", [drafted, issued, idle])
-    # The customer with nothing to bill gets no $0.00 draft.
-    assert (run["counts"]["saved"], run["counts"]["unchanged"]) == (2, 1), run
-    listed = portal.api("GET", f"/invoices?period={DRAFT_PERIOD}&q=lists-&limit=100")["items"]
-    mine = {i["customer_id"]: i for i in listed if i["customer_id"].endswith(tag)}
-    assert set(mine) == {drafted, issued}
-    portal.api("POST", f"/invoices/{mine[issued]['id']}/issue", {})
-
-    go(page, portal, f"/invoices?period={DRAFT_PERIOD}&q={tag}")
-    row = page.locator(f'tbody tr[data-invoice="{mine[drafted]["id"]}"]')
-    expect(row.get_by_role("link")).to_have_text("Draft #1")
-    expect(row.locator('[data-label="Customer"]')).to_have_text(f"{drafted.title()} Ltd")
-    # Only the issued invoice is invoiced; the draft is counted apart, never added to it.
-    expect(page.locator('[data-summary="invoiced"]')).to_have_text(
-        f"Invoiced for {DRAFT_PERIOD} (issued or paid): {_usd(mine[issued]['total'])}"
-    )
-    expect(page.locator('[data-summary="drafts"]')).to_have_text(
-        f"1 draft (not invoiced): {_usd(mine[drafted]['total'])}"
-    )
-
-
 PHONE = {"width": 390, "height": 844}
 
 IN_VIEW = """(el) => {
@@ -203,3 +148,59 @@ def test_amounts_and_totals_stay_in_view_on_a_phone(page: Any, portal: Portal) -
         assert cells.count() > 0, screen
         for cell in cells.all()[:20]:
             _assert_in_view(cell, screen)
+
+
+# Last in the module: its customers would otherwise be in the screenshots above.
+def _customer(portal: Portal, customer_id: str, subscribed: bool) -> None:
+    portal.api(
+        "POST",
+        "/customers",
+        {
+            "id": customer_id,
+            "name": f"{customer_id.title()} Ltd",
+            "currency": "USD",
+            "tax_profile": {"country": "US", "region": None, "tax_id": None, "exempt": False},
+            "price_list_id": "standard",
+            "email": f"billing@{customer_id}.example",
+        },
+    )
+    if subscribed:
+        portal.api(
+            "POST",
+            f"/customers/{customer_id}/subscriptions",
+            {"plan_id": "managed", "quantity": 1, "start_date": f"{DRAFT_PERIOD}-01"},
+        )
+
+
+def _usd(amount: str) -> str:
+    return f"${Decimal(amount):,.2f}"
+
+
+def test_drafts_show_their_number_and_are_not_summed_as_invoiced(
+    operator_page: Any, portal: Portal
+) -> None:
+    page = operator_page
+    tag = secrets.token_hex(3)
+    drafted, issued, idle = (f"lists-{name}-{tag}" for name in ("drafted", "issued", "idle"))
+    _customer(portal, drafted, subscribed=True)
+    _customer(portal, issued, subscribed=True)
+    _customer(portal, idle, subscribed=False)
+    run = portal.run_invoices(DRAFT_PERIOD, "draft", [drafted, issued, idle])
+    # The customer with nothing to bill gets no $0.00 draft.
+    assert (run["counts"]["saved"], run["counts"]["unchanged"]) == (2, 1), run
+    listed = portal.api("GET", f"/invoices?period={DRAFT_PERIOD}&q=lists-&limit=100")["items"]
+    mine = {i["customer_id"]: i for i in listed if i["customer_id"].endswith(tag)}
+    assert set(mine) == {drafted, issued}
+    portal.api("POST", f"/invoices/{mine[issued]['id']}/issue", {})
+
+    go(page, portal, f"/invoices?period={DRAFT_PERIOD}&q={tag}")
+    row = page.locator(f'tbody tr[data-invoice="{mine[drafted]["id"]}"]')
+    expect(row.get_by_role("link")).to_have_text("Draft #1")
+    expect(row.locator('[data-label="Customer"]')).to_have_text(f"{drafted.title()} Ltd")
+    # Only the issued invoice is invoiced; the draft is counted apart, never added to it.
+    expect(page.locator('[data-summary="invoiced"]')).to_have_text(
+        f"Invoiced for {DRAFT_PERIOD} (issued or paid): {_usd(mine[issued]['total'])}"
+    )
+    expect(page.locator('[data-summary="drafts"]')).to_have_text(
+        f"1 draft (not invoiced): {_usd(mine[drafted]['total'])}"
+    )
