@@ -159,7 +159,11 @@ def _sort_position(after: Any) -> list[str] | None:
 
 @operation("getInvoice")
 def get_invoice(call: Call, invoice_id: str) -> Doc:
-    doc = _visible(call, invoice_id)
+    return _shown(_visible(call, invoice_id), call)
+
+
+def _shown(doc: Mapping[str, Any], call: Call) -> Doc:
+    """One invoice as the caller sees it, with its customer's name (as the list shows it)."""
     names = invoice_list.customer_names([doc["customer_id"]], call.principal.is_operator)
     return public(invoice_list.with_customer_names([doc], names)[0], call.principal)
 
@@ -188,7 +192,7 @@ def get_invoice_csv(call: Call, invoice_id: str) -> Any:
 
 @operation("issueInvoice")
 def issue(call: Call, invoice_id: str) -> Doc:
-    return public(invoice_lifecycle.issue_invoice(invoice_id), call.principal)
+    return _shown(invoice_lifecycle.issue_invoice(invoice_id), call)
 
 
 def _timestamp(value: str | None, field: str) -> str:
@@ -206,16 +210,13 @@ def _timestamp(value: str | None, field: str) -> str:
 @operation("markInvoicePaid")
 def mark_invoice_paid(call: Call, invoice_id: str) -> Doc:
     paid_at = _timestamp(call.fields.get("paid_at"), "paid_at")
-    return public(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call.principal)
+    return _shown(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call)
 
 
 @operation("voidInvoice")
 def void_invoice(call: Call, invoice_id: str) -> Doc:
     voided, credit_note = invoice_lifecycle.void_invoice(invoice_id, call.fields.get("reason"))
-    return {
-        "invoice": public(voided, call.principal),
-        "credit_note": public(credit_note, call.principal),
-    }
+    return {"invoice": _shown(voided, call), "credit_note": _shown(credit_note, call)}
 
 
 @operation("creditInvoice")
@@ -230,4 +231,4 @@ def credit_invoice(call: Call, invoice_id: str) -> Doc:
     note = invoice_lifecycle.credit_invoice(
         invoice_id, amount=_decimal(fields.get("amount")), lines=chosen, reason=fields.get("reason")
     )
-    return public(note, call.principal)
+    return _shown(note, call)
