@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from chalicelib.vocabulary import PROVIDER_NAMES
 from localaws.demo_data import DEMO_PERIOD, demo_reference, write_demo_bills
 
 
@@ -125,7 +126,8 @@ def format_report(report: dict[str, Any]) -> str:
     for entry in report["unassigned"]:
         cost = Decimal(entry["cost"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
         lines.append(
-            f"unassigned: {entry['provider']} account {entry['account_id']}, "
+            f"unassigned: {PROVIDER_NAMES.get(entry['provider'], entry['provider'])} account "
+            f"{entry['account_id']}, "
             f"cost {cost} {entry['currency']}: assign it to a customer"
         )
     lines.extend(_reconciliation_lines(report.get("reconciliation")))

@@ -21,7 +21,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.service import einvoices
+from chalicelib.service import einvoices, invoice_list
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
@@ -37,6 +37,7 @@ CUSTOMER_FIELDS = (
     "number",
     "kind",
     "customer_id",
+    "customer_name",
     "period",
     "currency",
     "status",
@@ -85,7 +86,11 @@ def customer_view(doc: Mapping[str, Any]) -> Doc:
 
 def public(doc: Mapping[str, Any], principal: Principal) -> Doc:
     if principal.is_operator:
-        return {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+        view = {k: v for k, v in doc.items() if k not in INTERNAL_FIELDS}
+        if doc.get("status") == "draft" and doc.get("sequence"):
+            # "Draft #n" until it is numbered: n counts the customer's invoices of the period.
+            view["draft_number"] = doc["sequence"]
+        return view
     return customer_view(doc)
 
 
@@ -124,19 +129,47 @@ def list_invoices(call: Call) -> Doc:
         max_total=_decimal(q.get("max_total")),
         hide_drafts=None if call.principal.is_operator else True,
     )
+    ordering = invoice_list.ordering_of(q.get("sort"), q.get("order"), q.get("q"))
     scope = "invoices:" + json.dumps(
-        {k: str(v) for k, v in vars(invoice_filter).items() if v is not None}, sort_keys=True
+        {
+            **{k: str(v) for k, v in vars(invoice_filter).items() if v is not None},
+            **({} if ordering is None else {"ordering": vars(ordering)}),
+        },
+        sort_keys=True,
     )
     after = decode_cursor(q.get("cursor"), scope)
+    operator = call.principal.is_operator
+    if ordering is not None:
+        docs, position = invoice_list.sorted_invoices(
+            invoice_filter, ordering, q["limit"], _sort_position(after), operator
+        )
+        return page_body([public(d, call.principal) for d in docs], position, scope)
     page = search_invoices(
         invoice_filter, q["limit"], None if after is None else position_of(after, dict)
     )
-    return page_body([public(d, call.principal) for d in page.docs], page.next_key, scope)
+    names = invoice_list.customer_names({d["customer_id"] for d in page.docs}, operator)
+    docs = invoice_list.with_customer_names(page.docs, names)
+    return page_body([public(d, call.principal) for d in docs], page.next_key, scope)
+
+
+def _sort_position(after: Any) -> list[str] | None:
+    if after is None:
+        return None
+    position = position_of(after, list)
+    if not position or not all(isinstance(part, str) for part in position):
+        raise InvalidInput("the cursor is not valid", field="cursor")
+    return list(position)
 
 
 @operation("getInvoice")
 def get_invoice(call: Call, invoice_id: str) -> Doc:
-    return public(_visible(call, invoice_id), call.principal)
+    return _shown(_visible(call, invoice_id), call)
+
+
+def _shown(doc: Mapping[str, Any], call: Call) -> Doc:
+    """One invoice as the caller sees it, with its customer's name (as the list shows it)."""
+    names = invoice_list.customer_names([doc["customer_id"]], call.principal.is_operator)
+    return public(invoice_list.with_customer_names([doc], names)[0], call.principal)
 
 
 @operation("getInvoiceCsv")
@@ -177,7 +210,7 @@ def get_invoice_einvoice(call: Call, invoice_id: str) -> Any:
 
 @operation("issueInvoice")
 def issue(call: Call, invoice_id: str) -> Doc:
-    return public(invoice_lifecycle.issue_invoice(invoice_id), call.principal)
+    return _shown(invoice_lifecycle.issue_invoice(invoice_id), call)
 
 
 def _timestamp(value: str | None, field: str) -> str:
@@ -195,16 +228,13 @@ def _timestamp(value: str | None, field: str) -> str:
 @operation("markInvoicePaid")
 def mark_invoice_paid(call: Call, invoice_id: str) -> Doc:
     paid_at = _timestamp(call.fields.get("paid_at"), "paid_at")
-    return public(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call.principal)
+    return _shown(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call)
 
 
 @operation("voidInvoice")
 def void_invoice(call: Call, invoice_id: str) -> Doc:
     voided, credit_note = invoice_lifecycle.void_invoice(invoice_id, call.fields.get("reason"))
-    return {
-        "invoice": public(voided, call.principal),
-        "credit_note": public(credit_note, call.principal),
-    }
+    return {"invoice": _shown(voided, call), "credit_note": _shown(credit_note, call)}
 
 
 @operation("creditInvoice")
@@ -219,4 +249,4 @@ def credit_invoice(call: Call, invoice_id: str) -> Doc:
     note = invoice_lifecycle.credit_invoice(
         invoice_id, amount=_decimal(fields.get("amount")), lines=chosen, reason=fields.get("reason")
     )
-    return public(note, call.principal)
+    return _shown(note, call)

@@ -500,6 +500,8 @@ INVOICE: Schema = {
         "number": {"type": ["string", "null"]},
         "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
         "customer_id": _ref("Id"),
+        "customer_name": {"type": ["string", "null"]},
+        "draft_number": {"type": "integer", "description": "A draft's sequence (operators)."},
         "period": _ref("Period"),
         "currency": _ref("Currency"),
         "status": {"type": "string", "enum": list(INVOICE_STATUSES)},
@@ -984,6 +986,23 @@ INVOICE_FILTERS = [
     _query("min_total", DECIMAL_FILTER, "Total at least this (in the invoice's currency)."),
     _query("max_total", DECIMAL_FILTER, "Total at most this (in the invoice's currency)."),
 ]
+# Sorting and searching the filtered invoices (chalicelib/service/invoice_list.py).
+INVOICE_SORTS = ("number", "customer", "period", "total", "status", "issued_at")
+INVOICE_LIST_ORDER = [
+    _query(
+        "sort",
+        {"type": "string", "enum": list(INVOICE_SORTS)},
+        "Sort by this column (drafts after numbered invoices); without sort or q, the order of "
+        "the index that answers the filters. At most 5000 invoices may match to sort or search.",
+    ),
+    _query("order", {"type": "string", "enum": ["asc", "desc"]}, "asc (default) or desc."),
+    _query(
+        "q",
+        {"type": "string", "minLength": 1, "maxLength": 100},
+        "Search: invoice number starting with q, or customer id or name containing q "
+        "(case-insensitive). Without sort, newest periods first.",
+    ),
+]
 
 # --- operations ----------------------------------------------------------------------------------
 
@@ -1446,7 +1465,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 "Invoices, filtered (customers see only their own)",
                 roles=EVERYONE,
                 ok=(200, "InvoicePage"),
-                params=INVOICE_FILTERS + page,
+                params=INVOICE_FILTERS + INVOICE_LIST_ORDER + page,
             )
         },
         "/invoices/{invoice_id}": {

@@ -128,6 +128,11 @@ class Invoice:
         return self.subtotal + self.tax_total
 
     @property
+    def nothing_to_bill(self) -> bool:
+        """No line bills anything: an invoice run makes no $0.00 draft of it."""
+        return all(line.amount == 0 for line in self.lines) and self.total == 0
+
+    @property
     def price(self) -> Decimal:
         """What the customer pays before tax: the report's price."""
         return self.subtotal

@@ -27,6 +27,7 @@ from chalicelib.billing.periods import Proration, proration
 from chalicelib.billing.reference import Plan, Subscription
 from chalicelib.billing.tax import compute_tax
 from chalicelib.errors import BillingError
+from chalicelib.vocabulary import PROVIDER_NAMES
 
 __all__ = ["Invoice", "InvoiceLine", "TaxLine", "compose_invoice", "compute_tax"]
 
@@ -112,7 +113,7 @@ class CreditPool:
     def label(self) -> str:
         if self.providers is None:
             return APPLIED
-        return f"{APPLIED} ({', '.join(p.upper() for p in self.providers)})"
+        return f"{APPLIED} ({', '.join(provider_name(p) for p in self.providers)})"
 
 
 def prepurchased_credit(cp: CustomerPeriod, fx: FxConverter) -> list[CreditPool]:
@@ -268,10 +269,21 @@ def _consume(remaining: dict[str, Decimal], scope: Sequence[str], amount: Decima
 # --- stage 6: the cloud lines and the pre-purchased lines ---------------------------------------
 
 
+def provider_name(provider: str) -> str:
+    """The provider as it writes its own name ("Azure", "Google Cloud"); an unknown code as is."""
+    return PROVIDER_NAMES.get(provider, provider)
+
+
 def cloud_line_description(provider: str, service: str) -> str:
-    """'AWS Amazon Simple Storage Service', but 'AWS Lambda', not 'AWS AWS Lambda'."""
-    label = provider.upper()
-    return service if service.upper().startswith(label + " ") else f"{label} {service}"
+    """'AWS Amazon Simple Storage Service', but 'AWS Lambda', not 'AWS AWS Lambda', and
+    'Google Cloud Storage' for Google Cloud's 'Cloud Storage'."""
+    label = provider_name(provider)
+    if service.casefold().startswith(label.casefold() + " "):
+        return service
+    last_word = label.rsplit(" ", 1)[-1]
+    if " " in label and service.casefold().startswith(last_word.casefold() + " "):
+        return f"{label.rsplit(' ', 1)[0]} {service}"
+    return f"{label} {service}"
 
 
 def cloud_usage_lines(cloud: Iterable[CloudCharge], currency: str) -> list[InvoiceLine]:
@@ -292,9 +304,9 @@ def prepurchased_lines(prepurchased: Prepurchased, currency: str) -> list[Invoic
     """−round(applied) per pool; the waived overage; unused credit under the `credit` policy."""
     lines = []
     for o in prepurchased.pools:
-        lines.append(
-            InvoiceLine("prepurchased_credit", o.pool.label, -round_money(o.applied, currency))
-        )
+        applied = round_money(o.applied, currency)
+        if applied:  # a pool nothing drew from prints no line (its figures keep the credit)
+            lines.append(InvoiceLine("prepurchased_credit", o.pool.label, -applied))
         waived = round_money(o.waived, currency)
         if waived:
             lines.append(InvoiceLine("prepurchased_credit", WAIVED, -waived))
@@ -324,6 +336,8 @@ def discount_lines(cp: CustomerPeriod, lines: Sequence[InvoiceLine]) -> list[Inv
     if discount.percent == 0 or base == 0:
         return []
     amount = round_money(base * discount.percent / 100, cp.customer.currency)
+    if not amount:  # a discount that rounds to nothing is not printed
+        return []
     label = _APPLIES_TO_LABEL[discount.applies_to]
     return [InvoiceLine("discount", f"Discount {plain(discount.percent)} % on {label}", -amount)]
 
@@ -340,6 +354,8 @@ def custom_lines(cp: CustomerPeriod, lines: Sequence[InvoiceLine]) -> list[Invoi
             assert item.percent is not None
             amount = _base(lines, item.applies_to) * item.percent / 100
         amount = round_money(amount, cp.customer.currency)
+        if not amount and item.type != "fee":  # a credit of nothing (a percent of nothing)
+            continue
         out.append(
             InvoiceLine("custom", item.description, amount if item.type == "fee" else -amount)
         )

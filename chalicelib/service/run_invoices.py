@@ -23,7 +23,9 @@ from chalicelib.errors import Conflict
 from chalicelib.service.invoices import issue_draft
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import FILE_FIELDS, InvoiceCsvKeys, invoice_csv_keys
-from chalicelib.store.records import Doc
+from chalicelib.store.records import Doc, LivePointer
+
+NOTHING_TO_BILL = "nothing to bill"
 
 
 def _now() -> str:
@@ -37,6 +39,8 @@ def save_customer_invoice(
     (``saved`` or ``unchanged``, recorded on the run as well)."""
     pointer = invoices.live_pointer(customer_id, period)
     decision = decide(None if pointer is None else pointer["status"], mode)
+    if invoice.nothing_to_bill and decision.action is not Action.LEAVE_ISSUED:
+        return _nothing_to_bill(run_id, period, customer_id, pointer)
     if pointer is not None and decision.action is Action.LEAVE_ISSUED:
         return _record(
             run_id,
@@ -103,6 +107,25 @@ def save_customer_invoice(
             "currency": doc.get("currency"),
         },
     )
+
+
+def _nothing_to_bill(
+    run_id: str, period: str, customer_id: str, pointer: LivePointer | None
+) -> Doc:
+    """No line bills anything: no $0.00 draft. A draft of an earlier run, which billed
+    something then, is stale and deleted with its files (it was never issued, nobody saw it)."""
+    result: Doc = {"status": "unchanged", "invoice_id": None, "reason": NOTHING_TO_BILL}
+    if pointer is not None and pointer["status"] == "draft":
+        stale = invoices.get_invoice(pointer["invoice_id"])
+        try:
+            invoices.delete_live_draft(stale, pointer)
+        except Conflict:
+            return _unchanged(run_id, period, customer_id, "recomputed or issued concurrently")
+        _delete_files(stale)
+        result["deleted_draft_id"] = stale["id"]
+    elif pointer is not None:  # the void invoice the next one would follow
+        result["invoice_id"] = pointer["invoice_id"]
+    return _record(run_id, customer_id, result)
 
 
 def draft_csv_keys(invoice_id: str, run_id: str) -> InvoiceCsvKeys:

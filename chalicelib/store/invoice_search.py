@@ -222,3 +222,17 @@ def search_invoices(f: InvoiceFilter, limit: int, start: Mapping[str, str] | Non
             raise InvalidInput("the cursor does not belong to this list", field="cursor") from None
         raise
     return Page(docs, None)
+
+
+def matching_invoices(f: InvoiceFilter, at_most: int) -> list[Doc]:
+    """Every invoice matching ``f``, read through the same indexed query as the pages of
+    :func:`search_invoices`, stopping once more than ``at_most`` are read (the caller sees
+    ``at_most + 1`` items and knows the set is larger than it wants to hold)."""
+    docs: list[Doc] = []
+    start: Mapping[str, str] | None = None
+    while True:
+        page = search_invoices(f, at_most + 1 - len(docs), start)
+        docs += page.docs
+        if page.next_key is None or len(docs) > at_most:
+            return docs
+        start = page.next_key

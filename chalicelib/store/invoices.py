@@ -140,6 +140,39 @@ def save_live_invoice(
         raise
 
 
+def delete_live_draft(draft: Mapping[str, Any], pointer: LivePointer) -> None:
+    """Delete the live draft of its customer and period (a run found nothing to bill), if the
+    draft and the pointer are still as the caller read them; raises Conflict otherwise.
+
+    The pointer goes back to what it was before the draft was written: none, or the void
+    invoice the draft followed, so the next invoice of the period takes the draft's sequence.
+    """
+    customer_id, period, sequence = draft["customer_id"], draft["period"], pointer["sequence"]
+    pointer_key = (f"LIVE#{customer_id}#{period}", "LIVE")
+    as_read = InvoiceItem.doc == pointer
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.delete(
+                InvoiceItem(f"INVOICE#{draft['id']}", "INVOICE"),
+                condition=(InvoiceItem.doc == draft) & (InvoiceItem.status == "draft"),
+            )
+            if sequence > 1:
+                voided = {
+                    "invoice_id": invoice_id_for(customer_id, period, sequence - 1),
+                    "sequence": sequence - 1,
+                    "status": "void",
+                }
+                transaction.save(
+                    InvoiceItem(*pointer_key, kind="live", doc=voided), condition=as_read
+                )
+            else:
+                transaction.delete(InvoiceItem(*pointer_key), condition=as_read)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            raise Conflict(f"invoice of {customer_id} for {period} changed") from None
+        raise
+
+
 def update_invoice(doc: Doc, expected_status: str) -> None:
     """Replace an invoice whose status is still ``expected_status`` (lifecycle transitions)."""
     pointer = live_pointer(doc["customer_id"], doc["period"])

@@ -114,6 +114,7 @@ class RunResult(TypedDict, total=False):
     total: str | None
     currency: str | None
     reason: str
+    deleted_draft_id: str  # the stale draft a run with nothing to bill deleted
     error: Doc
 
 

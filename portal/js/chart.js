@@ -4,36 +4,40 @@
 import { h, svg, uid } from "./dom.js";
 import { money } from "./format.js";
 
-const WIDTH = 720;
-const LABEL = 200;
-const VALUE = 110;
-const BAR = 12;
+// Each customer's name on a line of its own above its two bars, each amount right-aligned at
+// the end of the row: nothing is drawn outside the box, and the drawing keeps its proportions
+// from a phone (390 px) to a desktop without a sideways scroll.
+const WIDTH = 340;
+const VALUE = 86; // room at the right for an amount
+const NAME = 16; // the name's line
+const BAR = 11;
 const GAP = 3;
-const GROUP = 14;
+const GROUP = 10;
+const ROW = NAME + 2 * BAR + GAP + GROUP;
+const NAME_CHARS = 44; // what fits in WIDTH at the name's font size
 
 /** rows: [{name, cost, price}] in one currency → <figure> with an SVG bar chart. */
 export function costPriceChart(rows, currency) {
   const max = Math.max(0, ...rows.flatMap((row) => [Number(row.cost) || 0, Number(row.price) || 0]));
-  const scale = (value) => (max > 0 ? (Math.max(0, Number(value) || 0) / max) * (WIDTH - LABEL - VALUE) : 0);
-  const height = rows.length * (2 * BAR + GAP + GROUP) + GROUP;
+  const scale = (value) => (max > 0 ? (Math.max(0, Number(value) || 0) / max) * (WIDTH - VALUE - 6) : 0);
+  const height = rows.length * ROW + GAP;
   const titleId = uid("chart");
   const bars = rows.map((row, index) => {
-    const y = GROUP + index * (2 * BAR + GAP + GROUP);
+    const y = GAP + index * ROW;
     const bar = (kind, value, offset) => {
-      const width = scale(value);
       const label = `${row.name}: ${kind} ${money(value, currency)}`;
       return [
-        svg("rect", { class: `bar-${kind}`, x: LABEL, y: y + offset, width: Math.max(width, 1), height: BAR, rx: 2 },
+        svg("rect", { class: `bar-${kind}`, x: 0, y: y + offset, width: Math.max(scale(value), 1), height: BAR, rx: 2 },
           svg("title", {}, label)),
-        svg("text", { class: "value", x: LABEL + width + 6, y: y + offset + BAR - 2 }, money(value, currency)),
+        svg("text", { class: "value", x: WIDTH, y: y + offset + BAR - 1, "text-anchor": "end" }, money(value, currency)),
       ];
     };
     return svg(
       "g",
       { "data-customer": row.customer_id },
-      svg("text", { x: LABEL - 8, y: y + BAR + 3, "text-anchor": "end" }, truncate(row.name, 26)),
-      bar("cost", row.cost, 0),
-      bar("price", row.price, BAR + GAP),
+      svg("text", { class: "name", x: 0, y: y + NAME - 4 }, truncate(row.name, NAME_CHARS)),
+      bar("cost", row.cost, NAME),
+      bar("price", row.price, NAME + BAR + GAP),
     );
   });
   const picture = svg(

@@ -104,6 +104,8 @@ export function dataTable({ caption, columns, rows, footer = [], empty = "Nothin
                 scope: tag === "th" ? "row" : null,
                 class: [column.numeric ? "num" : null, column.className].filter(Boolean).join(" ") || null,
                 dataset: column.data ? column.data(row) : undefined,
+                // A phone shows each row as a card: the cell's column name beside its value.
+                "data-label": typeof column.label === "string" ? column.label : null,
               },
               cell,
             );
@@ -113,16 +115,29 @@ export function dataTable({ caption, columns, rows, footer = [], empty = "Nothin
     : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty));
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap stack" },
     h(
       "table",
       {},
       caption ? h("caption", {}, caption) : null,
       h("thead", {}, head),
       h("tbody", {}, body),
-      footer.length ? h("tfoot", {}, footer) : null,
+      footer.length ? labelled(h("tfoot", {}, footer), columns) : null,
     ),
   );
+}
+
+/** The footer's cells get their column's name too (for the phone's cards), counting colspans. */
+function labelled(tfoot, columns) {
+  for (const row of tfoot.rows) {
+    let index = 0;
+    for (const cell of row.cells) {
+      const label = columns[index]?.label;
+      if (cell.tagName === "TD" && typeof label === "string" && !cell.hasAttribute("data-label")) cell.dataset.label = label;
+      index += cell.colSpan || 1;
+    }
+  }
+  return tfoot;
 }
 
 /** A labelled control: <div class="field"><label for>Label</label> control <small>hint</small></div>. */

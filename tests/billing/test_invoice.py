@@ -157,7 +157,7 @@ def test_credit_scoped_to_providers(pipeline: Pipeline) -> None:
     invoice = pipeline.run(cp, rows).invoice
     # Only the GCP 30 is in scope: applied 30, unused 10, AWS 100 not touched.
     assert amounts(invoice, "prepurchased_credit") == [
-        ("Pre-purchased infrastructure applied (GCP)", D("-30.00"))
+        ("Pre-purchased infrastructure applied (Google Cloud)", D("-30.00"))
     ]
     assert (invoice.figures.applied, invoice.figures.overage) == (D("30.00"), D(0))
 
@@ -206,6 +206,19 @@ def test_negative_usage_applies_no_credit(pipeline: Pipeline) -> None:
     rows = [line(BilledCost="-5", ChargeCategory="Credit", ProviderLineType="Credit")]
     invoice = pipeline.run(cp, rows).invoice
     assert (invoice.figures.applied, invoice.figures.overage) == (D(0), D(0))
+
+
+def test_a_credit_nothing_drew_from_prints_no_line(pipeline: Pipeline) -> None:
+    cp = context(
+        accounts=[account(), account("proj", provider="gcp")],
+        plans=[plan(included_credit="40.00", credit_providers=["gcp"])],
+        subscriptions=[subscription()],
+    )
+    invoice = pipeline.run(cp, [line(BilledCost="100")]).invoice  # AWS only: out of scope
+    assert amounts(invoice, "prepurchased_credit") == []
+    assert [line for line in invoice.lines if line.amount == 0] == []
+    # The credit is still in the figures the report shows.
+    assert (invoice.figures.credit, invoice.figures.applied) == (D("40.00"), D(0))
 
 
 # --- stage 7: discounts and custom items --------------------------------------------------------
@@ -438,4 +451,19 @@ def test_a_cloud_line_names_its_provider_once() -> None:
         "AWS Amazon Simple Storage Service"
     )
     assert cloud_line_description("aws", "AWS Lambda") == "AWS Lambda"
-    assert cloud_line_description("gcp", "Compute Engine") == "GCP Compute Engine"
+    assert cloud_line_description("gcp", "Compute Engine") == "Google Cloud Compute Engine"
+    assert cloud_line_description("gcp", "Cloud Storage") == "Google Cloud Storage"
+    assert cloud_line_description("azure", "Virtual Machines") == "Azure Virtual Machines"
+    assert cloud_line_description("oci", "Compute") == "Oracle Cloud Compute"
+
+
+def test_a_discount_that_rounds_to_nothing_prints_no_line(pipeline: Pipeline) -> None:
+    cp = context(
+        customer_=customer(discount={"percent": "10", "applies_to": "cloud"}),
+        plans=[plan(included_credit="0")],
+        subscriptions=[subscription()],
+    )
+    invoice = pipeline.run(cp, [line(BilledCost="0.04")]).invoice
+    assert invoice.cloud_usage_total > 0
+    assert amounts(invoice, "discount") == []
+    assert [line for line in invoice.lines if line.amount == 0] == []

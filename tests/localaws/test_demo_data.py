@@ -156,3 +156,15 @@ def test_one_customer_owns_its_commitments(bill_rows: list[dict[str, str]]) -> N
     arns = {r["reservation/ReservationARN"] or r["savingsPlan/SavingsPlanARN"] for r in bill_rows}
     owners = {arn.split(":")[4] for arn in arns if arn}
     assert owners == {demo.PAYER, demo.GLOBEX}
+
+
+def test_the_printed_report_names_providers_as_they_write_themselves() -> None:
+    from localaws.demo import format_report
+
+    unassigned = [
+        {"provider": "azure", "account_id": "sub-1", "cost": "12.345", "currency": "EUR"},
+        {"provider": "gcp", "account_id": "proj-1", "cost": "1", "currency": "USD"},
+    ]
+    text = format_report({"rows": [], "totals": [], "unassigned": unassigned})
+    assert "unassigned: Azure account sub-1, cost 12.35 EUR" in text
+    assert "unassigned: Google Cloud account proj-1" in text

@@ -46,7 +46,7 @@ def test_issue_then_mark_paid(operator_page: Any, portal: Portal) -> None:
     draft = invoiced_customer(portal, "draft")
     assert draft["status"] == "draft" and draft["number"] is None
     go(page, portal, f"/invoices/{draft['id']}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Draft invoice")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draft invoice #1")
     expect(page.locator(".invoice-header [data-status]")).to_have_text("Draft")
 
     # Cancelling changes nothing.

@@ -13,7 +13,14 @@ import { nameOf } from "../vocabulary.js";
 
 function label(invoice) {
   const kind = invoice.kind === "credit_note" ? "Credit note" : "Invoice";
-  return invoice.number ? `${kind} ${invoice.number}` : `Draft ${kind.toLowerCase()}`;
+  if (invoice.number) return `${kind} ${invoice.number}`;
+  return `Draft ${kind.toLowerCase()}${invoice.draft_number ? ` #${invoice.draft_number}` : ""}`;
+}
+
+// A credit, discount or custom item of nothing says nothing: runs no longer write such lines, but
+// an invoice stored before may hold one. Subscriptions and usage are printed even at zero.
+function printed(line) {
+  return Number(line.amount) !== 0 || line.kind === "subscription" || line.kind === "cloud_usage";
 }
 
 function amount(value, currency) {
@@ -112,7 +119,7 @@ function uncredited(invoice, related) {
 function header(invoice, operator, related) {
   const rows = [
     ["Status", badge(invoice.status)],
-    ["Customer", operator ? h("a", { href: `#/customers/${seg(invoice.customer_id)}` }, invoice.customer_id) : invoice.customer_id],
+    ["Customer", operator ? h("a", { href: `#/customers/${seg(invoice.customer_id)}` }, invoice.customer_name || invoice.customer_id) : invoice.customer_name || invoice.customer_id],
     ["Billing period", invoice.period],
     ["Currency", invoice.currency],
     ["Issued", invoice.issued_at ? dateTime(invoice.issued_at) : "not issued"],
@@ -127,7 +134,7 @@ function header(invoice, operator, related) {
 }
 
 function linesTable(invoice) {
-  const lines = (invoice.lines ?? []).filter((line) => line.kind !== "tax_note");
+  const lines = (invoice.lines ?? []).filter((line) => line.kind !== "tax_note" && printed(line));
   // A tax note (reverse charge) is shown with its tax; a note line repeating it is not.
   const taxNotes = new Set((invoice.taxes ?? []).map((tax) => tax.note).filter(Boolean));
   const notes = (invoice.lines ?? []).filter((line) => line.kind === "tax_note" && !taxNotes.has(line.description));

@@ -1,10 +1,12 @@
-// Invoices: filters by customer, period, status, discount and total (all kept in the URL, so a
-// view can be shared), sorting and pages. Customers see the same screen with their own invoices,
-// and never drafts: the status filter offers them none.
+// Invoices: filters by customer, period, status, discount and total, a search by invoice number
+// or customer, and a sort by column — all kept in the URL, so a view can be shared. Sorting and
+// searching are the API's (GET /invoices?sort=&order=&q=), so they are right across every page.
+// Customers see the same screen with their own invoices, and never drafts: the status filter
+// offers them none.
 
-import { seg } from "../api.js";
+import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
-import { compareDecimal, date, integer, isPeriod, money } from "../format.js";
+import { date, integer, isPeriod, money } from "../format.js";
 import { href, navigate } from "../router.js";
 import { badge, dataTable, field, input, notice, pageHeader, select, takeFlash } from "../ui.js";
 import { entries } from "../vocabulary.js";
@@ -12,19 +14,17 @@ import { entries } from "../vocabulary.js";
 const PAGE_SIZES = [10, 25, 50, 100];
 const PAGE_SIZE = 25;
 const LOAD_CAP = 1000; // invoices fetched for one view; beyond it the user narrows the filters
-const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total"];
+const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total", "q"];
 const DISCOUNT = [["", "Any"], ["true", "With a discount"], ["false", "Without a discount"]];
+// The columns the API sorts by (its `sort` parameter); without one, the API's own order.
+const SORTABLE = new Set(["number", "customer", "period", "total", "status", "issued_at"]);
 
-const SORTS = {
-  number: (a, b) => String(a.number ?? "").localeCompare(String(b.number ?? "")),
-  customer_id: (a, b) => a.customer_id.localeCompare(b.customer_id),
-  period: (a, b) => a.period.localeCompare(b.period),
-  status: (a, b) => a.status.localeCompare(b.status),
-  discount_total: (a, b) => compareDecimal(a.discount_total, b.discount_total),
-  total: (a, b) => compareDecimal(a.total, b.total),
-  issued_at: (a, b) => String(a.issued_at ?? "").localeCompare(String(b.issued_at ?? "")),
-};
-const DEFAULT_SORT = "-period";
+/** "INV-2026-000042", or "Draft #2" (the customer's second invoice of the period) until issued. */
+export function invoiceLabel(invoice) {
+  if (invoice.number) return invoice.number;
+  const kind = invoice.kind === "credit_note" ? "Credit note draft" : "Draft";
+  return invoice.draft_number ? `${kind} #${invoice.draft_number}` : kind;
+}
 
 /** The status filter's options: every invoice status, except "draft" for a customer. */
 function statusOptions(operator) {
@@ -45,16 +45,9 @@ function filtersOf(query, operator) {
 }
 
 function sortOf(query) {
-  const raw = query.get("sort") || DEFAULT_SORT;
-  const key = raw.replace(/^-/, "");
-  return SORTS[key] ? { key, dir: raw.startsWith("-") ? "desc" : "asc" } : { key: "period", dir: "desc" };
-}
-
-function sorted(items, sort) {
-  const compare = SORTS[sort.key];
-  const sign = sort.dir === "desc" ? -1 : 1;
-  // Ties keep a stable, meaningful order: customer, then period.
-  return [...items].sort((a, b) => sign * compare(a, b) || SORTS.customer_id(a, b) || SORTS.period(b, a));
+  const key = query.get("sort");
+  if (!SORTABLE.has(key)) return null;
+  return { key, dir: query.get("order") === "desc" ? "desc" : "asc" };
 }
 
 export async function render(ctx) {
@@ -66,33 +59,37 @@ export async function render(ctx) {
   const size = requestedSize >= 1 && requestedSize <= 100 ? requestedSize : PAGE_SIZE;
   ctx.setTitle(operator ? "Invoices" : "My invoices");
 
-  const [result, customers] = await Promise.all([
-    ctx.api.all("/invoices", filters, { cap: LOAD_CAP, signal: ctx.signal }),
+  const ordering = sort ? { sort: sort.key, order: sort.dir } : {};
+  const sizeParam = size === PAGE_SIZE ? null : size;
+  const state = { ...filters, ...ordering, size: sizeParam };
+  const [listed, customers] = await Promise.all([
+    ctx.api.all("/invoices", { ...filters, ...ordering }, { cap: LOAD_CAP, signal: ctx.signal }).catch((error) => {
+      // Too many invoices to sort or search (the API's bound), or a search it refuses: say so.
+      if (error instanceof ApiError && error.status === 400 && ["sort", "q"].includes(error.field)) return { error };
+      throw error;
+    }),
     operator ? ctx.api.all("/customers", {}, { signal: ctx.signal }).then((r) => r.items).catch(() => []) : [],
   ]);
-  const names = new Map(customers.map((c) => [c.id, c.name || c.id]));
-  const items = sorted(result.items, sort);
+  const items = listed.items ?? [];
   const pages = Math.max(1, Math.ceil(items.length / size));
   const current = Math.min(page, pages);
   const shown = items.slice((current - 1) * size, current * size);
 
-  const sizeParam = size === PAGE_SIZE ? null : size;
-  const state = { ...filters, sort: ctx.query.get("sort") || null, size: sizeParam };
   const onSort = (key) => {
-    const dir = sort.key === key && sort.dir === "asc" ? "desc" : "asc";
-    navigate("/invoices", { ...filters, sort: dir === "desc" ? `-${key}` : key, size: sizeParam });
+    const dir = sort?.key === key && sort.dir === "asc" ? "desc" : "asc";
+    navigate("/invoices", { ...filters, sort: key, order: dir === "desc" ? "desc" : null, size: sizeParam });
   };
 
   const columns = [
     {
       label: "Invoice",
       key: "number",
-      value: (i) => h("a", { href: `#/invoices/${seg(i.id)}` }, i.number ?? (i.kind === "credit_note" ? "Credit note (draft)" : "Draft")),
+      value: (i) => h("a", { href: `#/invoices/${seg(i.id)}` }, invoiceLabel(i)),
     },
-    operator ? { label: "Customer", key: "customer_id", value: (i) => names.get(i.customer_id) ?? i.customer_id } : null,
+    operator ? { label: "Customer", key: "customer", value: (i) => i.customer_name || i.customer_id, data: (i) => ({ customerId: i.customer_id }) } : null,
     { label: "Period", key: "period", value: (i) => i.period },
     { label: "Status", key: "status", value: (i) => [badge(i.status), i.kind === "credit_note" ? " credit note" : ""] },
-    { label: "Discount", key: "discount_total", numeric: true, value: (i) => money(i.discount_total, i.currency) },
+    { label: "Discount", numeric: true, value: (i) => money(i.discount_total, i.currency) },
     { label: "Tax", numeric: true, value: (i) => money(i.tax_total, i.currency) },
     { label: "Total", key: "total", numeric: true, value: (i) => h("span", { dataset: { amount: i.total } }, money(i.total, i.currency)) },
     { label: "Issued", key: "issued_at", value: (i) => date(i.issued_at) },
@@ -101,8 +98,9 @@ export async function render(ctx) {
   ctx.render(
     pageHeader(operator ? "Invoices" : "My invoices"),
     takeFlash(),
-    filterForm(filters, customers, operator, ctx.query.get("sort"), size),
-    result.truncated
+    filterForm(filters, customers, operator, ordering, size),
+    listed.error ? notice("warn", h("p", {}, listed.error.message)) : null,
+    listed.truncated
       ? notice("warn", h("p", {}, `More than ${integer(LOAD_CAP)} invoices match: only the first ${integer(LOAD_CAP)} are shown. Narrow the filters.`))
       : null,
     summary(items, filters),
@@ -110,7 +108,7 @@ export async function render(ctx) {
       caption: `${integer(items.length)} ${items.length === 1 ? "invoice" : "invoices"}`,
       columns,
       rows: shown,
-      sort: { ...sort, onSort },
+      sort: { key: sort?.key ?? null, dir: sort?.dir ?? "asc", onSort },
       empty: Object.keys(filters).length ? "No invoice matches these filters." : "No invoices yet.",
       rowAttrs: (i) => ({ dataset: { invoice: i.id, customer: i.customer_id, status: i.status } }),
     }),
@@ -118,12 +116,18 @@ export async function render(ctx) {
   );
 }
 
-function filterForm(filters, customers, operator, sort, size) {
-  // `sort`: the URL's own sort parameter, kept when the filters change (null: the default).
+function filterForm(filters, customers, operator, ordering, size) {
+  // `ordering`: the URL's sort and order, kept when the filters change ({}: the API's order).
   const customerControl = customers.length
     ? select("customer_id", [["", "All customers"], ...customers.map((c) => [c.id, c.name ? `${c.name} (${c.id})` : c.id])], filters.customer_id)
     : input("customer_id", filters.customer_id, { placeholder: "customer id" });
+  const search = input("q", filters.q, {
+    type: "search",
+    placeholder: operator ? "Number or customer" : "Invoice number",
+    maxlength: 100,
+  });
   const controls = [
+    field("Search", search),
     operator ? field("Customer", customerControl) : null,
     field("Billing period", input("period", filters.period, { type: "month" })),
     field("Status", select("status", statusOptions(operator), filters.status)),
@@ -146,7 +150,7 @@ function filterForm(filters, customers, operator, sort, size) {
           const value = String(data.get(name) ?? "").trim();
           if (value) query[name] = value;
         }
-        if (sort) query.sort = sort;
+        Object.assign(query, ordering);
         if (Number(data.get("size")) !== PAGE_SIZE) query.size = data.get("size");
         navigate("/invoices", query);
       },
@@ -158,17 +162,29 @@ function filterForm(filters, customers, operator, sort, size) {
   );
 }
 
-/** What the filtered invoices add up to, per currency (never across currencies). */
+/** What the filtered invoices add up to, per currency (never across currencies): issued and paid
+ * invoices are "invoiced"; drafts are not, and are shown apart; void ones and credit notes in
+ * neither. */
 function summary(items, filters) {
-  const live = items.filter((i) => i.status !== "void" && i.kind !== "credit_note");
-  if (!live.length) return null;
-  const byCurrency = new Map();
-  for (const invoice of live) {
-    const cents = byCurrency.get(invoice.currency) ?? 0n;
-    byCurrency.set(invoice.currency, cents + toMinor(invoice.total));
-  }
-  const parts = [...byCurrency.entries()].sort().map(([currency, minor]) => money(fromMinor(minor), currency));
-  return h("p", { class: "meta" }, `Invoiced${filters.period ? ` for ${filters.period}` : ""} (not void): `, parts.join(" · "));
+  const invoices = items.filter((i) => i.kind !== "credit_note");
+  const invoiced = invoices.filter((i) => i.status === "issued" || i.status === "paid");
+  const drafts = invoices.filter((i) => i.status === "draft");
+  if (!invoiced.length && !drafts.length) return null;
+  const sums = (list) => {
+    const byCurrency = new Map();
+    for (const invoice of list) byCurrency.set(invoice.currency, (byCurrency.get(invoice.currency) ?? 0n) + toMinor(invoice.total));
+    return [...byCurrency.entries()].sort().map(([currency, minor]) => money(fromMinor(minor), currency)).join(" · ");
+  };
+  return h(
+    "p",
+    { class: "meta list-summary" },
+    invoiced.length
+      ? h("span", { dataset: { summary: "invoiced" } }, `Invoiced${filters.period ? ` for ${filters.period}` : ""} (issued or paid): `, sums(invoiced))
+      : null,
+    drafts.length
+      ? h("span", { dataset: { summary: "drafts" } }, `${integer(drafts.length)} ${drafts.length === 1 ? "draft" : "drafts"} (not invoiced): `, sums(drafts))
+      : null,
+  );
 }
 
 // Sums in exact integer minor units (4 decimals), so totals never pick up float noise.
