@@ -27,7 +27,7 @@ from tests.portal.support import DEMO_PERIOD, OPERATOR, Portal, expect, go, sett
 pytestmark = pytest.mark.browser
 
 # A period after every other test's bills and invoices, so that it is the latest one.
-LATE_PERIOD = "2027-02"
+LATE_PERIOD = "2029-02"  # later than any period another portal test bills or invoices
 
 
 def _upload(portal: Portal, filename: str, body: bytes) -> str:
@@ -86,7 +86,7 @@ def test_the_report_opens_on_the_latest_period_and_assigns_an_account(
 ) -> None:
     page = operator_page
     account = f"7{secrets.randbelow(10**11):011d}"
-    start, end = f"{LATE_PERIOD}-01T00:00:00Z", "2027-03-01T00:00:00Z"
+    start, end = f"{LATE_PERIOD}-01T00:00:00Z", "2029-03-01T00:00:00Z"
     lines = [
         curgen.line(
             identity__LineItemId=f"late-{n}",
@@ -102,7 +102,7 @@ def test_the_report_opens_on_the_latest_period_and_assigns_an_account(
         for n in range(3)
     ]
     name = f"late-{secrets.token_hex(3)}"
-    key = _upload(portal, f"cur/{name}/20270201-20270301/{name}.csv", curgen.render(lines))
+    key = _upload(portal, f"cur/{name}/20290201-20290301/{name}.csv", curgen.render(lines))
     assert _bill(portal, f"period={LATE_PERIOD}", key)["status"] == "processed"
 
     # Signing in opened the report already (on the demo month): load it afresh.
