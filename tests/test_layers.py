@@ -27,6 +27,7 @@ API, SERVICE, STORE, WORKFLOW, BILLING = (
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "billing": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
     "bill_files": (STORE, API, WORKFLOW, SERVICE, BILLING, *AWS_SDKS),
+    "documents": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
     "store": (API, SERVICE, WORKFLOW),
     "service": (API, WORKFLOW, *AWS_SDKS),
     "api": (WORKFLOW, *AWS_SDKS),

@@ -19,6 +19,7 @@ from chalice.app import Response
 from chalicelib.api.auth import Principal
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
+from chalicelib.billing.customer_view import customer_view
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
 from chalicelib.service import invoices as invoice_lifecycle
@@ -29,39 +30,6 @@ from chalicelib.store.records import Doc, InvoiceRecord
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
 INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
-# What a customer sees of an invoice: named fields only, so a field added later for operators
-# (a reseller figure) stays with the operators until someone decides otherwise.
-CUSTOMER_FIELDS = (
-    "id",
-    "number",
-    "kind",
-    "customer_id",
-    "period",
-    "currency",
-    "status",
-    "issued_at",
-    "issue_date",
-    "due_date",
-    "service_period",
-    "payment_terms_days",
-    "paid_at",
-    "voided_at",
-    "credit_note_for",
-    "credited_invoice_id",
-    "credited_invoice_number",
-    "lines",
-    "subscriptions_total",
-    "cloud_usage_total",
-    "prepurchased_applied",
-    "overage",
-    "discount_total",
-    "subtotal",
-    "taxes",
-    "tax_total",
-    "total",
-)
-CUSTOMER_LINE_FIELDS = ("kind", "description", "provider", "service", "quantity", "amount")
-CUSTOMER_TAX_FIELDS = ("name", "rate", "base", "amount", "note")
 
 
 def _now() -> datetime:
@@ -70,16 +38,6 @@ def _now() -> datetime:
 
 def _pick(doc: Mapping[str, Any], fields: tuple[str, ...]) -> Doc:
     return {k: doc[k] for k in fields if k in doc}
-
-
-def customer_view(doc: Mapping[str, Any]) -> Doc:
-    """An invoice as its customer sees it: what they are billed, none of the reseller's figures."""
-    view = _pick(doc, CUSTOMER_FIELDS)
-    if "lines" in view:
-        view["lines"] = [_pick(line, CUSTOMER_LINE_FIELDS) for line in view["lines"]]
-    if "taxes" in view:
-        view["taxes"] = [_pick(tax, CUSTOMER_TAX_FIELDS) for tax in view["taxes"]]
-    return view
 
 
 def public(doc: Mapping[str, Any], principal: Principal) -> Doc:

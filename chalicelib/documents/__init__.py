@@ -1,0 +1,1 @@
+"""The documents Rebill gives a customer for an issued invoice: pure, no AWS."""
