@@ -19,6 +19,7 @@ Pure: no AWS.
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ PRODUCER = "Rebill"
 LANGUAGES = ("en", "de", "fr")
 MAX_LOGO_BYTES = 512 * 1024
 LOGO_FORMATS = ("PNG", "JPEG")
+CJK_START = 0x2E80  # the CJK radicals; DejaVu Sans covers Latin, Greek and Cyrillic below
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -238,7 +240,9 @@ class _Document(FPDF):
     """A4 pages whose header (logo, DRAFT mark, running title, column headings) and footer
     (footer text, "Page x of y") repeat on every page."""
 
-    def __init__(self, formats: Formats, *, draft: bool, running_title: str, footer: str) -> None:
+    def __init__(
+        self, formats: Formats, *, draft: bool, running_title: str, footer: str, cjk: bool
+    ) -> None:
         super().__init__(
             orientation="P", unit="mm", format="A4", enforce_compliance=PDFA_COMPLIANCE
         )
@@ -253,8 +257,9 @@ class _Document(FPDF):
         self.set_auto_page_break(True, margin=26)
         self.add_font(FONT, "", FONTS / "DejaVuSans.ttf")
         self.add_font(FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
-        self.add_font(CJK_FONT, "", FONTS / "DroidSansFallbackFull.ttf")
-        self.set_fallback_fonts([CJK_FONT], exact_match=False)
+        if cjk:  # 4 MB to parse: only for a document that has such text
+            self.add_font(CJK_FONT, "", FONTS / "DroidSansFallbackFull.ttf")
+            self.set_fallback_fonts([CJK_FONT], exact_match=False)
 
     def header(self) -> None:
         if self.draft:
@@ -380,6 +385,12 @@ def _footer_text(seller: Mapping[str, Any], party: Party) -> str:
     return "\n".join(p for p in (str(seller.get("footer") or ""), legal) if p)
 
 
+def _needs_cjk(*parts: Mapping[str, Any]) -> bool:
+    """Whether any text is beyond DejaVu Sans: CJK ideographs, kana, hangul (from U+2E80)."""
+    text = json.dumps(parts, ensure_ascii=False, default=str)
+    return any(ord(char) >= CJK_START for char in text)
+
+
 def _parse_moment(value: str | None) -> datetime:
     if not value:
         return datetime(2000, 1, 1, tzinfo=UTC)
@@ -419,6 +430,7 @@ def render(
         draft=draft,
         running_title=labels["continued"].format(title=title, number=number or ""),
         footer=_footer_text(seller, seller_block),
+        cjk=_needs_cjk(view, seller, customer),
     )
     pdf.buyer_reference = customer.get("buyer_reference")
     created = _parse_moment(view.get("issued_at") or invoice.get("created_at"))
