@@ -109,6 +109,11 @@ def put_settings() -> Response:
     return reference.put_settings(app.current_request)
 
 
+@app.route("/settings/logo-upload-url", methods=["POST"])
+def create_logo_upload_url() -> Response:
+    return reference.create_logo_upload_url(app.current_request)
+
+
 @app.route("/price-lists", methods=["POST"])
 def create_price_list() -> Response:
     return reference.create_price_list(app.current_request)
@@ -270,6 +275,11 @@ def get_invoice(invoice_id: str) -> Response:
 @app.route("/invoices/{invoice_id}/csv", methods=["GET"])
 def get_invoice_csv(invoice_id: str) -> Response:
     return invoices.get_invoice_csv(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/invoices/{invoice_id}/pdf", methods=["GET"])
+def get_invoice_pdf(invoice_id: str) -> Response:
+    return invoices.get_invoice_pdf(app.current_request, invoice_id=invoice_id)
 
 
 @app.route("/invoices/{invoice_id}/issue", methods=["POST"])

@@ -22,22 +22,24 @@ from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.customer_view import customer_view
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.service import invoice_documents
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
-from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
+from chalicelib.store.invoice_keys import (
+    CUSTOMER_CSV_FIELD,
+    DETAIL_CSV_FIELD,
+    PDF_FIELD,
+    InvoiceFilter,
+)
 from chalicelib.store.invoice_search import search_invoices
 from chalicelib.store.records import Doc, InvoiceRecord
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
-INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
+INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, PDF_FIELD, "sequence")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _pick(doc: Mapping[str, Any], fields: tuple[str, ...]) -> Doc:
-    return {k: doc[k] for k in fields if k in doc}
 
 
 def public(doc: Mapping[str, Any], principal: Principal) -> Doc:
@@ -113,6 +115,24 @@ def get_invoice_csv(call: Call, invoice_id: str) -> Any:
     return Response(
         body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
     )
+
+
+def _link(key: str, redirect: bool) -> Any:
+    """A 5-minute SigV4 link to ``key``: a redirect, or ``{url, expires_at}``."""
+    url = objects.presigned_get(key, CSV_LINK_SECONDS)
+    expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
+    if not redirect:
+        return {"url": url, "expires_at": expires_at}
+    return Response(
+        body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
+    )
+
+
+@operation("getInvoicePdf")
+def get_invoice_pdf(call: Call, invoice_id: str) -> Any:
+    """The PDF of a document the caller may see (a draft's, for operators, rendered now)."""
+    doc: Mapping[str, Any] = _visible(call, invoice_id)
+    return _link(invoice_documents.pdf_key(doc), call.query["redirect"])
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.reference import Plan, PriceList, Settings
+from chalicelib.service import invoice_documents
 from chalicelib.service import reference as rules
 from chalicelib.store import reference
 from chalicelib.store.records import Doc
@@ -39,6 +40,12 @@ def put_settings(call: Call) -> Doc:
     doc = Settings.from_dict(call.fields).to_dict()
     reference.put_settings(rules.storable(doc))
     return doc
+
+
+@operation("createLogoUploadUrl")
+def create_logo_upload_url(call: Call) -> Doc:
+    """A presigned PUT for the seller's logo; the settings name it from now on."""
+    return invoice_documents.logo_upload(call.fields["content_type"])
 
 
 # --- price lists ------------------------------------------------------------------------------
