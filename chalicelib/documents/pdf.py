@@ -257,9 +257,28 @@ class _Document(FPDF):
         self.set_auto_page_break(True, margin=26)
         self.add_font(FONT, "", FONTS / "DejaVuSans.ttf")
         self.add_font(FONT, "B", FONTS / "DejaVuSans-Bold.ttf")
+        self.cjk = cjk
         if cjk:  # 4 MB to parse: only for a document that has such text
             self.add_font(CJK_FONT, "", FONTS / "DroidSansFallbackFull.ttf")
-            self.set_fallback_fonts([CJK_FONT], exact_match=False)
+
+    # fpdf2 lays text out character by character whenever fallback fonts are set: the CJK
+    # fallback is set only while a text that needs it is measured or drawn.
+    def _fallback_for(self, text: object) -> None:
+        if self.cjk:
+            needed = isinstance(text, str) and _has_cjk(text)
+            self.set_fallback_fonts([CJK_FONT] if needed else [], exact_match=False)
+
+    def cell(self, *args: Any, **kwargs: Any) -> Any:
+        self._fallback_for(kwargs.get("text", args[2] if len(args) > 2 else ""))
+        return super().cell(*args, **kwargs)
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        self._fallback_for(kwargs.get("text", args[2] if len(args) > 2 else ""))
+        return super().multi_cell(*args, **kwargs)
+
+    def get_string_width(self, *args: Any, **kwargs: Any) -> float:
+        self._fallback_for(kwargs.get("s", args[0] if args else ""))
+        return super().get_string_width(*args, **kwargs)
 
     def header(self) -> None:
         if self.draft:
@@ -385,10 +404,13 @@ def _footer_text(seller: Mapping[str, Any], party: Party) -> str:
     return "\n".join(p for p in (str(seller.get("footer") or ""), legal) if p)
 
 
-def _needs_cjk(*parts: Mapping[str, Any]) -> bool:
-    """Whether any text is beyond DejaVu Sans: CJK ideographs, kana, hangul (from U+2E80)."""
-    text = json.dumps(parts, ensure_ascii=False, default=str)
+def _has_cjk(text: str) -> bool:
+    """Whether ``text`` is beyond DejaVu Sans: CJK ideographs, kana, hangul (from U+2E80)."""
     return any(ord(char) >= CJK_START for char in text)
+
+
+def _needs_cjk(*parts: Mapping[str, Any]) -> bool:
+    return _has_cjk(json.dumps(parts, ensure_ascii=False, default=str))
 
 
 def _parse_moment(value: str | None) -> datetime:
