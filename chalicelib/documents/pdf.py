@@ -404,6 +404,21 @@ def _footer_text(seller: Mapping[str, Any], party: Party) -> str:
     return "\n".join(p for p in (str(seller.get("footer") or ""), legal) if p)
 
 
+_CONTROLS = {code: " " for code in (*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F)}
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every text printable: a lone surrogate (which JSON can carry and no PDF
+    string can) becomes "?", a control character a space; mappings and lists throughout."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8").translate(_CONTROLS)
+    if isinstance(value, Mapping):
+        return {key: printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    return value
+
+
 def _has_cjk(text: str) -> bool:
     """Whether ``text`` is beyond DejaVu Sans: CJK ideographs, kana, hangul (from U+2E80)."""
     return any(ord(char) >= CJK_START for char in text)
@@ -439,7 +454,8 @@ def render(
     """
     if language not in LABELS:
         raise ValueError(f"unknown invoice language {language!r}: one of {', '.join(LABELS)}")
-    view = customer_view(invoice)
+    view = printable(customer_view(invoice))
+    seller, customer = printable(seller), printable(customer)
     formats = Formats(language, str(view.get("currency") or "USD"))
     labels = formats.labels
     title, subtitle = _title(view, labels)

@@ -318,3 +318,12 @@ def test_a_bad_logo_is_skipped_with_a_log_line_and_the_invoice_still_renders(
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown invoice language 'es'"):
         render(invoice(), SELLER, CUSTOMER, "es")
+
+
+def test_text_no_pdf_can_hold_is_printed_as_a_replacement_not_an_error() -> None:
+    # JSON carries lone surrogates and control characters; a PDF string holds neither.
+    customer = {**CUSTOMER, "legal_name": "Acme \ud800 Trading\x00 Ltd"}
+    broken = invoice()
+    broken["lines"][0]["description"] = "Growth\x07 plan"
+    text = text_of(render(broken, {**SELLER, "footer": "Thanks\ud83d"}, customer, "en"))
+    assert "Acme ? Trading  Ltd" in text and "Growth  plan" in text and "Thanks?" in text
