@@ -35,6 +35,7 @@ from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image, UnidentifiedImageError
 
 from chalicelib.billing.customer_view import customer_view
+from chalicelib.billing.tax import EXEMPT_NOTE, REVERSE_CHARGE_NOTE
 from chalicelib.documents.facturx import PDFA_COMPLIANCE, attach_einvoice, xmp_metadata
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Page {page} of {pages}",
         "continued": "{title} {number} (continued)",
         "draft": "DRAFT",
+        "reverse_charge": REVERSE_CHARGE_NOTE,
+        "customer_vat": "Customer VAT number: {tax_id}.",
+        "exempt": EXEMPT_NOTE,
     },
     "de": {
         "invoice": "Rechnung",
@@ -117,6 +121,10 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Seite {page} von {pages}",
         "continued": "{title} {number} (Fortsetzung)",
         "draft": "ENTWURF",
+        "reverse_charge": "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge, "
+        "Artikel 196 der Richtlinie 2006/112/EG).",
+        "customer_vat": "USt-IdNr. des Leistungsempfängers: {tax_id}.",
+        "exempt": "Steuerbefreit: keine Steuer berechnet.",
     },
     "fr": {
         "invoice": "Facture",
@@ -152,6 +160,10 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Page {page} sur {pages}",
         "continued": "{title} {number} (suite)",
         "draft": "BROUILLON",
+        "reverse_charge": "Autoliquidation : TVA due par le preneur "
+        "(article 196 de la directive 2006/112/CE).",
+        "customer_vat": "N° TVA du client : {tax_id}.",
+        "exempt": "Exonéré : aucune taxe facturée.",
     },
 }
 
@@ -385,7 +397,21 @@ def _printed_lines(view: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-def _legends(view: Mapping[str, Any]) -> list[str]:
+def _legend(note: str, labels: Mapping[str, str]) -> str:
+    """The tax core's legal note in the document's language (another note as it was stored)."""
+    if note == EXEMPT_NOTE:
+        return labels["exempt"]
+    if note.startswith(REVERSE_CHARGE_NOTE):
+        rest = note.removeprefix(REVERSE_CHARGE_NOTE).strip()
+        prefix, _, tax_id = rest.partition("Customer VAT number: ")
+        if not prefix and tax_id:
+            vat = labels["customer_vat"].format(tax_id=tax_id.removesuffix("."))
+            return f"{labels['reverse_charge']} {vat}"
+        return f"{labels['reverse_charge']} {rest}".strip()
+    return note
+
+
+def _legends(view: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
     """Each distinct tax note (reverse charge, exemption), once."""
     notes: list[str] = []
     for tax in view.get("taxes") or []:
@@ -394,7 +420,7 @@ def _legends(view: Mapping[str, Any]) -> list[str]:
     for line in view.get("lines") or []:
         if line.get("kind") == "tax_note" and line.get("description") not in notes:
             notes.append(str(line["description"]))
-    return notes
+    return [_legend(note, labels) for note in notes]
 
 
 def _footer_text(seller: Mapping[str, Any], party: Party) -> str:
@@ -493,7 +519,7 @@ def render(
     _head(pdf, view, _logo_image(logo), seller_block, buyer_block, title, subtitle, shown_number)
     _lines(pdf, _printed_lines(view))
     _totals(pdf, view)
-    _notes(pdf, _legends(view))
+    _notes(pdf, _legends(view, labels))
     _payment(pdf, view, seller, shown_number)
     return bytes(pdf.output())
 

@@ -327,3 +327,29 @@ def test_text_no_pdf_can_hold_is_printed_as_a_replacement_not_an_error() -> None
     broken["lines"][0]["description"] = "Growth\x07 plan"
     text = text_of(render(broken, {**SELLER, "footer": "Thanks\ud83d"}, customer, "en"))
     assert "Acme ? Trading  Ltd" in text and "Growth  plan" in text and "Thanks?" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "legend"),
+    [
+        ("en", "Reverse charge: VAT to be accounted for by the recipient"),
+        ("de", "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge"),
+        ("fr", "Autoliquidation : TVA due par le preneur"),
+    ],
+)
+def test_the_tax_cores_legal_notes_are_in_the_invoice_language(language: str, legend: str) -> None:
+    from chalicelib.billing.tax import EXEMPT_NOTE, REVERSE_CHARGE_NOTE
+
+    note = f"{REVERSE_CHARGE_NOTE} Customer VAT number: FR40303265045."
+    reverse = invoice(
+        taxes=[{"name": "VAT", "rate": "0", "base": "100", "amount": "0", "note": note}]
+    )
+    reverse["lines"].append({"kind": "tax_note", "description": note, "amount": "0"})
+    text = " ".join(text_of(render(reverse, SELLER, CUSTOMER, language)).split())
+    assert text.count(legend) == 1
+    assert "FR40303265045" in text
+    exempt = invoice(
+        taxes=[{"name": "Tax", "rate": "0", "base": "1", "amount": "0", "note": EXEMPT_NOTE}]
+    )
+    text = text_of(render(exempt, SELLER, CUSTOMER, language))
+    assert (EXEMPT_NOTE in text) == (language == "en")
