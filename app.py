@@ -116,6 +116,11 @@ def patch_settings() -> Response:
     return reference.patch_settings(app.current_request)
 
 
+@app.route("/settings/logo-upload-url", methods=["POST"])
+def create_logo_upload_url() -> Response:
+    return reference.create_logo_upload_url(app.current_request)
+
+
 @app.route("/price-lists", methods=["POST"])
 def create_price_list() -> Response:
     return reference.create_price_list(app.current_request)
@@ -292,6 +297,11 @@ def get_invoice_csv(invoice_id: str) -> Response:
 @app.route("/invoices/{invoice_id}/e-invoice", methods=["GET"])
 def get_invoice_einvoice(invoice_id: str) -> Response:
     return invoices.get_invoice_einvoice(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/invoices/{invoice_id}/pdf", methods=["GET"])
+def get_invoice_pdf(invoice_id: str) -> Response:
+    return invoices.get_invoice_pdf(app.current_request, invoice_id=invoice_id)
 
 
 @app.route("/invoices/{invoice_id}/issue", methods=["POST"])

@@ -70,6 +70,7 @@ from chalicelib.store.objects import (
     NORMALIZED_PREFIX,
     QUARANTINE_PREFIX,
     RUNS_PREFIX,
+    SETTINGS_LOGO_PREFIX,
 )
 from chalicelib.store.tables import ALL_TABLES, key_schema
 from chalicelib.vocabulary import portal_vocabulary
@@ -146,14 +147,15 @@ _CUSTOMER_PERIOD = FunctionAccess(reads=(REFERENCE, INVOICES))
 
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # Reference data and API tokens (created and deleted), bills listed, invoices issued and
-    # voided, runs started; presigned uploads into bills/, downloads of invoice CSVs, the
-    # period's reconciliation read from runs/.
+    # voided, runs started; presigned uploads into bills/ and of the seller's logo, downloads
+    # of invoice CSVs and PDFs (a PDF rendered, with the logo, and written under invoices/ when
+    # a document is issued or first asked for), the period's reconciliation read from runs/.
     API_HANDLER: FunctionAccess(
         reads=(REFERENCE, BILLS, INVOICES),
         writes=(REFERENCE, INVOICES),
         deletes=(REFERENCE,),
-        gets=(INVOICES_PREFIX, RUNS_PREFIX),
-        puts=(BILLS_PREFIX,),
+        gets=(INVOICES_PREFIX, RUNS_PREFIX, SETTINGS_LOGO_PREFIX),
+        puts=(BILLS_PREFIX, INVOICES_PREFIX, SETTINGS_LOGO_PREFIX),
         publishes=True,
         starts=(GENERATE_INVOICES,),
         looks_up_users=True,
@@ -200,12 +202,13 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     "compute_tax": FunctionAccess(
         reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
     ),
-    # Saves the live invoice, its CSVs under invoices/, and issues it (numbering, invoice.issued);
-    # deletes the files of a draft it replaced, or of its own computation when it lost.
+    # Saves the live invoice, its CSVs under invoices/, and issues it (numbering, its PDF with
+    # the seller's logo, invoice.issued); deletes the files of a draft it replaced, or of its
+    # own computation when it lost.
     "save_invoice": FunctionAccess(
         reads=(REFERENCE, INVOICES),
         writes=(INVOICES,),
-        gets=(RUNS_PREFIX,),
+        gets=(RUNS_PREFIX, SETTINGS_LOGO_PREFIX),
         puts=(INVOICES_PREFIX,),
         removes=(INVOICES_PREFIX,),
         publishes=True,

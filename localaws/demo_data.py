@@ -37,7 +37,29 @@ DEMO_ACCOUNTS = (ACME_PROD, GLOBEX, ACME_DEV, INITECH, UMBRELLA, UNASSIGNED)
 
 def _settings() -> dict[str, Any]:
     return {
-        "seller": {"name": "Example Cloud GmbH", "country": "DE", "tax_id": "DE136695976"},
+        "seller": {
+            "name": "Example Cloud GmbH",
+            "country": "DE",
+            "tax_id": "DE136695976",
+            # who is who on the invoice PDF (docs/invoices.md)
+            "legal_name": "Example Cloud GmbH",
+            "address": {
+                "lines": ["Domstraße 1"],
+                "postal_code": "50667",
+                "city": "Köln",
+                "country": "DE",
+            },
+            "registration": "HRB 12345, Amtsgericht Köln",
+            "email": "billing@example-cloud.example",
+            "phone": "+49 221 555 0100",
+            "bank": {
+                "account_name": "Example Cloud GmbH",
+                "iban": "DE89370400440532013000",
+                "bic": "COBADEFFXXX",
+            },
+            "payment_terms_days": 30,
+            "footer": "Example Cloud GmbH · Managing director: Erika Mustermann",
+        },
         "tax": {
             "enabled": True,
             "rates": [
@@ -129,6 +151,7 @@ def _customer(
     email: str,
     tax_profile: dict[str, Any],
     discount: dict[str, str] | None = None,
+    **profile: Any,
 ) -> dict[str, Any]:
     return {
         "id": cid,
@@ -138,6 +161,8 @@ def _customer(
         "email": email,
         "tax_profile": tax_profile,
         "discount": discount or {"percent": "0", "applies_to": "all"},
+        "billing_emails": [email],
+        **profile,
     }
 
 
@@ -149,6 +174,15 @@ def _customers() -> list[dict[str, Any]]:
             "USD",
             "billing@acme.example",
             {"country": "DE", "region": None, "tax_id": None, "exempt": False},
+            legal_name="Acme GmbH",
+            address={
+                "lines": ["Friedrichstraße 100"],
+                "postal_code": "10117",
+                "city": "Berlin",
+                "country": "DE",
+            },
+            buyer_reference="PO-4711",
+            language="de",
         ),
         _customer(
             "globex",
@@ -157,6 +191,15 @@ def _customers() -> list[dict[str, Any]]:
             "ap@globex.example",
             {"country": "US", "region": "US-WA", "tax_id": None, "exempt": False},
             {"percent": "5", "applies_to": "cloud"},
+            legal_name="Globex Corporation",
+            address={
+                "lines": ["1 Globex Way"],
+                "postal_code": "98101",
+                "city": "Seattle",
+                "region": "WA",
+                "country": "US",
+            },
+            payment_terms_days=45,
         ),
         _customer(
             "initech",
@@ -164,6 +207,14 @@ def _customers() -> list[dict[str, Any]]:
             "EUR",
             "factures@initech.example",
             {"country": "FR", "region": None, "tax_id": "FR40303265045", "exempt": False},
+            legal_name="Initech SARL",
+            address={
+                "lines": ["12 rue de la Paix"],
+                "postal_code": "75002",
+                "city": "Paris",
+                "country": "FR",
+            },
+            language="fr",
         ),
         _customer(
             "umbrella",

@@ -19,69 +19,27 @@ from chalice.app import Response
 from chalicelib.api.auth import Principal
 from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
+from chalicelib.billing.customer_view import customer_view
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.service import einvoices, invoice_list
+from chalicelib.service import einvoices, invoice_documents, invoice_list
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
-from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
+from chalicelib.store.invoice_keys import (
+    CUSTOMER_CSV_FIELD,
+    DETAIL_CSV_FIELD,
+    PDF_FIELD,
+    InvoiceFilter,
+)
 from chalicelib.store.invoice_search import search_invoices
 from chalicelib.store.records import Doc, InvoiceRecord
 
 CSV_LINK_SECONDS = 300  # a CSV link is for downloading now, not for sharing
-INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, "sequence")
-# What a customer sees of an invoice: named fields only, so a field added later for operators
-# (a reseller figure) stays with the operators until someone decides otherwise.
-CUSTOMER_FIELDS = (
-    "id",
-    "number",
-    "kind",
-    "customer_id",
-    "customer_name",
-    "period",
-    "currency",
-    "status",
-    "issued_at",
-    "issue_date",
-    "due_date",
-    "service_period",
-    "payment_terms_days",
-    "paid_at",
-    "voided_at",
-    "credit_note_for",
-    "credited_invoice_id",
-    "credited_invoice_number",
-    "lines",
-    "subscriptions_total",
-    "cloud_usage_total",
-    "prepurchased_applied",
-    "overage",
-    "discount_total",
-    "subtotal",
-    "taxes",
-    "tax_total",
-    "total",
-)
-CUSTOMER_LINE_FIELDS = ("kind", "description", "provider", "service", "quantity", "amount")
-CUSTOMER_TAX_FIELDS = ("name", "rate", "base", "amount", "note")
+INTERNAL_FIELDS = (DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD, PDF_FIELD, "sequence")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _pick(doc: Mapping[str, Any], fields: tuple[str, ...]) -> Doc:
-    return {k: doc[k] for k in fields if k in doc}
-
-
-def customer_view(doc: Mapping[str, Any]) -> Doc:
-    """An invoice as its customer sees it: what they are billed, none of the reseller's figures."""
-    view = _pick(doc, CUSTOMER_FIELDS)
-    if "lines" in view:
-        view["lines"] = [_pick(line, CUSTOMER_LINE_FIELDS) for line in view["lines"]]
-    if "taxes" in view:
-        view["taxes"] = [_pick(tax, CUSTOMER_TAX_FIELDS) for tax in view["taxes"]]
-    return view
 
 
 def public(doc: Mapping[str, Any], principal: Principal) -> Doc:
@@ -182,27 +140,32 @@ def get_invoice_csv(call: Call, invoice_id: str) -> Any:
     field = DETAIL_CSV_FIELD if view == "detail" else CUSTOMER_CSV_FIELD
     if not doc.get(field):
         raise NotFound(f"invoice {invoice_id!r} has no {view.replace('detail', 'detailed')} CSV")
-    url = objects.presigned_get(doc[field], CSV_LINK_SECONDS)
+    return _link(doc[field], call.query["redirect"])
+
+
+def _link(key: str, redirect: bool) -> Any:
+    """A 5-minute SigV4 link to ``key``: a redirect, or ``{url, expires_at}``."""
+    url = objects.presigned_get(key, CSV_LINK_SECONDS)
     expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
-    if not call.query["redirect"]:
+    if not redirect:
         return {"url": url, "expires_at": expires_at}
     return Response(
         body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
     )
+
+
+@operation("getInvoicePdf")
+def get_invoice_pdf(call: Call, invoice_id: str) -> Any:
+    """The PDF of a document the caller may see (a draft's, for operators, rendered now)."""
+    doc: Mapping[str, Any] = _visible(call, invoice_id)
+    return _link(invoice_documents.pdf_key(doc), call.query["redirect"])
 
 
 @operation("getInvoiceEInvoice")
 def get_invoice_einvoice(call: Call, invoice_id: str) -> Any:
     """The EN 16931 e-invoice (``format=cii|ubl``): a link like the CSV's, same tenancy."""
     doc: Mapping[str, Any] = _visible(call, invoice_id)
-    key = einvoices.stored_einvoice(doc, call.query["format"])
-    url = objects.presigned_get(key, CSV_LINK_SECONDS)
-    expires_at = (_now() + timedelta(seconds=CSV_LINK_SECONDS)).isoformat(timespec="seconds")
-    if not call.query["redirect"]:
-        return {"url": url, "expires_at": expires_at}
-    return Response(
-        body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
-    )
+    return _link(einvoices.stored_einvoice(doc, call.query["format"]), call.query["redirect"])
 
 
 # --- the lifecycle ------------------------------------------------------------------------------

@@ -159,6 +159,13 @@ SETTINGS = _obj(
                 "bank": _nullable(BANK),
                 "payment_terms_days": _nullable(PAYMENT_TERMS_DAYS),
                 "footer": _nullable(_text(1000)),
+                "logo_key": _nullable(
+                    {
+                        "type": "string",
+                        "pattern": "^settings/logo/[0-9a-f]{32}\\.(png|jpg)$",
+                        "description": "Set by POST /settings/logo-upload-url.",
+                    }
+                ),
             }
         ),
         "tax": _obj(
@@ -368,6 +375,10 @@ CREDIT_NOTE_REQUEST = _obj(
         "reason": _text(500),
     }
 )
+LOGO_UPLOAD_REQUEST = _obj(
+    {"content_type": {"type": "string", "enum": ["image/png", "image/jpeg"]}},
+    ("content_type",),
+)
 API_TOKEN_REQUEST = _obj(
     {
         "name": _text(100, 1),
@@ -415,6 +426,7 @@ REQUESTS: dict[str, Schema] = {
     "ApiTokenRequest": API_TOKEN_REQUEST,
     "UserInvite": USER_INVITE,
     "UserActionRequest": _obj({}),
+    "LogoUploadRequest": LOGO_UPLOAD_REQUEST,
 }
 
 # --- responses -----------------------------------------------------------------------------------
@@ -904,6 +916,25 @@ RESPONSES: dict[str, Schema] = {
         "required": ["url", "expires_at"],
         "properties": {"url": {"type": "string"}, "expires_at": _ref("DateTime")},
     },
+    "PdfLink": {
+        "type": "object",
+        "required": ["url", "expires_at"],
+        "properties": {"url": {"type": "string"}, "expires_at": _ref("DateTime")},
+    },
+    "LogoUploadUrl": {
+        "type": "object",
+        "required": ["upload_url", "key", "content_type", "max_bytes", "expires_at"],
+        "properties": {
+            "upload_url": {
+                "type": "string",
+                "description": "PUT the image here, with this Content-Type header.",
+            },
+            "key": {"type": "string"},
+            "content_type": {"type": "string"},
+            "max_bytes": {"type": "integer"},
+            "expires_at": _ref("DateTime"),
+        },
+    },
     "ApiToken": {
         "type": "object",
         "required": ["id", "name", "role", "customer_id", "created_at"],
@@ -1108,6 +1139,12 @@ CSV_REDIRECT = {
     }
 }
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+PDF_REDIRECT = {
+    "302": {
+        "description": "Redirect to a presigned URL of the PDF (valid 5 minutes).",
+        "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+    }
+}
 EINVOICE_REDIRECT = {
     "302": {
         "description": "Redirect to a presigned URL of the e-invoice XML (valid 5 minutes).",
@@ -1186,6 +1223,17 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 "SettingsPatch",
                 {"seller": {"tax_id": "DE136695976"}, "tax": {"enabled": True}},
             ),
+        },
+        "/settings/logo-upload-url": {
+            "post": _op(
+                "createLogoUploadUrl",
+                "A presigned URL to PUT the seller's logo (PNG or JPEG, at most 512 KB); the "
+                "settings record its key",
+                roles=OPERATOR,
+                ok=(200, "LogoUploadUrl"),
+                body="LogoUploadRequest",
+                example={"content_type": "image/png"},
+            )
         },
         "/price-lists": {
             "post": _op(
@@ -1499,6 +1547,24 @@ def _operations() -> dict[str, dict[str, Schema]]:
                     ),
                 ],
                 extra_responses=CSV_REDIRECT,
+            )
+        },
+        "/invoices/{invoice_id}/pdf": {
+            "get": _op(
+                "getInvoicePdf",
+                "A short-lived link to the invoice's PDF (drafts: operators only, rendered now "
+                "with a DRAFT mark)",
+                roles=EVERYONE,
+                ok=(200, "PdfLink"),
+                params=[
+                    *_path_params("invoice_id"),
+                    _query(
+                        "redirect",
+                        {"type": "boolean", "default": True},
+                        "false: answer {url, expires_at} instead of redirecting.",
+                    ),
+                ],
+                extra_responses=PDF_REDIRECT,
             )
         },
         "/invoices/{invoice_id}/e-invoice": {

@@ -17,6 +17,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.reference import Plan, PriceList, Settings
 from chalicelib.errors import NotFound
+from chalicelib.service import invoice_documents
 from chalicelib.service import reference as rules
 from chalicelib.store import reference
 from chalicelib.store.records import Doc
@@ -60,6 +61,12 @@ def patch_settings(call: Call) -> Response:
         write=reference.write_settings_over,
         schema="SettingsInput",
     )
+
+
+@operation("createLogoUploadUrl")
+def create_logo_upload_url(call: Call) -> Doc:
+    """A presigned PUT for the seller's logo; the settings name it from now on."""
+    return invoice_documents.logo_upload(call.fields["content_type"])
 
 
 # --- price lists ------------------------------------------------------------------------------

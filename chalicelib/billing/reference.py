@@ -30,6 +30,10 @@ DEFAULT_BILLABLE_CATEGORIES = ("Usage", "Purchase", "Adjustment")
 # quantity times the figure) then fits DECIMAL(38,28) exactly.
 _MAX_FACTOR_PLACES = 10
 MAX_TERMS_DAYS = 365
+# The seller's logo is an object under this prefix of the data bucket, named by
+# POST /settings/logo-upload-url: a PNG or a JPEG.
+LOGO_PREFIX = "settings/logo/"
+LOGO_EXTENSIONS = (".png", ".jpg")
 
 
 # --- small validating readers -------------------------------------------------------------------
@@ -246,6 +250,22 @@ def _optional_dict(value: Address | BankDetails | None) -> dict[str, Any] | None
     return None if value is None else value.to_dict()
 
 
+def _logo_key(d: Json) -> str | None:
+    key = _str(d, "logo_key", "seller", required=False)
+    name = (key or "")[len(LOGO_PREFIX) :]
+    if key is not None and not (
+        key.startswith(LOGO_PREFIX)
+        and name.endswith(LOGO_EXTENSIONS)
+        and "/" not in name
+        and not name.startswith(".")
+    ):
+        raise InvalidInput(
+            "seller.logo_key must be a key given by POST /settings/logo-upload-url",
+            field="seller.logo_key",
+        )
+    return key
+
+
 # --- settings -----------------------------------------------------------------------------------
 
 
@@ -264,6 +284,7 @@ class Seller:
     bank: BankDetails | None = None
     payment_terms_days: int | None = None  # None: net DEFAULT_PAYMENT_TERMS_DAYS
     footer: str | None = None
+    logo_key: str | None = None  # set by POST /settings/logo-upload-url
 
     @classmethod
     def from_dict(cls, d: Json) -> Seller:
@@ -279,6 +300,7 @@ class Seller:
             bank=BankDetails.from_dict(d.get("bank"), "seller.bank"),
             payment_terms_days=_terms(d, "payment_terms_days", "seller"),
             footer=_str(d, "footer", "seller", required=False),
+            logo_key=_logo_key(d),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,6 +316,7 @@ class Seller:
             "bank": _optional_dict(self.bank),
             "payment_terms_days": self.payment_terms_days,
             "footer": self.footer,
+            "logo_key": self.logo_key,
         }
 
 

@@ -28,6 +28,7 @@ from chalicelib.billing.lifecycle import (
 )
 from chalicelib.billing.terms import document_dates, payment_terms_days
 from chalicelib.errors import NotFound
+from chalicelib.service.invoice_documents import with_pdf
 from chalicelib.store import events, invoices, reference
 from chalicelib.store.records import Doc
 from chalicelib.vocabulary import DEFAULT_INVOICE_NUMBER_PREFIX
@@ -108,6 +109,7 @@ def issue_draft(draft: Mapping[str, Any]) -> Doc:
         series.counter,
         series.number,
     )
+    doc = with_pdf(doc)
     _announce(doc)
     return doc
 
@@ -150,6 +152,7 @@ def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
     }
     series = number_series(moment)
     note_doc = invoices.void_with_credit_note(voided_doc, note_doc, series.counter, series.number)
+    note_doc = with_pdf(note_doc)
     _announce(note_doc, kind="credit_note", credit_note_for=invoice_id)
     return voided_doc, note_doc
 
@@ -198,6 +201,7 @@ def credit_invoice(
         except invoices.CreditedMeanwhile:
             if attempt == CREDIT_ATTEMPTS - 1:
                 raise
+    note_doc = with_pdf(note_doc)
     _announce(
         note_doc,
         kind="credit_note",

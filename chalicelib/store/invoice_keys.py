@@ -68,6 +68,33 @@ def einvoice_key(invoice_id: str, syntax: str) -> str:
     return f"{INVOICE_FILES_PREFIX}{invoice_id}/e-invoice/{invoice_id}-{syntax}.xml"
 
 
+# --- the invoice's PDF ------------------------------------------------------------------------
+
+PDF_FIELD = (
+    "pdf_key"  # the issued document's PDF, written once (chalicelib/service/invoice_documents)
+)
+
+
+def issued_pdf_key(invoice_id: str, number: str) -> str:
+    """``invoices/<invoice id>/issued/<number>.pdf``: an issued document's PDF, never rewritten.
+
+    No computation folder is named ``issued`` (they are ``<run id>-<random>``), so a draft's
+    files never land here."""
+    return f"{INVOICE_FILES_PREFIX}{invoice_id}/issued/{number}.pdf"
+
+
+def draft_pdf_key(doc: Mapping[str, Any]) -> str:
+    """A draft's PDF, rendered again at each request, in the folder of the draft's computation
+    (beside its CSVs), so it goes where that computation's files go."""
+    csv_key = doc.get(DETAIL_CSV_FIELD)
+    folder = (
+        csv_key.rsplit("/", 1)[0] + "/"
+        if isinstance(csv_key, str) and "/" in csv_key
+        else computation_folder(doc["id"], "draft")
+    )
+    return f"{folder}{doc['id']}-draft.pdf"
+
+
 # --- index keys -----------------------------------------------------------------------------
 
 # Amounts are kept with 4 decimals (every ISO 4217 minor unit fits) in 20 digits.

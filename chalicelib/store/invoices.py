@@ -30,7 +30,7 @@ from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
@@ -193,6 +193,22 @@ def update_invoice(doc: Doc, expected_status: str) -> None:
         if condition_failed(error):
             raise Conflict(f"invoice {doc['id']} is no longer {expected_status}") from None
         raise
+
+
+def record_file(read: Mapping[str, Any], field: str, key: str) -> InvoiceRecord | None:
+    """Add ``field: key`` to the invoice exactly as ``read``: nothing else of it changes.
+
+    None when the invoice changed since it was read (paid, voided, another write of the
+    field): the caller reads it again."""
+    doc: Doc = {**read, field: key}
+    try:
+        _invoice_item(doc).save(condition=InvoiceItem.doc == dict(read))
+    except PutError as error:
+        if condition_failed(error):
+            return None
+        raise
+    recorded: InvoiceRecord = doc  # type: ignore[assignment]
+    return recorded
 
 
 # The counter moves in the same transaction as the document it numbers: a failed write leaves no

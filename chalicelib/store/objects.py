@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.billing.reference import LOGO_PREFIX
 from chalicelib.config import get_config
 from chalicelib.store.aws import client
 
@@ -14,6 +15,7 @@ NORMALIZED_PREFIX = "normalized/"
 QUARANTINE_PREFIX = "quarantine/"
 RUNS_PREFIX = "runs/"
 INVOICES_PREFIX = "invoices/"
+SETTINGS_LOGO_PREFIX = LOGO_PREFIX  # the seller's logo, uploaded through a presigned PUT
 
 
 def bucket() -> str:
@@ -39,6 +41,28 @@ def put_json(key: str, value: Any) -> None:
 def get_json(key: str) -> Any:
     body = client("s3").get_object(Bucket=bucket(), Key=key)["Body"].read()
     return json.loads(body)
+
+
+def put_bytes(key: str, data: bytes, content_type: str) -> None:
+    client("s3").put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
+
+
+def put_new(key: str, data: bytes, content_type: str) -> bool:
+    """Write ``key`` only where no object is: False (and nothing written) when one is there."""
+    s3 = client("s3")
+    try:
+        s3.put_object(
+            Bucket=bucket(), Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
+        )
+        return True
+    except s3.exceptions.ClientError as error:
+        # 412: an object is there; 409: another write of the key is under way
+        if error.response.get("Error", {}).get("Code") in (
+            "PreconditionFailed",
+            "ConditionalRequestConflict",
+        ):
+            return False
+        raise
 
 
 def get_bytes(key: str) -> bytes:
@@ -85,10 +109,14 @@ def presigned_get(key: str, expires_in: int = 300) -> str:
     return url
 
 
-def presigned_put(key: str, expires_in: int = 900) -> str:
-    """A URL that lets its holder PUT the bytes of exactly this object, for ``expires_in`` s."""
+def presigned_put(key: str, expires_in: int = 900, content_type: str | None = None) -> str:
+    """A URL that lets its holder PUT the bytes of exactly this object, for ``expires_in`` s
+    (with ``content_type``: only with that Content-Type header, which the URL signs)."""
+    params = {"Bucket": bucket(), "Key": key}
+    if content_type is not None:
+        params["ContentType"] = content_type
     url: str = client("s3").generate_presigned_url(
-        "put_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=expires_in
+        "put_object", Params=params, ExpiresIn=expires_in
     )
     return url
 

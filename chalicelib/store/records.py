@@ -75,6 +75,7 @@ class InvoiceRecord(TypedDict, total=False):
     # the two CSVs of the computation that made it (store/invoice_keys.py)
     csv_key: str
     customer_csv_key: str
+    pdf_key: str  # the issued document's PDF, written once (service/invoice_documents.py)
 
 
 class RunCounts(TypedDict):

@@ -137,6 +137,15 @@ def everything_handed_out(reply: Reply) -> Iterator[tuple[str, bytes]]:
             yield body["url"], download(body["url"])
 
 
+def readable(data: bytes) -> str:
+    """A file's text as its reader sees it: a PDF's pages (its streams are compressed)."""
+    if not data.startswith(b"%PDF-"):
+        return data.decode()
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
 def json_keys(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -204,6 +213,14 @@ def customer_requests(w: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
             (f"/invoices/{draft}/e-invoice?format=cii", 404),
             (f"/invoices/{draft}/e-invoice?format=ubl&redirect=false", 404),
         ],
+        "getInvoicePdf": [
+            (f"/invoices/{issued}/pdf", 302),
+            (f"/invoices/{issued}/pdf?redirect=false", 200),
+            (f"/invoices/{voided}/pdf?redirect=false", 200),
+            (f"/invoices/{note}/pdf?redirect=false", 200),
+            (f"/invoices/{draft}/pdf", 404),
+            (f"/invoices/{draft}/pdf?redirect=false", 404),
+        ],
         "getHealth": [("/health", 200)],
         "getOpenApi": [("/openapi.json", 200)],
     }
@@ -244,14 +261,14 @@ def test_nothing_a_customer_gets_holds_a_reseller_figure_or_a_draft(
     secrets = reseller_secrets(api, world)
     # The provider cost of the invoice: 1234.5678 + 4 + 12.3456, and its savings retained.
     assert {SECRET_COST, SECRET_LIST, SECRET_RULE, "1250.91", "74.09"} <= secrets
-    files = 0
+    files = pdfs = 0
     for operation_id, requests in customer_requests(world).items():
         method, _, _ = operations()[operation_id]
         for path, status in requests:
             reply = api.request(method, path, world["token"])
             assert reply.status == status, (operation_id, path, reply)
             for source, data in everything_handed_out(reply):
-                text = data.decode()
+                text = readable(data)
                 files += source != "body"
                 for secret in secrets:
                     assert secret not in text, (path, source, secret)
@@ -259,12 +276,15 @@ def test_nothing_a_customer_gets_holds_a_reseller_figure_or_a_draft(
                 assert reply.status >= 400 or world["draft"] not in text, (path, source)
                 if source != "body" and operation_id == "getInvoiceEInvoice":
                     assert text.startswith("<?xml"), (path, text[:80])  # the EN 16931 XML
+                elif source != "body" and operation_id == "getInvoicePdf":  # the invoice itself
+                    pdfs += 1
+                    assert "Total" in text, (path, text[:200])
                 elif source != "body":  # a file: the customer CSV, header and all
                     header = next(csv.reader(io.StringIO(text)))
                     assert tuple(header) == CUSTOMER_CSV_COLUMNS, (path, header)
                 elif operation_id != "getOpenApi" and text:
                     assert not RESELLER_KEYS & set(json_keys(json.loads(text))), path
-    assert files == 4 + 3  # the CSVs and the e-invoices
+    assert (files, pdfs) == (4 + 3 + 4, 4)  # the CSVs, the e-invoices and the PDFs
 
 
 def test_a_draft_is_not_found_exactly_like_a_missing_invoice(
@@ -272,7 +292,7 @@ def test_a_draft_is_not_found_exactly_like_a_missing_invoice(
 ) -> None:
     draft, token = world["draft"], world["token"]
     missing = draft.replace(OWN, "nobody")
-    for suffix in ("", "/csv", "/csv?redirect=false", "/e-invoice?format=ubl"):
+    for suffix in ("", "/csv", "/csv?redirect=false", "/e-invoice?format=ubl", "/pdf"):
         theirs = api.get(f"/invoices/{draft}{suffix}", token)
         absent = api.get(f"/invoices/{missing}{suffix}", token)
         assert (theirs.status, absent.status) == (404, 404)

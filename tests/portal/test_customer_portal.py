@@ -64,6 +64,12 @@ def test_customer_sees_only_their_invoices(page: Any, portal: Portal) -> None:
     assert lines and {line["currency"] for line in lines} == {invoice["currency"]}
     # The customer CSV: what the customer is billed, none of the reseller's columns.
     assert tuple(lines[0]) == CUSTOMER_CSV_COLUMNS
+    # The PDF the reseller sends: the invoice itself.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    assert download.value.suggested_filename == f"{invoice['number']}.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
     shot(page, "customer-invoice")
 
     # Another customer's invoice, by its URL: not found, exactly like one that does not exist.
@@ -177,3 +183,9 @@ def test_a_customer_has_no_drafts_to_see_or_filter_by(page: Any, portal: Portal)
         assert download.value.suggested_filename == f"{draft['id']}{suffix}.csv"
         with open(download.value.path(), newline="", encoding="utf-8") as handle:
             assert tuple(next(csv.reader(handle))) == columns, button
+    # and the draft's PDF, rendered now with its DRAFT mark
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    assert download.value.suggested_filename == f"{draft['id']}-draft.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

@@ -1,8 +1,9 @@
 // One invoice: number, status, lines, pre-purchased credit, discounts, taxes (with the
 // reverse-charge note), totals in the invoice's currency, its CSV (a customer's: the customer
-// CSV; an operator's: the detailed CSV, and the customer's beside it) — and, for operators,
-// issue / void (with the credit note it creates) / mark paid / credit, each confirmed. A
-// credit note names the invoice it credits by number and offers no actions.
+// CSV; an operator's: the detailed CSV, and the customer's beside it), its PDF (a draft's with
+// a DRAFT mark, for operators) — and, for operators, issue / void (with the credit note it
+// creates) / mark paid / credit, each confirmed. A credit note names the invoice it credits by
+// number and offers no actions.
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
@@ -51,6 +52,7 @@ export async function render(ctx) {
       label(invoice),
       csvButton(ctx, invoice, messages, "Download CSV"),
       operator ? csvButton(ctx, invoice, messages, "Download customer CSV", "customer") : null,
+      pdfButton(ctx, invoice, messages),
       operator ? actions(ctx, invoice, messages, related) : null,
     ),
     messages,
@@ -220,6 +222,22 @@ function csvButton(ctx, invoice, messages, text, view) {
         const query = view ? { redirect: "false", view } : { redirect: "false" };
         const link = await ctx.api.get(`/invoices/${seg(invoice.id)}/csv`, query);
         await saveUrl(link.url, `${invoice.number ?? invoice.id}${view ? `-${view}` : ""}.csv`);
+      } catch (error) {
+        messages.replaceChildren(errorNotice(error));
+      }
+    }, "Preparing…"),
+  );
+  return button;
+}
+
+/** The invoice's PDF, the document its customer is sent (a draft's carries a DRAFT mark). */
+function pdfButton(ctx, invoice, messages) {
+  const button = h("button", { type: "button" }, "Download PDF");
+  button.addEventListener("click", () =>
+    busy(button, async () => {
+      try {
+        const link = await ctx.api.get(`/invoices/${seg(invoice.id)}/pdf`, { redirect: "false" });
+        await saveUrl(link.url, `${invoice.number ?? `${invoice.id}-draft`}.pdf`);
       } catch (error) {
         messages.replaceChildren(errorNotice(error));
       }
