@@ -21,6 +21,7 @@ from chalicelib.api.endpoint import Call, operation
 from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
+from chalicelib.service import invoice_email, payments
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import CUSTOMER_CSV_FIELD, DETAIL_CSV_FIELD, InvoiceFilter
@@ -59,6 +60,10 @@ CUSTOMER_FIELDS = (
     "taxes",
     "tax_total",
     "total",
+    "payments",
+    "amount_paid",
+    "balance_due",
+    "overdue",
 )
 CUSTOMER_LINE_FIELDS = ("kind", "description", "provider", "service", "quantity", "amount")
 CUSTOMER_TAX_FIELDS = ("name", "rate", "base", "amount", "note")
@@ -122,6 +127,7 @@ def list_invoices(call: Call) -> Doc:
         min_total=_decimal(q.get("min_total")),
         max_total=_decimal(q.get("max_total")),
         hide_drafts=None if call.principal.is_operator else True,
+        overdue_on=_now().date().isoformat() if q.get("overdue") else None,
     )
     scope = "invoices:" + json.dumps(
         {k: str(v) for k, v in vars(invoice_filter).items() if v is not None}, sort_keys=True
@@ -135,7 +141,7 @@ def list_invoices(call: Call) -> Doc:
 
 @operation("getInvoice")
 def get_invoice(call: Call, invoice_id: str) -> Doc:
-    return public(_visible(call, invoice_id), call.principal)
+    return public(payments.invoice_with_account(_visible(call, invoice_id)), call.principal)
 
 
 @operation("getInvoiceCsv")
@@ -181,6 +187,23 @@ def _timestamp(value: str | None, field: str) -> str:
 def mark_invoice_paid(call: Call, invoice_id: str) -> Doc:
     paid_at = _timestamp(call.fields.get("paid_at"), "paid_at")
     return public(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call.principal)
+
+
+@operation("recordInvoicePayment")
+def record_payment(call: Call, invoice_id: str) -> Doc:
+    fields = call.fields
+    doc = payments.record_invoice_payment(
+        invoice_id,
+        Decimal(fields["amount"]),
+        _timestamp(fields.get("paid_at"), "paid_at"),
+        fields.get("reference"),
+    )
+    return public(doc, call.principal)
+
+
+@operation("sendInvoice")
+def send_invoice(call: Call, invoice_id: str) -> Doc:
+    return public(invoice_email.send_invoice(invoice_id), call.principal)
 
 
 @operation("voidInvoice")

@@ -13,7 +13,8 @@ Three tables, each with a generic ``pk``/``sk`` key so several item kinds share 
   per-customer results, and the invoice number counter. Its indexes serve the invoice list
   filters of ``GET /invoices`` without scans: ``by_customer`` and ``by_period``, and
   ``by_status``, ``by_period_total``, ``by_period_discount``, ``by_recent``, ``by_total``,
-  ``by_discount`` (see ``chalicelib.store.invoice_search`` for which filter uses which).
+  ``by_discount``, and the sparse ``by_open_due`` of invoices with a balance due (see
+  ``chalicelib.store.invoice_search`` for which filter uses which).
 
 Money is stored as decimal strings (PynamoDB's NumberAttribute goes through float).
 """
@@ -183,6 +184,19 @@ class DiscountIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-unt
     discount_sort = UnicodeAttribute(range_key=True)
 
 
+class OpenDueIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    """Sparse: only issued invoices with a balance due carry ``open_due`` ("<due date>#<invoice
+    id>"), so ``open_due < today`` is every overdue invoice (``GET /invoices?overdue=true``) and
+    the whole index is what customers owe (the billing report's outstanding)."""
+
+    class Meta:
+        index_name = "by_open_due"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    open_due = UnicodeAttribute(range_key=True)
+
+
 class InvoiceItem(Model):
     """Invoices, live pointers, runs, run results and counters (see module docstring)."""
 
@@ -202,6 +216,8 @@ class InvoiceItem(Model):
     listing = UnicodeAttribute(null=True)  # "INVOICE": the one key of the cross-period indexes
     total_sort = UnicodeAttribute(null=True)  # "<sortable total>#<invoice id>"
     discount_sort = UnicodeAttribute(null=True)  # "<sortable discount>#<invoice id>"
+    open_due = UnicodeAttribute(null=True)  # "<due date>#<invoice id>" while a balance is due
+    balance_due = UnicodeAttribute(null=True)  # decimal string, on issued and paid invoices
     by_customer = CustomerInvoiceIndex()
     by_period = PeriodInvoiceIndex()
     by_status = StatusIndex()
@@ -210,6 +226,7 @@ class InvoiceItem(Model):
     by_recent = RecentIndex()
     by_total = TotalIndex()
     by_discount = DiscountIndex()
+    by_open_due = OpenDueIndex()
 
 
 ALL_TABLES: tuple[type[Model], ...] = (ReferenceItem, BillItem, InvoiceItem)
