@@ -73,7 +73,7 @@ def send_invoice(invoice_id: str) -> Doc:
             attachments=attachments_for(doc),
         )
         to = list(message.to)
-        message_id = mail.send_raw(message.sender, to, message.raw)
+        message_id = mail.send_raw(message.sender, message.raw)
         delivery: Doc = {"status": "sent", "at": _now(), "to": to, "message_id": message_id}
     except NoBillingAddress:
         delivery = {"status": "failed", "at": _now(), "to": to, "reason": "no billing address"}

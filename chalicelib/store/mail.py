@@ -16,12 +16,12 @@ class MailRefused(RebillError):
     code = "mail_refused"
 
 
-def send_raw(sender: str, to: list[str], raw: bytes) -> str:
-    """Send ``raw`` from ``sender`` to ``to``; SES's message id, or :class:`MailRefused`."""
+def send_raw(sender: str, raw: bytes) -> str:
+    """Send ``raw`` from ``sender`` to the recipients of its To header (SES takes them from the
+    headers when no ``Destinations`` is given, so each gets one copy); SES's message id, or
+    :class:`MailRefused`."""
     try:
-        reply = client("ses").send_raw_email(
-            Source=sender, Destinations=to, RawMessage={"Data": raw}
-        )
+        reply = client("ses").send_raw_email(Source=sender, RawMessage={"Data": raw})
     except ClientError as error:
         details = error.response.get("Error", {})
         raise MailRefused(

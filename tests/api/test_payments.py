@@ -108,7 +108,9 @@ def test_an_invoice_with_payments_is_credited_not_voided(api: Api, make_invoice:
 def test_mark_paid_records_a_payment_of_the_whole_balance(api: Api, make_invoice: Any) -> None:
     invoice = make_invoice("acme")
     _pay(api, invoice["id"], "80.00")
-    reply = api.post(f"/invoices/{invoice['id']}/mark-paid", body={"paid_at": "2026-11-21T09:00:00Z"})
+    reply = api.post(
+        f"/invoices/{invoice['id']}/mark-paid", body={"paid_at": "2026-11-21T09:00:00Z"}
+    )
     assert reply.status == 200, reply
     assert (reply.json["status"], reply.json["balance_due"]) == ("paid", "0.00")
     assert [p["amount"] for p in reply.json["payments"]] == ["80.00", "500.00"]

@@ -11,8 +11,9 @@ import pytest
 from chalicelib.billing.document import Invoice, InvoiceLine
 from chalicelib.billing.lifecycle import Credited, InvalidTransition
 from chalicelib.billing.payments import (
-    Payments,
     PaymentExceedsBalance,
+    Payments,
+    Recorded,
     account_of,
     balance_due,
     is_overdue,
@@ -36,7 +37,12 @@ def _issued(total: str = "580.00", currency: str = "USD") -> Invoice:
     )
 
 
-def _pay(invoice: Invoice, amount: str | None, payments: Payments = Payments(), **kw: object):
+NONE_YET = Payments()
+
+
+def _pay(
+    invoice: Invoice, amount: str | None, payments: Payments = NONE_YET, **kw: object
+) -> Recorded:
     return record_payment(
         invoice,
         kw.pop("credited", Credited()),  # type: ignore[arg-type]
@@ -67,7 +73,7 @@ def test_credit_notes_lower_the_balance_a_payment_may_cover() -> None:
     credited = Credited(total=Decimal("80.00"))
     invoice = _issued()
     assert balance_due(invoice, credited, Payments()) == Decimal("500.00")
-    with pytest.raises(PaymentExceedsBalance, match="500.00 USD due"):
+    with pytest.raises(PaymentExceedsBalance, match=r"500\.00 USD due"):
         _pay(invoice, "500.01", credited=credited)
     assert _pay(invoice, "500.00", credited=credited).invoice.status == "paid"
 
