@@ -758,6 +758,24 @@ RESPONSES: dict[str, Schema] = {
                 "items": BILL_ACCOUNT,
             },
             "reconciliation": RECONCILIATION,
+            "outstanding": {
+                "type": "array",
+                "description": "What each customer owes today over every period (issued "
+                "invoices' balances due) and how much of it is overdue, per invoice currency.",
+                "items": {
+                    "type": "object",
+                    "required": ["customer_id", "currency", "outstanding", "overdue"],
+                    "properties": {
+                        "customer_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "currency": _ref("Currency"),
+                        "outstanding": _ref("Money"),
+                        "overdue": _ref("Money"),
+                        "invoices": {"type": "integer"},
+                        "overdue_invoices": {"type": "integer"},
+                    },
+                },
+            },
             "totals": {
                 "type": "array",
                 "description": "One row per invoice currency: currencies never add up.",

@@ -16,7 +16,7 @@ date is before today.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -202,3 +202,45 @@ def account_of(
         "balance_due": to_str(due, cur),
         "overdue": is_overdue(invoice.status, invoice.kind, due_date, due, today),
     }
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """An issued invoice with a balance due (what the billing report sums)."""
+
+    customer_id: str
+    currency: str
+    balance: Decimal
+    due_date: str | None
+
+
+def outstanding(
+    open_invoices: Sequence[OpenInvoice], names: Mapping[str, str], today: date
+) -> list[dict[str, Any]]:
+    """What each customer owes, per currency (currencies never add up), and how much of it is
+    overdue: one row per customer and currency, by customer."""
+    sums: dict[tuple[str, str], dict[str, Any]] = {}
+    for invoice in open_invoices:
+        if invoice.balance <= 0:
+            continue
+        row = sums.setdefault(
+            (invoice.customer_id, invoice.currency),
+            {"outstanding": ZERO, "overdue": ZERO, "invoices": 0, "overdue_invoices": 0},
+        )
+        row["outstanding"] += invoice.balance
+        row["invoices"] += 1
+        if is_overdue("issued", "invoice", invoice.due_date, invoice.balance, today):
+            row["overdue"] += invoice.balance
+            row["overdue_invoices"] += 1
+    return [
+        {
+            "customer_id": customer_id,
+            "name": names.get(customer_id, customer_id),
+            "currency": currency,
+            "outstanding": to_str(row["outstanding"], currency),
+            "overdue": to_str(row["overdue"], currency),
+            "invoices": row["invoices"],
+            "overdue_invoices": row["overdue_invoices"],
+        }
+        for (customer_id, currency), row in sorted(sums.items())
+    ]

@@ -7,11 +7,13 @@ that no customer owns, and the reconciliation of the latest invoice run over eve
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.money import plain
+from chalicelib.billing.payments import OpenInvoice, outstanding
 from chalicelib.billing.reconcile import UnassignedAccount
 from chalicelib.billing.report import ReportInput
 from chalicelib.billing.report import billing_report as build_report
@@ -55,7 +57,25 @@ def billing_report(period: str) -> dict[str, Any]:
     # The latest run over every customer checked every cent of the bills it priced.
     report["reconciliation"] = period_reconciliation(period)
     report["final"] = {provider: bills.is_final(period, provider) for provider in CLOUD_PROVIDERS}
+    report["outstanding"] = outstanding_now({c["id"]: c.get("name") or c["id"] for c in customers})
     return report
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def outstanding_now(names: dict[str, str]) -> list[dict[str, Any]]:
+    """What each customer owes today over every period, and how much of it is overdue (one
+    query of the open invoices' sparse index)."""
+    return outstanding(
+        [
+            OpenInvoice(doc["customer_id"], doc["currency"], balance, doc.get("due_date"))
+            for doc, balance in invoices.open_invoices()
+        ],
+        names,
+        _today(),
+    )
 
 
 def _accounts_nobody_owns(

@@ -194,6 +194,37 @@ def test_overdue_lists_only_issued_invoices_with_a_balance_past_due(
     assert api.get("/invoices", overdue=False).status == 400
 
 
+def test_the_billing_report_shows_what_each_customer_owes_and_what_is_overdue(
+    api: Api, make_invoice: Any, reference_data: Any
+) -> None:
+    acme_october, acme_september = make_invoice("acme"), make_invoice("acme", "2026-09")
+    globex = make_invoice("globex")
+    _pay(api, acme_october["id"], "80.00")
+    _pay(api, globex["id"], "580.00")
+    report = api.get("/reports/billing", period="2026-10").json
+    assert report["outstanding"] == [
+        {
+            "customer_id": "acme",
+            "name": "Acme Inc.",
+            "currency": "USD",
+            "outstanding": "1080.00",
+            "overdue": "0.00",
+            "invoices": 2,
+            "overdue_invoices": 0,
+        }
+    ]
+    from chalicelib.service import reports
+
+    moment = datetime.now(UTC) + timedelta(days=40)  # past every due date
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reports, "_today", lambda: moment.date())
+        later_report = reports.billing_report("2026-10")
+    assert [(r["outstanding"], r["overdue"]) for r in later_report["outstanding"]] == [
+        ("1080.00", "1080.00")
+    ]
+    assert acme_september["status"] == "issued"
+
+
 def test_the_overdue_list_is_one_query_on_the_sparse_index() -> None:
     from chalicelib.store.invoice_keys import InvoiceFilter
     from chalicelib.store.invoice_search import plan_for

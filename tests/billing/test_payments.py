@@ -11,12 +11,14 @@ import pytest
 from chalicelib.billing.document import Invoice, InvoiceLine
 from chalicelib.billing.lifecycle import Credited, InvalidTransition
 from chalicelib.billing.payments import (
+    OpenInvoice,
     PaymentExceedsBalance,
     Payments,
     Recorded,
     account_of,
     balance_due,
     is_overdue,
+    outstanding,
     record_payment,
 )
 from chalicelib.errors import InvalidInput
@@ -135,3 +137,37 @@ def test_a_credit_note_after_payment_leaves_a_credit_balance() -> None:
     )
     assert account["balance_due"] == "-100.00"
     assert (account["amount_paid"], account["overdue"]) == ("580.00", False)
+
+
+def test_outstanding_per_customer_and_currency_with_its_overdue_part() -> None:
+    today = date(2026, 12, 10)
+    rows = outstanding(
+        [
+            OpenInvoice("acme", "USD", Decimal("100.00"), "2026-12-01"),  # overdue
+            OpenInvoice("acme", "USD", Decimal("50.50"), "2026-12-31"),
+            OpenInvoice("acme", "EUR", Decimal("7.00"), "2026-12-31"),
+            OpenInvoice("globex", "USD", Decimal("0"), "2026-11-01"),  # settled: not owed
+        ],
+        {"acme": "Acme Inc."},
+        today,
+    )
+    assert rows == [
+        {
+            "customer_id": "acme",
+            "name": "Acme Inc.",
+            "currency": "EUR",
+            "outstanding": "7.00",
+            "overdue": "0.00",
+            "invoices": 1,
+            "overdue_invoices": 0,
+        },
+        {
+            "customer_id": "acme",
+            "name": "Acme Inc.",
+            "currency": "USD",
+            "outstanding": "150.50",
+            "overdue": "100.00",
+            "invoices": 2,
+            "overdue_invoices": 1,
+        },
+    ]
