@@ -55,6 +55,8 @@ def _settings() -> dict[str, Any]:
         },
         "invoice_number_prefix": "INV-",
         "fx_rates": [{"period": DEMO_PERIOD, "from": "USD", "to": "EUR", "rate": "0.92"}],
+        # Each issued invoice is emailed: `make run` writes them to .local/outbox/.
+        "email_on_issue": True,
     }
 
 
@@ -129,6 +131,7 @@ def _customer(
     email: str,
     tax_profile: dict[str, Any],
     discount: dict[str, str] | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
     return {
         "id": cid,
@@ -136,6 +139,8 @@ def _customer(
         "currency": currency,
         "price_list_id": "standard",
         "email": email,
+        "billing_emails": [email],
+        "language": language,
         "tax_profile": tax_profile,
         "discount": discount or {"percent": "0", "applies_to": "all"},
     }
@@ -149,6 +154,7 @@ def _customers() -> list[dict[str, Any]]:
             "USD",
             "billing@acme.example",
             {"country": "DE", "region": None, "tax_id": None, "exempt": False},
+            language="de",
         ),
         _customer(
             "globex",
@@ -164,6 +170,7 @@ def _customers() -> list[dict[str, Any]]:
             "EUR",
             "factures@initech.example",
             {"country": "FR", "region": None, "tax_id": "FR40303265045", "exempt": False},
+            language="fr",
         ),
         _customer(
             "umbrella",
