@@ -1,6 +1,7 @@
 // The billing report of a period: what each customer cost and what they are billed, the margin,
 // the savings the reseller keeps, unassigned accounts, totals per currency, whether the bill is
-// final — and the month-end action, generating the invoices.
+// final, what customers owe today (and how much of it is overdue) — and the month-end action,
+// generating the invoices.
 
 import { seg } from "../api.js";
 import { costPriceChart } from "../chart.js";
@@ -95,6 +96,7 @@ export async function render(ctx) {
     reportTable(rows, totalsOf(report)),
     resellerNote(report, billCurrency),
     reconciliation(report.reconciliation),
+    outstandingTable(report.outstanding),
     charts(rows),
     h("p", {}, h("a", { href: href("/invoices", { period }) }, `All invoices of ${period}`), " · ",
       h("a", { href: href("/bills", { period }) }, `Bills of ${period}`)),
@@ -252,5 +254,24 @@ function reconciliation(result) {
         { label: "Difference", numeric: true, value: (c) => amount(c.difference, c.currency) },
       ],
       rows,
+    }));
+}
+
+/** What each customer owes today over every period, and how much of it is overdue. */
+function outstandingTable(outstanding) {
+  if (!outstanding) return null;
+  return h("section", { "aria-labelledby": "outstanding-title" },
+    h("h2", { id: "outstanding-title" }, "Outstanding"),
+    dataTable({
+      caption: "Balances due today, every period (issued invoices)",
+      columns: [
+        { label: "Customer", value: (r) => h("a", { href: href("/invoices", { customer_id: r.customer_id }) }, r.name ?? r.customer_id) },
+        { label: "Invoices", numeric: true, value: (r) => integer(r.invoices) },
+        { label: "Outstanding", numeric: true, value: (r) => amount(r.outstanding, r.currency) },
+        { label: "Overdue", numeric: true, value: (r) => [amount(r.overdue, r.currency), r.overdue_invoices ? [" ", h("a", { href: href("/invoices", { customer_id: r.customer_id, overdue: "true" }) }, badge("overdue", `${integer(r.overdue_invoices)} overdue`))] : null] },
+      ],
+      rows: outstanding,
+      empty: "Nothing is outstanding.",
+      rowAttrs: (r) => ({ dataset: { customer: r.customer_id, currency: r.currency } }),
     }));
 }
