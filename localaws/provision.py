@@ -33,6 +33,8 @@ def provision(stack: LocalStack) -> None:
     for model in ALL_TABLES:
         if not model.exists():
             model.create_table(wait=True)
+        else:  # kept from an earlier start: it gets the indexes added since
+            add_missing_indexes(model, stack.client("dynamodb"))
 
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=config.data_bucket)
@@ -81,6 +83,47 @@ def provision(stack: LocalStack) -> None:
     if config.email_from:  # SES refuses a sender that is not a verified identity
         stack.client("ses").verify_email_identity(EmailAddress=config.email_from)
     provision_user_pool(stack)
+
+
+def add_missing_indexes(model: Any, dynamodb: Any) -> list[str]:
+    """Create on the table of ``model`` the global indexes its model declares and the table
+    lacks (a data directory kept from before an index was added); the names created."""
+    import time
+
+    from chalicelib.store.tables import key_schema
+
+    name = model.Meta.table_name
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    created = []
+    for index in key_schema(model)["indexes"]:
+        if index["name"] in present:
+            continue
+        keys = [(index["hash_key"], "HASH")]
+        if index["range_key"]:
+            keys.append((index["range_key"], "RANGE"))
+        dynamodb.update_table(
+            TableName=name,
+            # Every index key is a string (chalicelib.store.tables).
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["name"],
+                        "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in keys],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                }
+            ],
+        )
+        for _ in range(600):  # one index at a time: DynamoDB builds them one by one
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            states = {i["IndexName"]: i.get("IndexStatus") for i in table["GlobalSecondaryIndexes"]}
+            if states.get(index["name"]) == "ACTIVE":
+                break
+            time.sleep(0.1)
+        created.append(index["name"])
+    return created
 
 
 def _create_function(stack: LocalStack, name: str, role_arn: str) -> str:
