@@ -268,6 +268,12 @@ def void_with_credit_note(
             *_credited_key(voided["id"]),
             condition=InvoiceItem.pk.does_not_exist(),
         )
+        # Nor is one with payments: what was paid would be owed back.
+        transaction.condition_check(
+            InvoiceItem,
+            *payments_key(voided["id"]),
+            condition=InvoiceItem.pk.does_not_exist(),
+        )
         if pointer is not None and pointer["invoice_id"] == voided["id"]:
             transaction.save(
                 InvoiceItem(
@@ -283,6 +289,8 @@ def void_with_credit_note(
             raise Conflict(f"invoice {voided['id']} is no longer issued") from None
         if credited(voided["id"]) is not None:
             raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
+        if payments(voided["id"]) is not None:
+            raise Conflict(f"invoice {voided['id']} was paid meanwhile") from None
 
     return _with_next_number(
         credit_note, counter_name, make_number, write, explain, "a credit note"

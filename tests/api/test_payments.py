@@ -105,6 +105,29 @@ def test_an_invoice_with_payments_is_credited_not_voided(api: Api, make_invoice:
     assert "credit it instead" in reply.json["message"]
 
 
+def test_a_payment_landing_while_an_invoice_is_voided_stops_the_void(
+    api: Api, make_invoice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import invoices as store
+
+    invoice = make_invoice("acme")
+    read = store.payments
+    landed: list[str] = []
+
+    def read_then_a_payment_lands(invoice_id: str) -> Any:
+        seen = read(invoice_id)
+        if not landed:  # the void saw no payment; one is recorded before it is written
+            landed.append(invoice_id)
+            assert _pay(api, invoice_id, "10.00").status == 201
+        return seen
+
+    monkeypatch.setattr(store, "payments", read_then_a_payment_lands)
+    reply = api.post(f"/invoices/{invoice['id']}/void")
+    assert (reply.status, reply.json["code"]) == (409, "conflict"), reply
+    shown = api.get(f"/invoices/{invoice['id']}").json
+    assert (shown["status"], shown["amount_paid"]) == ("issued", "10.00")
+
+
 def test_mark_paid_records_a_payment_of_the_whole_balance(api: Api, make_invoice: Any) -> None:
     invoice = make_invoice("acme")
     _pay(api, invoice["id"], "80.00")
