@@ -280,8 +280,8 @@ function actions(ctx, invoice, messages, related) {
     );
   }
   const notes = related.filter((doc) => doc.relation === "credit_note");
-  if (invoice.status === "issued" && !notes.length) {
-    // A credited invoice is not voided: what remains of it is credited instead.
+  if (invoice.status === "issued" && !notes.length && !(invoice.payments ?? []).length) {
+    // A credited (or partly paid) invoice is not voided: what remains of it is credited instead.
     act(
       "Void…",
       {
