@@ -100,3 +100,17 @@ def test_no_portal_no_link_and_no_sender_no_message() -> None:
         build_invoice_email(
             INVOICE, {"email": "a@x.example"}, {}, sender="", portal_url="", attachments=[]
         )
+
+
+def test_the_email_settings_and_the_customer_e_invoice_format_are_kept() -> None:
+    from chalicelib.billing.reference import Customer, Settings
+
+    settings = Settings.from_dict({"email_on_issue": True, "email_from": "billing@example.com"})
+    assert (settings.email_on_issue, settings.email_from) == (True, "billing@example.com")
+    assert Settings.from_dict(settings.to_dict()) == settings
+    assert Settings.from_dict({}).to_dict()["email_on_issue"] is False
+    customer = Customer.from_dict({"id": "acme", "currency": "EUR", "einvoice_format": "ubl"})
+    assert customer.to_dict()["einvoice_format"] == "ubl"
+    assert Customer.from_dict({"id": "acme", "currency": "EUR"}).einvoice_format is None
+    with pytest.raises(InvalidInput, match="einvoice_format must be one of cii, ubl"):
+        Customer.from_dict({"id": "acme", "currency": "EUR", "einvoice_format": "pdf"})
