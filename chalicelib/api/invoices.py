@@ -176,11 +176,11 @@ def _timestamp(value: str | None, field: str) -> str:
         return _now().isoformat(timespec="seconds")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):  # not a date, or one UTC cannot hold (year 1, +01:00)
         raise InvalidInput(f"{field} must be an ISO 8601 date-time", field=field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @operation("markInvoicePaid")

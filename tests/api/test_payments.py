@@ -64,6 +64,9 @@ def test_an_overpayment_is_refused_and_nothing_is_recorded(api: Api, make_invoic
     for bad, field in (("0", "amount"), ("1.234", "amount"), ("abc", "amount")):
         refused = _pay(api, invoice["id"], bad)
         assert (refused.status, refused.json.get("field")) == (400, field), (bad, refused)
+    for moment in ("yesterday", "0001-01-01T00:00:00+01:00"):
+        refused = _pay(api, invoice["id"], "1.00", paid_at=moment)
+        assert (refused.status, refused.json["field"]) == (400, "paid_at"), moment
     future = _pay(api, invoice["id"], "1.00", paid_at="2999-01-01")
     assert (future.status, future.json["field"]) == (400, "paid_at")
     shown = api.get(f"/invoices/{invoice['id']}").json
