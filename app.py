@@ -319,6 +319,16 @@ def mark_invoice_paid(invoice_id: str) -> Response:
     return invoices.mark_invoice_paid(app.current_request, invoice_id=invoice_id)
 
 
+@app.route("/invoices/{invoice_id}/payments", methods=["POST"])
+def record_invoice_payment(invoice_id: str) -> Response:
+    return invoices.record_payment(app.current_request, invoice_id=invoice_id)
+
+
+@app.route("/invoices/{invoice_id}/send", methods=["POST"])
+def send_invoice(invoice_id: str) -> Response:
+    return invoices.send_invoice(app.current_request, invoice_id=invoice_id)
+
+
 @app.route("/invoices/{invoice_id}/credit-notes", methods=["POST"])
 def credit_invoice(invoice_id: str) -> Response:
     return invoices.credit_invoice(app.current_request, invoice_id=invoice_id)

@@ -45,6 +45,10 @@ class AppConfig:
     # Operators signed in through Cognito must have an authenticator app (TOTP) as their second
     # factor: on in deployed stages (infra/ sets REBILL_OPERATOR_MFA=required), off on a laptop.
     operator_mfa_required: bool = False
+    # Where an emailed invoice's link points (the portal), and the SES identity it is sent from
+    # when the settings name none.
+    portal_url: str = ""
+    email_from: str = ""
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> AppConfig:
@@ -70,6 +74,8 @@ class AppConfig:
                 env, "COGNITO_RECHECK_SECONDS", 300, REVOCATION_BOUND_SECONDS
             ),
             operator_mfa_required=env.get("REBILL_OPERATOR_MFA", "") == "required",
+            portal_url=env.get("REBILL_PORTAL_URL") or env.get("REBILL_PORTAL_ORIGIN", ""),
+            email_from=env.get("REBILL_EMAIL_FROM", ""),
         )
 
     def function_name(self, handler: str) -> str:

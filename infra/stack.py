@@ -125,6 +125,7 @@ class FunctionAccess:
     starts: tuple[str, ...] = ()  # state machines it starts (and whose executions it describes)
     looks_up_users: bool = False  # Cognito AdminGetUser: a signed-in user still enabled, not gone
     administers_users: bool = False  # operators invite, list, disable, enable, reset users
+    sends_email: bool = False  # SES, from the stage's verified identity (-c email_identity=…)
 
 
 # What chalicelib.store.cognito calls to administer users (AdminDeleteUser: an operator whose
@@ -160,6 +161,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         starts=(GENERATE_INVOICES,),
         looks_up_users=True,
         administers_users=True,
+        sends_email=True,  # issuing, crediting and re-sending email the document
     ),
     # A bill lands: read it, write its Parquet, move a bad one to quarantine/, record it; a
     # report manifest starts the ingest-report state machine.
@@ -212,6 +214,7 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         puts=(INVOICES_PREFIX,),
         removes=(INVOICES_PREFIX,),
         publishes=True,
+        sends_email=True,  # a run in mode issue emails what it issues
     ),
     "record_failure": FunctionAccess(reads=(INVOICES,), writes=(INVOICES,)),
     # Closes the run and reconciles the period: the bill's Parquet against the priced usage.
@@ -372,6 +375,13 @@ class RebillStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.stage = stage
+        # The SES identity invoice emails are sent from (an address or a domain verified in
+        # SES): `-c email_identity=billing@example.com`, and `-c email_from=…` for another
+        # address of a verified domain. Without it the functions get no SES access.
+        self.email_identity = str(self.node.try_get_context("email_identity") or "")
+        self.email_from = str(self.node.try_get_context("email_from") or "") or (
+            self.email_identity if "@" in self.email_identity else ""
+        )
         self.prefix = f"{APP_NAME}-{stage}"
         production = stage == "prod"
         self.removal_policy = cdk.RemovalPolicy.RETAIN if production else cdk.RemovalPolicy.DESTROY
@@ -745,6 +755,17 @@ class RebillStack(cdk.Stack):
                     actions=["sns:Publish"], resources=[self.events_topic.topic_arn]
                 )
             )
+        if access.sends_email and self.email_identity:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["ses:SendRawEmail", "ses:SendEmail"],
+                    resources=[
+                        self.format_arn(
+                            service="ses", resource="identity", resource_name=self.email_identity
+                        )
+                    ],
+                )
+            )
         for machine in STATE_MACHINES:
             if machine.name in access.starts:
                 statements.append(
@@ -775,6 +796,8 @@ class RebillStack(cdk.Stack):
             # Operators must have an authenticator app (chalicelib.api.cognito).
             "REBILL_OPERATOR_MFA": "required",
         }
+        if self.email_from:  # the sender of invoice emails (chalicelib.service.invoice_email)
+            env["REBILL_EMAIL_FROM"] = self.email_from
         for model_name, table in self.tables.items():
             env[TABLE_VARIABLES[model_name]] = table.table_name
         for machine in STATE_MACHINES:

@@ -1,6 +1,8 @@
-"""``python -m localaws serve [--demo] [--port N] [--data-dir DIR [--reset]]``: the embedded AWS
-with Rebill on it, keeping its data in ``DIR`` across restarts (``make run``: ``.local/data``)
-or, without it, in memory; ``python -m localaws reset [--data-dir DIR]``: delete that data.
+"""``python -m localaws serve [--demo] [--port N] [--data-dir DIR [--reset]] [--outbox DIR]``: the
+embedded AWS with Rebill on it, keeping its data in ``DIR`` across restarts (``make run``:
+``.local/data``) or, without it, in memory, and writing every email SES accepted as an ``.eml``
+file into the outbox (default with ``--data-dir``: its sibling ``outbox/``, so ``make run``'s is
+``.local/outbox/``); ``python -m localaws reset [--data-dir DIR]``: delete that data.
 """
 
 from __future__ import annotations
@@ -55,8 +57,12 @@ def serve(
     credentials: Path = CREDENTIALS,
     data_dir: Path | None = None,
     use_dynamodb_local: bool | None = None,
+    outbox_dir: Path | None = None,
 ) -> int:
+    import os
+
     from localaws import persistence
+    from localaws.outbox import Outbox
     from localaws.stack import LocalStack
 
     print("Starting the embedded AWS…", flush=True)
@@ -74,6 +80,12 @@ def serve(
     from localaws.servers import Servers
 
     servers = Servers(port, port + 1 if port else 0)
+    if port:  # the link in invoice emails
+        from chalicelib.config import get_config
+
+        os.environ["REBILL_PORTAL_URL"] = f"http://127.0.0.1:{port + 1}/"
+        get_config.cache_clear()
+    outbox = None if outbox_dir is None else Outbox(outbox_dir).start()
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopped.set())
@@ -97,6 +109,8 @@ def serve(
         print(f"\nAPI:    {servers.api_url}\nPortal: {servers.portal_url}")
         rel = _shown(credentials)
         print(f"Credentials: {rel}")
+        if outbox_dir is not None:
+            print(f"Emails: {_shown(outbox_dir)}/ (what customers would receive, as .eml files)")
         print("Try:")
         read_token = f'import json; print(json.load(open("{rel}"))["operator_token"])'
         print(f"  TOKEN=$(python3 -c '{read_token}')")
@@ -107,6 +121,8 @@ def serve(
             stopped.wait()
     finally:
         print("\nStopping…", flush=True)
+        if outbox is not None:
+            outbox.stop()
         servers.stop()
         stack.stop()
     return 0
@@ -194,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="DynamoDB Local (needs Java), moto's, or the first there is (default: auto)",
     )
+    serve_parser.add_argument(
+        "--outbox",
+        type=Path,
+        help="write each email SES accepts here as an .eml file (default with --data-dir: "
+        "its sibling outbox/, e.g. .local/outbox)",
+    )
     reset_parser = sub.add_parser("reset", help="delete the data a stack kept")
     reset_parser.add_argument(
         "--data-dir",
@@ -221,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             if (status := reset(data_dir, credentials)) != 0:
                 return status
         dynamodb_local = {"auto": None, "local": True, "moto": False}[args.dynamodb]
-        return serve(args.demo, args.port, credentials, data_dir, dynamodb_local)
+        outbox = args.outbox.resolve() if args.outbox else None
+        if outbox is None and data_dir is not None:
+            outbox = data_dir.parent / "outbox"
+        return serve(args.demo, args.port, credentials, data_dir, dynamodb_local, outbox)
     return 2
 
 

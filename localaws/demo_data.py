@@ -77,6 +77,8 @@ def _settings() -> dict[str, Any]:
         },
         "invoice_number_prefix": "INV-",
         "fx_rates": [{"period": DEMO_PERIOD, "from": "USD", "to": "EUR", "rate": "0.92"}],
+        # Each issued invoice is emailed: `make run` writes them to .local/outbox/.
+        "email_on_issue": True,
     }
 
 
@@ -159,9 +161,9 @@ def _customer(
         "currency": currency,
         "price_list_id": "standard",
         "email": email,
+        "billing_emails": [email],
         "tax_profile": tax_profile,
         "discount": discount or {"percent": "0", "applies_to": "all"},
-        "billing_emails": [email],
         **profile,
     }
 

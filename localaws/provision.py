@@ -80,6 +80,8 @@ def provision(stack: LocalStack) -> None:
             assert arn == config.generate_invoices_state_machine_arn, arn
         if machine.name == "ingest-report":
             assert arn == config.ingest_report_state_machine_arn, arn
+    if config.email_from:  # SES refuses a sender that is not a verified identity
+        stack.client("ses").verify_email_identity(EmailAddress=config.email_from)
     provision_user_pool(stack)
 
 

@@ -26,6 +26,7 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 APP_NAME = "rebill"
 STAGE = "local"
+EMAIL_FROM = "billing@rebill.local"
 
 # The one private method of moto the stack replaces: every Lambda invocation goes through it.
 MOTO_LAMBDA_PATCH_POINT = ("moto.awslambda.models", "LambdaFunction", "_invoke_lambda")
@@ -54,6 +55,8 @@ def environment(moto_port: int, dynamodb_endpoint: str | None) -> dict[str, str]
         "INGEST_REPORT_STATE_MACHINE_ARN": (
             f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{prefix}-ingest-report"
         ),
+        # The sender of invoice emails: verified in moto's SES when the stack is provisioned.
+        "REBILL_EMAIL_FROM": EMAIL_FROM,
         "POWERTOOLS_SERVICE_NAME": "rebill",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",

@@ -29,7 +29,6 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The customer's documents (e-invoices) are made from the billing core's figures alone.
     "documents": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
     "bill_files": (STORE, API, WORKFLOW, SERVICE, BILLING, *AWS_SDKS),
-    "documents": (STORE, API, WORKFLOW, SERVICE, *AWS_SDKS),
     "store": (API, SERVICE, WORKFLOW),
     "service": (API, WORKFLOW, *AWS_SDKS),
     "api": (WORKFLOW, *AWS_SDKS),

@@ -22,7 +22,7 @@ from chalicelib.api.pagination import decode_cursor, page_body, position_of
 from chalicelib.billing.customer_view import customer_view
 from chalicelib.billing.lifecycle import LineCredit
 from chalicelib.errors import Forbidden, InvalidInput, NotFound
-from chalicelib.service import einvoices, invoice_documents, invoice_list
+from chalicelib.service import einvoices, invoice_documents, invoice_email, invoice_list, payments
 from chalicelib.service import invoices as invoice_lifecycle
 from chalicelib.store import invoices, objects
 from chalicelib.store.invoice_keys import (
@@ -86,6 +86,7 @@ def list_invoices(call: Call) -> Doc:
         min_total=_decimal(q.get("min_total")),
         max_total=_decimal(q.get("max_total")),
         hide_drafts=None if call.principal.is_operator else True,
+        overdue_on=_now().date().isoformat() if q.get("overdue") else None,
     )
     ordering = invoice_list.ordering_of(q.get("sort"), q.get("order"), q.get("q"))
     scope = "invoices:" + json.dumps(
@@ -121,7 +122,7 @@ def _sort_position(after: Any) -> list[str] | None:
 
 @operation("getInvoice")
 def get_invoice(call: Call, invoice_id: str) -> Doc:
-    return _shown(_visible(call, invoice_id), call)
+    return _shown(payments.invoice_with_account(_visible(call, invoice_id)), call)
 
 
 def _shown(doc: Mapping[str, Any], call: Call) -> Doc:
@@ -181,17 +182,34 @@ def _timestamp(value: str | None, field: str) -> str:
         return _now().isoformat(timespec="seconds")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):  # not a date, or one UTC cannot hold (year 1, +01:00)
         raise InvalidInput(f"{field} must be an ISO 8601 date-time", field=field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @operation("markInvoicePaid")
 def mark_invoice_paid(call: Call, invoice_id: str) -> Doc:
     paid_at = _timestamp(call.fields.get("paid_at"), "paid_at")
     return _shown(invoice_lifecycle.mark_invoice_paid(invoice_id, paid_at), call)
+
+
+@operation("recordInvoicePayment")
+def record_payment(call: Call, invoice_id: str) -> Doc:
+    fields = call.fields
+    doc = payments.record_invoice_payment(
+        invoice_id,
+        Decimal(fields["amount"]),
+        _timestamp(fields.get("paid_at"), "paid_at"),
+        fields.get("reference"),
+    )
+    return _shown(doc, call)
+
+
+@operation("sendInvoice")
+def send_invoice(call: Call, invoice_id: str) -> Doc:
+    return _shown(invoice_email.send_invoice(invoice_id), call)
 
 
 @operation("voidInvoice")

@@ -192,6 +192,19 @@ SETTINGS = _obj(
             {"type": "string", "pattern": "^[A-Za-z0-9/_.-]{0,16}$"}
         ),
         "fx_rates": {"type": "array", "maxItems": 1000, "items": FX_RATE},
+        "email_on_issue": {
+            "type": "boolean",
+            "description": "Email each issued invoice and credit note to the customer.",
+        },
+        "email_from": _nullable(
+            {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "The verified SES identity the emails come from (default: the "
+                "deployment's).",
+            }
+        ),
         "commitment_assignments": {
             "type": "array",
             "maxItems": 10000,
@@ -278,6 +291,11 @@ CUSTOMER = _obj(
         "buyer_reference": _nullable(_text(200)),
         "payment_terms_days": _nullable(PAYMENT_TERMS_DAYS),
         "language": {"type": "string", "enum": list(INVOICE_LANGUAGES)},
+        "einvoice_format": {
+            "type": ["string", "null"],
+            "enum": ["cii", "ubl", None],
+            "description": "Attach this EN 16931 e-invoice XML to the emailed invoice.",
+        },
         "tax_profile": _obj(
             {
                 "country": _nullable(_ref("Country")),
@@ -345,6 +363,24 @@ INVOICE_RUN_REQUEST = _obj(
 ISSUE_REQUEST = _obj({})
 MARK_PAID_REQUEST = _obj({"paid_at": _ref("DateTime")})
 VOID_REQUEST = _obj({"reason": _text(500)})
+PAYMENT_REQUEST = _obj(
+    {
+        "amount": {
+            **_ref("Amount"),
+            "description": "What was paid, in the invoice's currency: more than zero, at most "
+            "the balance due, no finer than the currency's minor unit.",
+        },
+        "paid_at": {
+            "type": "string",
+            "minLength": 10,
+            "maxLength": 40,
+            "description": "When the customer paid: an ISO 8601 date or date-time (now if "
+            "absent; never in the future).",
+        },
+        "reference": _nullable(_text(200)),
+    },
+    ("amount",),
+)
 CREDIT_NOTE_REQUEST = _obj(
     {
         "amount": {
@@ -422,6 +458,7 @@ REQUESTS: dict[str, Schema] = {
     "IssueRequest": ISSUE_REQUEST,
     "MarkPaidRequest": MARK_PAID_REQUEST,
     "VoidRequest": VOID_REQUEST,
+    "PaymentRequest": PAYMENT_REQUEST,
     "CreditNoteRequest": CREDIT_NOTE_REQUEST,
     "ApiTokenRequest": API_TOKEN_REQUEST,
     "UserInvite": USER_INVITE,
@@ -491,6 +528,17 @@ TAX_LINE: Schema = {
         "note": {"type": "string"},
     },
 }
+PAYMENT: Schema = {
+    "type": "object",
+    "required": ["id", "amount", "paid_at", "recorded_at"],
+    "properties": {
+        "id": {"type": "string"},
+        "amount": _ref("Money"),
+        "paid_at": {"type": "string"},
+        "recorded_at": {"type": "string"},
+        "reference": {"type": ["string", "null"]},
+    },
+}
 INVOICE: Schema = {
     "type": "object",
     "required": [
@@ -537,6 +585,25 @@ INVOICE: Schema = {
         "taxes": {"type": "array", "items": TAX_LINE},
         "tax_total": _ref("Money"),
         "total": _ref("Money"),
+        "payments": {"type": "array", "items": PAYMENT},
+        "amount_paid": _ref("Money"),
+        "balance_due": {
+            **_ref("Money"),
+            "description": "total − credit notes − payments; below zero: a credit balance.",
+        },
+        "overdue": {"type": "boolean", "description": "Issued, a balance due, past due_date."},
+        "delivery": {
+            "type": "object",
+            "description": "Operators: the last email of the document to the customer.",
+            "required": ["status", "at"],
+            "properties": {
+                "status": {"type": "string", "enum": ["sent", "failed"]},
+                "at": {"type": "string"},
+                "to": {"type": "array", "items": {"type": "string"}},
+                "message_id": {"type": "string"},
+                "reason": {"type": "string"},
+            },
+        },
     },
     "description": "Operators also see the reseller's figures (cost, margin, savings_retained, "
     "…); customers see the invoice only.",
@@ -798,6 +865,24 @@ RESPONSES: dict[str, Schema] = {
                     },
                 },
             },
+            "outstanding": {
+                "type": "array",
+                "description": "What each customer owes today over every period (issued "
+                "invoices' balances due) and how much of it is overdue, per invoice currency.",
+                "items": {
+                    "type": "object",
+                    "required": ["customer_id", "currency", "outstanding", "overdue"],
+                    "properties": {
+                        "customer_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "currency": _ref("Currency"),
+                        "outstanding": _ref("Money"),
+                        "overdue": _ref("Money"),
+                        "invoices": {"type": "integer"},
+                        "overdue_invoices": {"type": "integer"},
+                    },
+                },
+            },
             "totals": {
                 "type": "array",
                 "description": "One row per invoice currency: currencies never add up.",
@@ -1016,6 +1101,12 @@ INVOICE_FILTERS = [
     _query("max_discount", DECIMAL_FILTER, "Discount granted (−discount_total) at most this."),
     _query("min_total", DECIMAL_FILTER, "Total at least this (in the invoice's currency)."),
     _query("max_total", DECIMAL_FILTER, "Total at most this (in the invoice's currency)."),
+    _query(
+        "overdue",
+        {"type": "boolean", "enum": [True]},
+        "true: only overdue invoices (issued, a balance due, past their due date), oldest due "
+        "first.",
+    ),
 ]
 # Sorting and searching the filtered invoices (chalicelib/service/invoice_list.py).
 INVOICE_SORTS = ("number", "customer", "period", "total", "status", "issued_at")
@@ -1616,10 +1707,32 @@ def _operations() -> dict[str, dict[str, Schema]]:
         "/invoices/{invoice_id}/mark-paid": {
             "post": _op(
                 "markInvoicePaid",
-                "Record that an issued invoice was paid",
+                "Record a payment of an issued invoice's whole balance due: it is paid",
                 roles=OPERATOR,
                 ok=(200, "Invoice"),
                 body="MarkPaidRequest",
+                body_required=False,
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/payments": {
+            "post": _op(
+                "recordInvoicePayment",
+                "Record a payment against an issued invoice (paid once its balance is covered)",
+                roles=OPERATOR,
+                ok=(201, "Invoice"),
+                body="PaymentRequest",
+                example={"amount": "250.00", "paid_at": "2026-11-20", "reference": "SEPA 4711"},
+                params=_path_params("invoice_id"),
+            )
+        },
+        "/invoices/{invoice_id}/send": {
+            "post": _op(
+                "sendInvoice",
+                "Email an issued invoice or credit note to the customer again (see `delivery`)",
+                roles=OPERATOR,
+                ok=(200, "Invoice"),
+                body="IssueRequest",
                 body_required=False,
                 params=_path_params("invoice_id"),
             )

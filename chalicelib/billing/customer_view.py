@@ -39,6 +39,10 @@ CUSTOMER_FIELDS = (
     "taxes",
     "tax_total",
     "total",
+    "payments",
+    "amount_paid",
+    "balance_due",
+    "overdue",
 )
 CUSTOMER_LINE_FIELDS = ("kind", "description", "provider", "service", "quantity", "amount")
 CUSTOMER_TAX_FIELDS = ("name", "rate", "base", "amount", "note")

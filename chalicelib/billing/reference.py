@@ -34,6 +34,7 @@ MAX_TERMS_DAYS = 365
 # POST /settings/logo-upload-url: a PNG or a JPEG.
 LOGO_PREFIX = "settings/logo/"
 LOGO_EXTENSIONS = (".png", ".jpg")
+EINVOICE_FORMATS = ("cii", "ubl")  # the e-invoice XML a customer asks for beside the PDF
 
 
 # --- small validating readers -------------------------------------------------------------------
@@ -368,6 +369,10 @@ class Settings:
     # The operator's commitment assignments: commitment id (an RI / savings-plan ARN, an Azure
     # reservation id, a GCP commitment) -> customer id. Ids match ignoring case.
     commitment_assignments: tuple[CommitmentAssignment, ...] = ()
+    # Email each issued document to the customer's billing addresses through SES, from
+    # ``email_from`` (a verified SES identity; None: the deployment's REBILL_EMAIL_FROM).
+    email_on_issue: bool = False
+    email_from: str | None = None
 
     @property
     def commitment_owners(self) -> dict[str, str]:
@@ -452,6 +457,8 @@ class Settings:
             ),
             fx_rates=tuple(fx),
             commitment_assignments=tuple(assignments.values()),
+            email_on_issue=_bool(d, "email_on_issue"),
+            email_from=_str(d, "email_from", required=False),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -491,6 +498,8 @@ class Settings:
                 {"commitment_id": a.commitment_id, "customer_id": a.customer_id}
                 for a in self.commitment_assignments
             ],
+            "email_on_issue": self.email_on_issue,
+            "email_from": self.email_from,
         }
 
 
@@ -776,6 +785,7 @@ class Customer:
     buyer_reference: str | None = None  # the customer's PO number or reference (BT-10)
     payment_terms_days: int | None = None  # None: the seller's terms
     language: str = "en"
+    einvoice_format: str | None = None  # None, "cii" or "ubl": the e-invoice XML it is sent
 
     @classmethod
     def from_dict(cls, d: Json) -> Customer:
@@ -812,6 +822,11 @@ class Customer:
             buyer_reference=_str(d, "buyer_reference", required=False),
             payment_terms_days=_terms(d, "payment_terms_days"),
             language=_choice(d, "language", INVOICE_LANGUAGES, default="en"),
+            einvoice_format=(
+                _choice(d, "einvoice_format", EINVOICE_FORMATS)
+                if d.get("einvoice_format") is not None
+                else None
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -838,6 +853,7 @@ class Customer:
             "buyer_reference": self.buyer_reference,
             "payment_terms_days": self.payment_terms_days,
             "language": self.language,
+            "einvoice_format": self.einvoice_format,
         }
 
 

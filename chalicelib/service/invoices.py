@@ -3,7 +3,8 @@
 Each transition is decided once, by :mod:`chalicelib.billing.lifecycle`, and stored once,
 by :mod:`chalicelib.store.invoices` (numbers from the gapless counter, in the same
 transaction as the invoice). Every issued document — an invoice or a credit note — is
-announced as ``invoice.issued``.
+announced as ``invoice.issued``, and emailed to the customer when the settings say so
+(:mod:`chalicelib.service.invoice_email`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from chalicelib.billing.lifecycle import (
 )
 from chalicelib.billing.terms import document_dates, payment_terms_days
 from chalicelib.errors import NotFound
+from chalicelib.service import invoice_email, payments
 from chalicelib.service.invoice_documents import with_pdf
 from chalicelib.store import events, invoices, reference
 from chalicelib.store.records import Doc
@@ -111,7 +113,7 @@ def issue_draft(draft: Mapping[str, Any]) -> Doc:
     )
     doc = with_pdf(doc)
     _announce(doc)
-    return doc
+    return invoice_email.deliver_on_issue(doc)
 
 
 def issue_invoice(invoice_id: str) -> Doc:
@@ -120,11 +122,9 @@ def issue_invoice(invoice_id: str) -> Doc:
 
 
 def mark_invoice_paid(invoice_id: str, paid_at: str) -> Doc:
-    doc = invoices.get_invoice(invoice_id)
-    paid = mark_paid(Invoice.from_dict(doc), paid_at)
-    updated = {**doc, "status": paid.status, "paid_at": paid.paid_at}
-    invoices.update_invoice(updated, expected_status="issued")
-    return updated
+    """Record a payment of the whole balance due: the invoice turns paid."""
+    mark_paid(Invoice.from_dict(invoices.get_invoice(invoice_id)), paid_at)  # issued invoices only
+    return payments.record_invoice_payment(invoice_id, None, paid_at)
 
 
 def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
@@ -136,6 +136,11 @@ def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
         raise InvalidTransition(
             f"cannot void invoice {doc.get('number') or invoice_id}: it has credit notes; "
             "credit what remains instead (POST /invoices/{id}/credit-notes)"
+        )
+    if invoices.payments(invoice_id) is not None:
+        raise InvalidTransition(
+            f"cannot void invoice {doc.get('number') or invoice_id}: payments were recorded "
+            "against it; credit it instead (POST /invoices/{id}/credit-notes)"
         )
     moment = _now()
     voided_at = _stamp(moment)
@@ -154,7 +159,7 @@ def void_invoice(invoice_id: str, reason: str | None = None) -> tuple[Doc, Doc]:
     note_doc = invoices.void_with_credit_note(voided_doc, note_doc, series.counter, series.number)
     note_doc = with_pdf(note_doc)
     _announce(note_doc, kind="credit_note", credit_note_for=invoice_id)
-    return voided_doc, note_doc
+    return voided_doc, invoice_email.deliver_on_issue(note_doc)
 
 
 def credit_invoice(
@@ -169,6 +174,7 @@ def credit_invoice(
     for attempt in range(CREDIT_ATTEMPTS):
         doc = invoices.get_invoice(invoice_id)
         before = invoices.credited(invoice_id)
+        paid_before = invoices.payments(invoice_id)
         moment = _now()
         issued_at = _stamp(moment)
         note = credit(
@@ -195,7 +201,14 @@ def credit_invoice(
         series = number_series(moment)
         try:
             note_doc = invoices.credit_with_next_number(
-                doc, note_doc, before, after, series.counter, series.number
+                doc,
+                note_doc,
+                before,
+                after,
+                series.counter,
+                series.number,
+                payments_before=paid_before,
+                balance_after=payments.balance_after_credit(doc, after, paid_before),
             )
             break
         except invoices.CreditedMeanwhile:
@@ -208,4 +221,4 @@ def credit_invoice(
         credit_note_for=invoice_id,
         credited_invoice_number=doc.get("number"),
     )
-    return note_doc
+    return invoice_email.deliver_on_issue(note_doc)

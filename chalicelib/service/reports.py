@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.billing.document import Invoice
+from chalicelib.billing.payments import OpenInvoice, outstanding
 from chalicelib.billing.periods import Period
 from chalicelib.billing.reconcile import UnassignedAccount
 from chalicelib.billing.report import ReportInput, account_entry, unassigned_check
@@ -63,6 +64,7 @@ def billing_report(period: str) -> dict[str, Any]:
         unassigned, report["reconciliation"], _owned_part_of_period(period, links)
     )
     report["final"] = {provider: bills.is_final(period, provider) for provider in CLOUD_PROVIDERS}
+    report["outstanding"] = outstanding_now({c["id"]: c.get("name") or c["id"] for c in customers})
     return report
 
 
@@ -77,6 +79,23 @@ def _owned_part_of_period(
         for customer_id, a in links
         if (a.get("valid_from") or first) > first or (a.get("valid_to") or end) < end
     }
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def outstanding_now(names: dict[str, str]) -> list[dict[str, Any]]:
+    """What each customer owes today over every period, and how much of it is overdue (one
+    query of the open invoices' sparse index)."""
+    return outstanding(
+        [
+            OpenInvoice(doc["customer_id"], doc["currency"], balance, doc.get("due_date"))
+            for doc, balance in invoices.open_invoices()
+        ],
+        names,
+        _today(),
+    )
 
 
 def _accounts_nobody_owns(

@@ -136,6 +136,24 @@ def index_attributes(doc: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def payment_attributes(doc: Mapping[str, Any], balance: Decimal | None) -> dict[str, str | None]:
+    """``balance_due`` and ``open_due`` of an invoice item.
+
+    Issued and paid invoices carry their balance due (``balance`` None: at issue, their total;
+    paid, nothing); an issued invoice with a balance due carries ``"<due date>#<invoice id>"``,
+    the key of the sparse ``by_open_due`` index. Drafts, void invoices and credit notes carry
+    neither."""
+    status = doc.get("status")
+    if doc.get("kind") == "credit_note" or status not in ("issued", "paid"):
+        return {"balance_due": None, "open_due": None}
+    if balance is None:
+        balance = _decimal(doc.get("total")) if status == "issued" else Decimal(0)
+    open_due = None
+    if status == "issued" and balance > 0 and doc.get("due_date"):
+        open_due = f"{doc['due_date']}#{doc['id']}"
+    return {"balance_due": str(balance), "open_due": open_due}
+
+
 # --- filters --------------------------------------------------------------------------------
 
 
@@ -185,6 +203,8 @@ class InvoiceFilter:
     max_total: Decimal | None = None
     # True for a customer: drafts are the reseller's work in progress, never listed to them.
     hide_drafts: bool | None = None
+    # Only invoices overdue on this day (YYYY-MM-DD): issued, a balance due, due before it.
+    overdue_on: str | None = None
 
     @property
     def total_range(self) -> AmountRange | None:

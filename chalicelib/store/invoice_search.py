@@ -8,6 +8,7 @@ other filters become a filter expression over what that key condition reads:
 ==================================  ======================  ===================================
 filters given (others optional)     index                   key condition
 ==================================  ======================  ===================================
+overdue                             ``by_open_due``         due date before today
 customer                            ``by_customer``         customer [+ period prefix]
 period + draft/void status          ``by_status``           status + period prefix
 period + total range                ``by_period_total``     period + total between
@@ -21,6 +22,8 @@ status                              ``by_status``           status
 nothing                             ``by_recent``           all invoices, newest first
 ==================================  ======================  ===================================
 
+Only issued invoices with a balance due are in ``by_open_due`` (a sparse index), so the overdue
+list reads the overdue invoices and nothing else; its other filters are a filter expression.
 A customer has a few dozen invoices in its lifetime, so the customer index reads little
 whatever else is asked. Drafts and voided invoices are rare next to issued and paid ones, so
 those statuses drive the query when given. Amount ranges are one ``BETWEEN`` on an amount key
@@ -110,6 +113,17 @@ def plan_for(f: InvoiceFilter) -> Plan | None:
             forward=kw.get("forward", False),
         )
 
+    if f.overdue_on is not None:
+        customer = None if f.customer_id is None else item.customer_id == f.customer_id
+        return plan(
+            "by_open_due",
+            "listing",
+            LISTING,
+            "open_due",
+            range=item.open_due < f.overdue_on,
+            filters=(customer, period_prefix, status, total, discount),
+            forward=True,
+        )
     if f.customer_id is not None:
         return plan(
             "by_customer",

@@ -9,6 +9,7 @@ run                ``RUN#<run id>``                   ``RUN``
 run result         ``RUN#<run id>``                   ``CUSTOMER#<customer id>``
 number counter     ``COUNTER#<prefix><year>``         ``COUNTER``
 credited so far    ``CREDITED#<invoice id>``          ``CREDITED``
+payments           ``PAYMENTS#<invoice id>``          ``PAYMENTS``
 =================  =================================  ============================
 
 One live invoice per customer and period (docs/design.md §4.4) is the ``LIVE`` pointer, written
@@ -16,7 +17,8 @@ with a condition on what the writer read, so two runs racing for the same custom
 Issuing takes the next number and writes the invoice in one transaction: numbers are gapless.
 Run items carry the keys of ``by_run_recent`` and ``by_run_period`` (newest first).
 
-Issued, paid and void invoices never change but for their status: a draft is written only over
+Issued, paid and void invoices never change but for their status (and the item's balance due
+and overdue index key, which payments and credit notes move): a draft is written only over
 the very draft its writer read (or where there is none), and a draft is issued only as the
 writer read it. So a draft's files (its ``csv_key``, a key of its own computation) can be
 deleted once another draft has replaced it: no issued invoice can point at them.
@@ -26,22 +28,24 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.conditions import condition_failed, create_item
-from chalicelib.store.invoice_keys import LISTING, index_attributes
+from chalicelib.store.invoice_keys import LISTING, index_attributes, payment_attributes
 from chalicelib.store.records import Doc, InvoiceRecord, LivePointer, RunRecord, RunResult
 from chalicelib.store.tables import InvoiceItem
 
 
-def _invoice_item(doc: Doc) -> InvoiceItem:
+def _invoice_item(doc: Doc, balance: Decimal | None = None) -> InvoiceItem:
     keys = index_attributes(doc)  # the list filters' index keys (invoice_keys)
+    owed = payment_attributes(doc, balance)  # what is due, and the overdue index's key
     return InvoiceItem(
         f"INVOICE#{doc['id']}",
         "INVOICE",
@@ -55,6 +59,8 @@ def _invoice_item(doc: Doc) -> InvoiceItem:
         listing=keys["listing"],
         total_sort=keys["total_sort"],
         discount_sort=keys["discount_sort"],
+        balance_due=owed["balance_due"],
+        open_due=owed["open_due"],
     )
 
 
@@ -320,6 +326,12 @@ def void_with_credit_note(
             *_credited_key(voided["id"]),
             condition=InvoiceItem.pk.does_not_exist(),
         )
+        # Nor is one with payments: what was paid would be owed back.
+        transaction.condition_check(
+            InvoiceItem,
+            *payments_key(voided["id"]),
+            condition=InvoiceItem.pk.does_not_exist(),
+        )
         if pointer is not None and pointer["invoice_id"] == voided["id"]:
             transaction.save(
                 InvoiceItem(
@@ -335,6 +347,8 @@ def void_with_credit_note(
             raise Conflict(f"invoice {voided['id']} is no longer issued") from None
         if credited(voided["id"]) is not None:
             raise Conflict(f"invoice {voided['id']} was credited meanwhile") from None
+        if payments(voided["id"]) is not None:
+            raise Conflict(f"invoice {voided['id']} was paid meanwhile") from None
 
     return _with_next_number(
         credit_note, counter_name, make_number, write, explain, "a credit note"
@@ -368,12 +382,16 @@ def credit_with_next_number(
     credited_after: Doc,
     counter_name: str,
     make_number: Callable[[int], str],
+    *,
+    payments_before: Doc | None = None,
+    balance_after: Decimal | None = None,
 ) -> Doc:
     """Store ``credit_note`` of ``invoice`` numbered from ``counter_name`` and what is credited
     of the invoice now, in one transaction with the counter.
 
-    The invoice item itself is not written (issued and paid invoices never change): it must
-    still be issued or paid, and what was credited still ``credited_before`` (else
+    Of the invoice item only its balance due changes (``balance_after``; none left: off the
+    overdue index): it must still be issued or paid, what was credited still
+    ``credited_before`` and its payments still ``payments_before`` (else
     :class:`CreditedMeanwhile`: read again and recompute). Returns the numbered credit note.
     """
     tally = InvoiceItem(*_credited_key(invoice["id"]), kind="credited", doc=credited_after)
@@ -386,18 +404,32 @@ def credit_with_next_number(
     def write(transaction: TransactWrite, note: Doc) -> None:
         transaction.save(_invoice_item(note), condition=InvoiceItem.pk.does_not_exist())
         transaction.save(tally, condition=tally_condition)
+        invoice_item = InvoiceItem(f"INVOICE#{invoice['id']}", "INVOICE")
+        is_issued = InvoiceItem.status.is_in("issued", "paid")
+        if balance_after is None:
+            transaction.condition_check(
+                InvoiceItem, f"INVOICE#{invoice['id']}", "INVOICE", condition=is_issued
+            )
+        else:
+            actions: list[Any] = [InvoiceItem.balance_due.set(str(balance_after))]
+            if balance_after <= 0:
+                actions.append(InvoiceItem.open_due.remove())
+            transaction.update(invoice_item, actions, condition=is_issued)
         transaction.condition_check(
             InvoiceItem,
-            f"INVOICE#{invoice['id']}",
-            "INVOICE",
-            condition=InvoiceItem.status.is_in("issued", "paid"),
+            *payments_key(invoice["id"]),
+            condition=(
+                InvoiceItem.pk.does_not_exist()
+                if payments_before is None
+                else InvoiceItem.doc == payments_before
+            ),
         )
 
     def explain() -> None:
         status = get_invoice(invoice["id"])["status"]
         if status not in ("issued", "paid"):
             raise Conflict(f"invoice {invoice['id']} is {status} now") from None
-        if credited(invoice["id"]) != credited_before:
+        if credited(invoice["id"]) != credited_before or payments(invoice["id"]) != payments_before:
             raise CreditedMeanwhile(
                 f"invoice {invoice['id']} was credited meanwhile: try again"
             ) from None
@@ -405,6 +437,108 @@ def credit_with_next_number(
     return _with_next_number(
         credit_note, counter_name, make_number, write, explain, "a credit note"
     )
+
+
+# --- payments against issued invoices ------------------------------------------------------
+
+
+class PaidMeanwhile(Conflict):
+    """Another payment or credit note of the invoice was stored since the caller read them."""
+
+
+def payments_key(invoice_id: str) -> tuple[str, str]:
+    return f"PAYMENTS#{invoice_id}", "PAYMENTS"
+
+
+def payments(invoice_id: str) -> Doc | None:
+    """The payments recorded against an invoice (``{payments, total, count}``), or None."""
+    try:
+        doc: Doc = InvoiceItem.get(*payments_key(invoice_id), consistent_read=True).doc
+        return doc
+    except DoesNotExist:
+        return None
+
+
+def record_payment(
+    invoice_before: Mapping[str, Any],
+    invoice_after: Doc,
+    balance_after: Decimal,
+    payments_before: Doc | None,
+    payments_after: Doc,
+    credited_before: Doc | None,
+) -> None:
+    """Store the payments of an invoice and the invoice with its new balance due (and status,
+    ``paid`` once covered), in one transaction: only while the invoice, its payments and what
+    was credited are still what the caller read (else :class:`PaidMeanwhile`)."""
+    invoice_id = invoice_before["id"]
+    pointer = live_pointer(invoice_before["customer_id"], invoice_before["period"])
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(
+                InvoiceItem(*payments_key(invoice_id), kind="payments", doc=payments_after),
+                condition=(
+                    InvoiceItem.pk.does_not_exist()
+                    if payments_before is None
+                    else InvoiceItem.doc == payments_before
+                ),
+            )
+            transaction.save(
+                _invoice_item(invoice_after, balance_after),
+                condition=(InvoiceItem.doc == invoice_before) & (InvoiceItem.status == "issued"),
+            )
+            transaction.condition_check(
+                InvoiceItem,
+                *_credited_key(invoice_id),
+                condition=(
+                    InvoiceItem.pk.does_not_exist()
+                    if credited_before is None
+                    else InvoiceItem.doc == credited_before
+                ),
+            )
+            changed = invoice_after["status"] != invoice_before["status"]
+            if changed and pointer is not None and pointer["invoice_id"] == invoice_id:
+                transaction.save(
+                    InvoiceItem(
+                        f"LIVE#{invoice_before['customer_id']}#{invoice_before['period']}",
+                        "LIVE",
+                        kind="live",
+                        doc={**pointer, "status": invoice_after["status"]},
+                    )
+                )
+    except TransactWriteError as error:
+        if condition_failed(error):
+            raise PaidMeanwhile(f"invoice {invoice_id} changed meanwhile: try again") from None
+        raise
+
+
+DELIVERY_ATTEMPTS = 5
+
+
+def record_delivery(invoice_id: str, delivery: Doc) -> InvoiceRecord:
+    """Set ``delivery`` on an issued document, changing nothing else of it: an update of the
+    document as read (a payment written in between makes it read again). Returns the document."""
+    for _ in range(DELIVERY_ATTEMPTS):
+        doc = get_invoice(invoice_id)
+        updated: InvoiceRecord = {**doc, "delivery": delivery}  # type: ignore[typeddict-item]
+        try:
+            InvoiceItem(f"INVOICE#{invoice_id}", "INVOICE").update(
+                actions=[InvoiceItem.doc.set(updated)],
+                condition=(InvoiceItem.doc == doc) & (InvoiceItem.status != "draft"),
+            )
+            return updated
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+    raise Conflict(f"invoice {invoice_id} kept changing: its delivery was not recorded")
+
+
+def open_invoices() -> list[tuple[InvoiceRecord, Decimal]]:
+    """Every issued invoice with a balance due, and that balance (the sparse ``by_open_due``
+    index: one query, however many invoices are settled)."""
+    return [
+        (item.doc, Decimal(item.balance_due or "0"))
+        for item in InvoiceItem.by_open_due.query(LISTING)
+    ]
 
 
 # --- invoice runs ---------------------------------------------------------------------------

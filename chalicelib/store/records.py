@@ -72,6 +72,8 @@ class InvoiceRecord(TypedDict, total=False):
     rollover_out: str
     report: Doc
     fx_rates: list[Doc]
+    # the last email of the issued document: {status: sent|failed, at, to, message_id | reason}
+    delivery: Doc
     # the two CSVs of the computation that made it (store/invoice_keys.py)
     csv_key: str
     customer_csv_key: str

@@ -13,8 +13,9 @@ Three tables, each with a generic ``pk``/``sk`` key so several item kinds share 
   per-customer results, and the invoice number counter. Its indexes serve the invoice list
   filters of ``GET /invoices`` without scans: ``by_customer`` and ``by_period``, and
   ``by_status``, ``by_period_total``, ``by_period_discount``, ``by_recent``, ``by_total``,
-  ``by_discount`` (see ``chalicelib.store.invoice_search`` for which filter uses which);
-  ``by_run_recent`` and ``by_run_period`` list invoice runs newest first.
+  ``by_discount``, and the sparse ``by_open_due`` of invoices with a balance due (see
+  ``chalicelib.store.invoice_search`` for which filter uses which); ``by_run_recent`` and
+  ``by_run_period`` list invoice runs newest first.
 
 Money is stored as decimal strings (PynamoDB's NumberAttribute goes through float).
 """
@@ -209,6 +210,19 @@ class PeriodRunIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-un
     run_sort = UnicodeAttribute(range_key=True)
 
 
+class OpenDueIndex(GlobalSecondaryIndex["InvoiceItem"]):  # type: ignore[no-untyped-call]
+    """Sparse: only issued invoices with a balance due carry ``open_due`` ("<due date>#<invoice
+    id>"), so ``open_due < today`` is every overdue invoice (``GET /invoices?overdue=true``) and
+    the whole index is what customers owe (the billing report's outstanding)."""
+
+    class Meta:
+        index_name = "by_open_due"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    open_due = UnicodeAttribute(range_key=True)
+
+
 class InvoiceItem(Model):
     """Invoices, live pointers, runs, run results and counters (see module docstring)."""
 
@@ -231,6 +245,8 @@ class InvoiceItem(Model):
     run_listing = UnicodeAttribute(null=True)  # "RUN" on run items
     run_period = UnicodeAttribute(null=True)  # a run's period
     run_sort = UnicodeAttribute(null=True)  # "<requested at>#<run id>"
+    open_due = UnicodeAttribute(null=True)  # "<due date>#<invoice id>" while a balance is due
+    balance_due = UnicodeAttribute(null=True)  # decimal string, on issued and paid invoices
     by_customer = CustomerInvoiceIndex()
     by_period = PeriodInvoiceIndex()
     by_status = StatusIndex()
@@ -241,6 +257,7 @@ class InvoiceItem(Model):
     by_discount = DiscountIndex()
     by_run_recent = RecentRunIndex()
     by_run_period = PeriodRunIndex()
+    by_open_due = OpenDueIndex()
 
 
 ALL_TABLES: tuple[type[Model], ...] = (ReferenceItem, BillItem, InvoiceItem)

@@ -75,6 +75,12 @@ def _requests(ids: dict[str, str]) -> dict[str, tuple[str, str, Any]]:
         "voidInvoice": ("POST", f"/invoices/{other_invoice}/void", None),
         "markInvoicePaid": ("POST", f"/invoices/{other_invoice}/mark-paid", None),
         "creditInvoice": ("POST", f"/invoices/{other_invoice}/credit-notes", None),
+        "recordInvoicePayment": (
+            "POST",
+            f"/invoices/{other_invoice}/payments",
+            {"amount": "1.00"},
+        ),
+        "sendInvoice": ("POST", f"/invoices/{other_invoice}/send", None),
         "createApiToken": ("POST", "/api-tokens", {"name": "mine", "role": "operator"}),
         "listApiTokens": ("GET", "/api-tokens", None),
         "revokeApiToken": ("DELETE", f"/api-tokens/{ids['token']}", None),

@@ -89,5 +89,12 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """prod with the optional flags on: ``-c waf=true -c kms=true``."""
-    return synthesize("prod", tmp_path_factory.mktemp("synth-hardened"), waf="true", kms="true")
+    """prod with the optional settings on: ``-c waf=true -c kms=true`` and an SES identity for
+    invoice emails (``-c email_identity=billing@example.com``)."""
+    return synthesize(
+        "prod",
+        tmp_path_factory.mktemp("synth-hardened"),
+        waf="true",
+        kms="true",
+        email_identity="billing@example.com",
+    )

@@ -9,6 +9,7 @@ from the portal's origin; the portal is served with a Content-Security-Policy.
 from __future__ import annotations
 
 import fnmatch
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +132,26 @@ def test_only_the_api_administers_users_and_only_in_its_user_pool(prod: Synthesi
     for name in FUNCTION_ACCESS:
         if name != "api_handler":
             assert not any(a.startswith("cognito-idp:") for a, _ in grants(role_of(template, name)))
+
+
+def test_only_the_functions_that_issue_send_email_from_the_configured_identity(
+    prod: Synthesized, hardened: Synthesized
+) -> None:
+    for name in FUNCTION_ACCESS:  # no identity configured: no SES at all
+        assert not any(a.startswith("ses:") for a, _ in grants(role_of(prod.template, name)))
+    template = hardened.template
+    for name, access in FUNCTION_ACCESS.items():
+        ses = [(a, r) for a, r in grants(role_of(template, name)) if a.startswith("ses:")]
+        if not access.sends_email:
+            assert ses == [], name
+            continue
+        assert {a for a, _ in ses} == {"ses:SendRawEmail", "ses:SendEmail"}, name
+        for _, resource in ses:
+            assert "identity/billing@example.com" in json.dumps(resource), (name, resource)
+    senders = {n for n, a in FUNCTION_ACCESS.items() if a.sends_email}
+    assert senders == {"api_handler", "save_invoice"}
+    for logical_id in functions(template):
+        assert environment(template, logical_id)["REBILL_EMAIL_FROM"] == "billing@example.com"
 
 
 def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None:

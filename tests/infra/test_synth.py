@@ -39,7 +39,11 @@ PSEUDO = {
 
 # Variables chalicelib.config reads that the template does not (and must not) set.
 PROVIDED_BY_LAMBDA = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # reserved: Lambda sets them itself
-RIGHT_BY_DEFAULT = {"REBILL_TMP_DIR"}  # /tmp: Lambda's writable directory (ephemeral storage)
+RIGHT_BY_DEFAULT = {
+    "REBILL_TMP_DIR",  # /tmp: Lambda's writable directory (ephemeral storage)
+    "REBILL_PORTAL_URL",  # the emails' link: REBILL_PORTAL_ORIGIN, which every function gets
+    "REBILL_EMAIL_FROM",  # only with -c email_identity (test_operations: SES access)
+}
 
 # cfn-lint warnings accepted, by rule and resource. W3005 (a DependsOn that a GetAtt already
 # implies) on the providers CDK itself adds for auto-deleted buckets, bucket notifications and

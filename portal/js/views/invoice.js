@@ -3,7 +3,8 @@
 // CSV; an operator's: the detailed CSV, and the customer's beside it), its PDF (a draft's with
 // a DRAFT mark, for operators) — and, for operators, issue / void (with the credit note it
 // creates) / mark paid / credit, each confirmed. A credit note names the invoice it credits by
-// number and offers no actions.
+// number and offers no actions. Payments, the balance due and an overdue badge; operators
+// record a payment and (re-)send the email.
 
 import { ApiError, seg } from "../api.js";
 import { h } from "../dom.js";
@@ -59,6 +60,7 @@ export async function render(ctx) {
     header(invoice, operator, related),
     linesTable(invoice),
     totals(invoice),
+    payments(ctx, invoice, operator, messages),
     summary(invoice),
     operator && invoice.report ? resellerFigures(invoice.report, cur) : null,
     h("p", {}, h("a", { href: operator ? `#/invoices?customer_id=${seg(invoice.customer_id)}` : "#/invoices" },
@@ -126,6 +128,7 @@ function header(invoice, operator, related) {
     ["Currency", invoice.currency],
     ["Issued", invoice.issued_at ? dateTime(invoice.issued_at) : "not issued"],
     invoice.paid_at ? ["Paid", dateTime(invoice.paid_at)] : null,
+    invoice.due_date ? ["Due", [date(invoice.due_date), invoice.overdue ? [" ", badge("overdue", "Overdue")] : null]] : null,
     invoice.voided_at ? ["Voided", dateTime(invoice.voided_at)] : null,
     ...related.map((doc) => [
       doc.relation === "credits" ? "Credit note for" : "Credit note",
@@ -294,7 +297,7 @@ function actions(ctx, invoice, messages, related) {
       "Mark paid…",
       {
         title: `Mark ${name} as paid?`,
-        body: h("p", {}, `Records that ${invoice.customer_id} paid ${total} today (${date(new Date().toISOString())}).`),
+        body: h("p", {}, `Records that ${invoice.customer_id} paid ${money(invoice.balance_due ?? invoice.total, invoice.currency)}, the balance due, today (${date(new Date().toISOString())}).`),
         confirmLabel: "Mark paid",
       },
       () => ctx.api.post(path("mark-paid"), {}),
@@ -302,8 +305,8 @@ function actions(ctx, invoice, messages, related) {
     );
   }
   const notes = related.filter((doc) => doc.relation === "credit_note");
-  if (invoice.status === "issued" && !notes.length) {
-    // A credited invoice is not voided: what remains of it is credited instead.
+  if (invoice.status === "issued" && !notes.length && !(invoice.payments ?? []).length) {
+    // A credited (or partly paid) invoice is not voided: what remains of it is credited instead.
     act(
       "Void…",
       {
@@ -350,4 +353,80 @@ function actions(ctx, invoice, messages, related) {
 function negate(value) {
   const text = String(value ?? "0");
   return text.startsWith("-") ? text.slice(1) : `-${text}`;
+}
+
+/** Payments, balance due and (operators) the record-payment form and the email's delivery. */
+function payments(ctx, invoice, operator, messages) {
+  if (invoice.balance_due === undefined && !invoice.delivery) return null;
+  const cur = invoice.currency;
+  const parts = [h("h2", { id: "payments-title" }, "Payments")];
+  if (invoice.balance_due !== undefined) {
+    parts.push(
+      h("dl", { class: "pairs invoice-balance" },
+        h("dt", {}, "Amount paid"), h("dd", {}, amount(invoice.amount_paid, cur)),
+        h("dt", {}, "Balance due"), h("dd", { dataset: { balance: invoice.balance_due } },
+          amount(invoice.balance_due, cur), invoice.overdue ? [" ", badge("overdue", "Overdue")] : null)),
+      dataTable({
+        caption: "Payments received",
+        columns: [
+          { label: "Paid", value: (p) => date(p.paid_at) },
+          { label: "Reference", value: (p) => p.reference ?? DASH },
+          { label: "Amount", numeric: true, value: (p) => amount(p.amount, cur) },
+        ],
+        rows: invoice.payments ?? [],
+        empty: "No payment recorded.",
+        rowAttrs: (p) => ({ dataset: { payment: p.id } }),
+      }),
+    );
+  }
+  if (operator && invoice.status === "issued" && invoice.kind !== "credit_note") {
+    const amountInput = h("input", { name: "amount", required: true, inputmode: "decimal", autocomplete: "off", placeholder: invoice.balance_due });
+    const dateInput = h("input", { name: "paid_at", type: "date", value: new Date().toISOString().slice(0, 10) });
+    const referenceInput = h("input", { name: "reference", maxlength: 200, autocomplete: "off" });
+    const submit = h("button", { type: "submit", class: "primary" }, "Record payment");
+    parts.push(h("form", {
+      class: "record-payment",
+      "aria-label": "Record payment",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const body = { amount: amountInput.value.trim() };
+        if (dateInput.value) body.paid_at = dateInput.value;
+        if (referenceInput.value.trim()) body.reference = referenceInput.value.trim();
+        busy(submit, async () => {
+          try {
+            const paid = await ctx.api.post(`/invoices/${seg(invoice.id)}/payments`, body);
+            flash("ok", h("p", {}, `Payment of ${money(body.amount, cur)} recorded; balance due ${money(paid.balance_due, cur)}.`));
+            ctx.refresh();
+          } catch (error) {
+            messages.replaceChildren(errorNotice(error));
+          }
+        }, "Recording…");
+      },
+    },
+    field(`Amount (${cur})`, amountInput, `At most the balance due, ${money(invoice.balance_due, cur)}.`),
+    field("Paid on", dateInput),
+    field("Reference (optional)", referenceInput),
+    h("div", { class: "actions" }, submit)));
+  }
+  if (operator && (invoice.status === "issued" || invoice.status === "paid")) {
+    const delivery = invoice.delivery;
+    const resend = h("button", { type: "button" }, delivery ? "Re-send email" : "Send email");
+    resend.addEventListener("click", () => busy(resend, async () => {
+      try {
+        const sent = await ctx.api.post(`/invoices/${seg(invoice.id)}/send`, {});
+        const ok = sent.delivery?.status === "sent";
+        flash(ok ? "ok" : "error", h("p", {}, ok ? `Emailed to ${sent.delivery.to.join(", ")}.` : `Not sent: ${sent.delivery?.reason ?? "unknown reason"}.`));
+        ctx.refresh();
+      } catch (error) {
+        messages.replaceChildren(errorNotice(error));
+      }
+    }, "Sending…"));
+    parts.push(h("p", { class: "delivery", dataset: { delivery: delivery?.status ?? "none" } },
+      delivery
+        ? [badge(delivery.status === "sent" ? "sent" : "failed", delivery.status === "sent" ? "Emailed" : "Email failed"), " ",
+            delivery.status === "sent" ? `to ${(delivery.to ?? []).join(", ")} on ${dateTime(delivery.at)}` : `${delivery.reason} (${dateTime(delivery.at)})`]
+        : "Not emailed to the customer.",
+      " ", resend));
+  }
+  return h("section", { "aria-labelledby": "payments-title", class: "invoice-payments" }, parts);
 }

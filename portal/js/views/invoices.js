@@ -14,7 +14,7 @@ import { entries } from "../vocabulary.js";
 const PAGE_SIZES = [10, 25, 50, 100];
 const PAGE_SIZE = 25;
 const LOAD_CAP = 1000; // invoices fetched for one view; beyond it the user narrows the filters
-const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total", "q"];
+const FILTERS = ["customer_id", "period", "status", "has_discount", "min_total", "max_total", "overdue", "q"];
 const DISCOUNT = [["", "Any"], ["true", "With a discount"], ["false", "Without a discount"]];
 // The columns the API sorts by (its `sort` parameter); without one, the API's own order.
 const SORTABLE = new Set(["number", "customer", "period", "total", "status", "issued_at"]);
@@ -39,6 +39,7 @@ function filtersOf(query, operator) {
     if (value) filters[name] = value;
   }
   if (filters.period && !isPeriod(filters.period)) delete filters.period;
+  if (filters.overdue !== "true") delete filters.overdue; // the API filters for overdue only
   // Customers have no drafts to filter by (a link made by an operator may still ask).
   if (!operator && filters.status === "draft") delete filters.status;
   return filters;
@@ -131,6 +132,7 @@ function filterForm(filters, customers, operator, ordering, size) {
     operator ? field("Customer", customerControl) : null,
     field("Billing period", input("period", filters.period, { type: "month" })),
     field("Status", select("status", statusOptions(operator), filters.status)),
+    field("Payment", select("overdue", [["", "Any"], ["true", "Overdue"]], filters.overdue)),
     operator ? field("Discount", select("has_discount", DISCOUNT, filters.has_discount)) : null,
     operator ? field("Total at least", input("min_total", filters.min_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,
     operator ? field("Total at most", input("max_total", filters.max_total, { type: "number", step: "0.01", inputmode: "decimal" })) : null,

@@ -1,7 +1,8 @@
 // The billing report of a period: what each customer cost and what they are billed, the margin,
 // the savings the reseller keeps, unassigned accounts (each assignable to a customer right here),
-// totals per currency, whether the bill is final — and the month-end action, generating the
-// invoices. Without a period in the URL it opens on the latest period with bills or invoices.
+// totals per currency, whether the bill is final, what customers owe today (and how much of it
+// is overdue) — and the month-end action, generating the invoices. Without a period in the URL
+// it opens on the latest period with bills or invoices.
 
 import { seg } from "../api.js";
 import { costPriceChart } from "../chart.js";
@@ -101,6 +102,7 @@ export async function render(ctx) {
     reportTable(rows, totalsOf(report)),
     resellerNote(report, billCurrency),
     reconciliation(report.reconciliation, report.unassigned_check),
+    outstandingTable(report.outstanding),
     charts(rows),
     h("p", {}, h("a", { href: href("/invoices", { period }) }, `All invoices of ${period}`), " · ",
       h("a", { href: href("/bills", { period }) }, `Bills of ${period}`), " · ",
@@ -325,4 +327,23 @@ function unassignedExplanation(result, checks) {
         ]),
         result.computed_at ? ` (reconciled ${result.computed_at.replace("T", " ").slice(0, 16)} UTC).` : "."),
     ));
+}
+
+/** What each customer owes today over every period, and how much of it is overdue. */
+function outstandingTable(outstanding) {
+  if (!outstanding) return null;
+  return h("section", { "aria-labelledby": "outstanding-title" },
+    h("h2", { id: "outstanding-title" }, "Outstanding"),
+    dataTable({
+      caption: "Balances due today, every period (issued invoices)",
+      columns: [
+        { label: "Customer", value: (r) => h("a", { href: href("/invoices", { customer_id: r.customer_id }) }, r.name ?? r.customer_id) },
+        { label: "Invoices", numeric: true, value: (r) => integer(r.invoices) },
+        { label: "Outstanding", numeric: true, value: (r) => amount(r.outstanding, r.currency) },
+        { label: "Overdue", numeric: true, value: (r) => [amount(r.overdue, r.currency), r.overdue_invoices ? [" ", h("a", { href: href("/invoices", { customer_id: r.customer_id, overdue: "true" }) }, badge("overdue", `${integer(r.overdue_invoices)} overdue`))] : null] },
+      ],
+      rows: outstanding,
+      empty: "Nothing is outstanding.",
+      rowAttrs: (r) => ({ dataset: { customer: r.customer_id, currency: r.currency } }),
+    }));
 }
