@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
+
 from chalicelib.billing.context import CustomerPeriod
 from chalicelib.billing.invoice import compose_invoice, compute_tax
 from chalicelib.billing.pricing import PricedUsage, price_usage, price_usage_batch
@@ -62,7 +64,7 @@ def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _in_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    if len(items) <= 1:
+    if len(items) <= 1 or IO_THREADS <= 1:
         return [work(item) for item in items]
     with ThreadPoolExecutor(min(IO_THREADS, len(items))) as pool:
         return list(pool.map(work, items))
@@ -189,6 +191,7 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
         _price(run_id, batch, customers, Path(tmp))
         pointers = invoices.live_pointers(ids, period)
         drafts = invoices.get_invoices([p["invoice_id"] for p in pointers.values()])
+        con = duckdb.connect()  # one for the batch; each customer reads with a cursor of it
 
         def finish(customer: _Customer) -> Doc:
             if customer.result is not None:
@@ -196,7 +199,7 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
             assert customer.context is not None and customer.priced is not None
             try:
                 invoice = compute_tax(
-                    customer.context, compose_invoice(customer.context, customer.priced)
+                    customer.context, compose_invoice(customer.context, customer.priced, con)
                 )
                 return save_invoice_over(
                     pointers.get(customer.id),
@@ -207,6 +210,7 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
                     mode,
                     invoice,
                     customer.priced,
+                    con,
                 )
             except Exception as error:  # one customer's failure never stops the others
                 logger.warning(
@@ -215,7 +219,10 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
                 )
                 return _failed(customer.id, error)
 
-        results = _in_threads(finish, customers)
+        try:
+            results = _in_threads(finish, customers)
+        finally:
+            con.close()
     invoices.record_results(run_id, results)
     return results
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from chalicelib.billing.document import Invoice
 from chalicelib.billing.invoice_csv import write_invoice_csv
 from chalicelib.billing.lifecycle import Action, decide
@@ -57,10 +59,12 @@ def save_invoice_over(
     mode: str,
     invoice: Invoice,
     priced: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Doc:
     """As :func:`save_customer_invoice`, over the live ``pointer`` the caller read (consistently)
     and, when it replaces a draft, over that draft as the caller read it in ``drafts`` (by id;
-    read here when absent). The writes are conditional on both, as read."""
+    read here when absent). The writes are conditional on both, as read. ``con``: the DuckDB
+    connection to read the priced usage with (a batch's customers share one)."""
     decision = decide(None if pointer is None else pointer["status"], mode)
     if pointer is not None and decision.action is Action.LEAVE_ISSUED:
         return {
@@ -83,9 +87,9 @@ def save_invoice_over(
     csv_keys = draft_csv_keys(invoice_id, run_id)
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         detail_path, customer_path = Path(tmp) / "invoice.csv", Path(tmp) / "customer.csv"
-        write_invoice_csv(invoice, priced, detail_path, customer_path)
-        objects.upload(detail_path, csv_keys.detail, content_type="text/csv")
-        objects.upload(customer_path, csv_keys.customer, content_type="text/csv")
+        write_invoice_csv(invoice, priced, detail_path, customer_path, con)
+        objects.put_file(detail_path, csv_keys.detail, content_type="text/csv")
+        objects.put_file(customer_path, csv_keys.customer, content_type="text/csv")
     doc = {
         **invoice.to_dict(),
         "id": invoice_id,

@@ -30,6 +30,13 @@ def upload(path: Path, key: str, content_type: str = "application/octet-stream")
     client("s3").upload_file(str(path), bucket(), key, ExtraArgs={"ContentType": content_type})
 
 
+def put_file(path: Path, key: str, content_type: str = "application/octet-stream") -> None:
+    """Upload a small file in one request (``upload`` starts a transfer manager's threads)."""
+    client("s3").put_object(
+        Bucket=bucket(), Key=key, Body=path.read_bytes(), ContentType=content_type
+    )
+
+
 def put_json(key: str, value: Any) -> None:
     client("s3").put_object(
         Bucket=bucket(), Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
