@@ -233,16 +233,7 @@ def _price(run_id: str, batch: int, customers: list[_Customer], tmp: Path) -> No
     Writes the batch's priced usage and its customers' summaries (the reconciliation's)."""
     pricing = [c for c in customers if c.result is None]
     keys = sorted({key for c in pricing for key in c.inputs})
-    local = dict(
-        zip(
-            keys,
-            _in_threads(
-                lambda pair: objects.download(pair[1], tmp / "in" / f"{pair[0]}.parquet"),
-                list(enumerate(keys)),
-            ),
-            strict=True,
-        )
-    )
+    local = dict(zip(keys, objects.download_many(keys, tmp / "in", IO_THREADS), strict=True))
     out = tmp / "priced-usage.parquet"
     summaries: dict[str, PricedUsage] = {}
     if pricing:

@@ -47,10 +47,7 @@ def reconcile_run(run_id: str, period: str, customer_ids: list[str], whole_perio
     summaries = batch_summaries(run_id, batches)
     priced = [PricedUsage.from_dict(summaries[c]) for c in customer_ids if c in summaries]
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
-        bills = [
-            objects.download(key, Path(tmp) / f"{index}.parquet")
-            for index, key in enumerate(objects.get_json(period_inputs_key(run_id)))
-        ]
+        bills = objects.download_many(objects.get_json(period_inputs_key(run_id)), Path(tmp))
         result = reconcile(bill_ledger(period, accounts, bills), priced)
     stored = {
         **result.to_dict(),
