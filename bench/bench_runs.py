@@ -179,24 +179,40 @@ def bill_file(customers: int, rows: int) -> Path:
     return path
 
 
-def ingest(api: Api, path: Path) -> dict[str, Any]:
-    upload = api.ok("POST", "/bills/upload-url", {"filename": f"bench/{path.name}"})
+def _upload(api: Api, path: Path, name: str) -> str:
+    upload = api.ok("POST", "/bills/upload-url", {"filename": f"bench/{name}"})
     request = urllib.request.Request(
         upload["upload_url"],
         method="PUT",
         data=path.read_bytes(),
         headers={"Content-Type": "application/octet-stream"},
     )
-    with urllib.request.urlopen(request, timeout=300) as response:
+    with urllib.request.urlopen(request, timeout=900) as response:
         response.read()
+    return str(upload["key"])
+
+
+def _bill(api: Api, key: str) -> dict[str, Any]:
+    """The bill record of ``key`` once it is taken in (or not), polling every status."""
     while True:
-        bills = api.ok("GET", f"/bills?period={PERIOD}")["items"]
-        mine = [b for b in bills if b["key"] == upload["key"]]
-        if mine and mine[0]["status"] != "processing":
-            if mine[0]["status"] != "processed":
-                raise RuntimeError(f"the bill was not processed: {mine[0]}")
-            return dict(mine[0])
-        time.sleep(0.5)
+        for status in ("processed", "failed", "refused", "duplicate", "superseded"):
+            for bill in api.ok("GET", f"/bills?status={status}&limit=100")["items"]:
+                if bill["key"] == key:
+                    return dict(bill)
+        time.sleep(1)
+
+
+def ingest(api: Api, path: Path) -> dict[str, Any]:
+    """Upload the bill; wait until it is processed. A bill that failed for a reason worth
+    retrying (the embedded S3 under heavy load) is uploaded once more under another name."""
+    for attempt in range(2):
+        bill = _bill(api, _upload(api, path, f"{attempt}-{path.name}"))
+        if bill["status"] == "processed":
+            return bill
+        print(f"  the bill was not processed: {bill['status']}: {bill.get('error')}", flush=True)
+        if not bill.get("retryable"):
+            break
+    raise RuntimeError("the bill was not processed")
 
 
 def invoice_run(api: Api) -> dict[str, Any]:
