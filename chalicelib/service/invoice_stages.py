@@ -49,6 +49,9 @@ from chalicelib.store.run_files import (
 BATCH_SIZE = 100
 # Concurrent downloads and invoice saves within one batch task (S3 and DynamoDB round trips).
 IO_THREADS = 8
+# Results are recorded this many at a time (one BatchWriteItem): the run's progress moves while
+# a batch works, and a batch task that dies keeps the results it recorded.
+RESULTS_AT_ONCE = 25
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -167,7 +170,8 @@ def _failed(customer_id: str, error: Exception) -> Doc:
 
 def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
     """Invoice every customer of batch ``batch`` of the run; each customer's result, recorded
-    on the run (batched writes). A customer that fails is recorded as failed with its error."""
+    on the run (batched writes, :data:`RESULTS_AT_ONCE` at a time). A customer that fails is
+    recorded as failed with its error."""
     shared = SharedReference.from_snapshot(objects.get_json(reference_key(run_id)))
     work: list[Doc] = objects.get_json(batch_work_key(run_id, batch))
     customers = [_Customer(item["customer"]["id"], item["inputs"]) for item in work]
@@ -219,11 +223,14 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
                 )
                 return _failed(customer.id, error)
 
+        results: list[Doc] = []
         try:
-            results = _in_threads(finish, customers)
+            for chunk in _batches(customers, RESULTS_AT_ONCE):
+                done = _in_threads(finish, chunk)
+                invoices.record_results(run_id, done)
+                results += done
         finally:
             con.close()
-    invoices.record_results(run_id, results)
     return results
 
 

@@ -130,3 +130,31 @@ def test_when_the_batch_pass_fails_each_customer_is_priced_alone(
     [error] = run["errors"]
     assert error["customer_id"] == "acme" and "'gone'" in error["message"], error
     assert run["counts"]["saved"] == 3
+
+
+def test_a_batch_that_dies_midway_keeps_the_results_it_recorded(
+    clean_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.service import invoice_stages
+    from chalicelib.store import invoices
+    from localaws import demo
+
+    period = demo.load_demo()
+    monkeypatch.setattr(invoice_stages, "RESULTS_AT_ONCE", 1)
+    record_results = invoices.record_results
+    calls = []
+
+    def dies_at_the_third(run_id: str, results: Any) -> None:
+        calls.append(results)
+        if len(calls) == 3:
+            raise OSError("the task died")
+        record_results(run_id, results)
+
+    monkeypatch.setattr(invoices, "record_results", dies_at_the_third)
+    run = demo.run_invoices(period, mode="draft")
+    [batch] = _batches(run["run_id"])
+    assert run["status"] == "partial", run
+    assert (run["counts"]["saved"], run["counts"]["failed"]) == (2, 2)
+    # The two recorded before the task died stay saved; RecordFailure names the other two.
+    assert sorted(e["customer_id"] for e in run["errors"]) == sorted(batch[2:])
+    assert {e["type"] for e in run["errors"]} == {"OSError"}
