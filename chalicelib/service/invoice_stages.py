@@ -15,6 +15,7 @@ safe to run again.
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -196,14 +197,17 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
         pointers = invoices.live_pointers(ids, period)
         drafts = invoices.get_invoices([p["invoice_id"] for p in pointers.values()])
         con = duckdb.connect()  # one for the batch; each customer reads with a cursor of it
+        cursors = threading.Lock()  # a connection is not for several threads at once
 
         def finish(customer: _Customer) -> Doc:
             if customer.result is not None:
                 return customer.result
             assert customer.context is not None and customer.priced is not None
+            with cursors:
+                cursor = con.cursor()
             try:
                 invoice = compute_tax(
-                    customer.context, compose_invoice(customer.context, customer.priced, con)
+                    customer.context, compose_invoice(customer.context, customer.priced, cursor)
                 )
                 return save_invoice_over(
                     pointers.get(customer.id),
@@ -214,7 +218,7 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
                     mode,
                     invoice,
                     customer.priced,
-                    con,
+                    cursor,
                 )
             except Exception as error:  # one customer's failure never stops the others
                 logger.warning(
@@ -222,6 +226,8 @@ def invoice_batch(run_id: str, period: str, mode: str, batch: int) -> list[Doc]:
                     extra={"customer_id": customer.id, "error": repr(error)},
                 )
                 return _failed(customer.id, error)
+            finally:
+                cursor.close()
 
         results: list[Doc] = []
         try:
@@ -243,12 +249,14 @@ def _price(run_id: str, batch: int, customers: list[_Customer], tmp: Path) -> No
     local = dict(zip(keys, objects.download_many(keys, tmp / "in", IO_THREADS), strict=True))
     out = tmp / "priced-usage.parquet"
     summaries: dict[str, PricedUsage] = {}
+    one_pass = False
     if pricing:
         try:
             contexts = [c.context for c in pricing if c.context is not None]
             summaries = price_usage_batch(contexts, [local[k] for k in keys], out)
             for customer in pricing:
                 customer.priced = out
+            one_pass = True
         except BillingError as error:
             logger.warning("batch pricing failed: each customer alone", extra={"error": str(error)})
             for customer in pricing:
@@ -264,7 +272,7 @@ def _price(run_id: str, batch: int, customers: list[_Customer], tmp: Path) -> No
     for customer in pricing:
         if customer.result is None and customer.id in summaries:
             customer.summary = summaries[customer.id]
-    if out.exists():
+    if one_pass:  # kept with the run (priced alone, each customer's file stays in the task)
         objects.upload(out, batch_priced_key(run_id, batch))
     objects.put_json(
         batch_summaries_key(run_id, batch),
