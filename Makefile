@@ -66,8 +66,12 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy chalicelib
 
+# Pricing alone, bill ingestion, and an invoice run of 1,000 customers through the API (a few
+# minutes each; docs/scaling.md records the figures).
 bench: setup
 	$(BIN)/python -m bench.bench_pricing
+	$(BIN)/python -m bench.bench_ingest
+	$(BIN)/python -m bench.bench_runs --customers 1000
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

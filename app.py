@@ -56,24 +56,9 @@ def prepare_run(event: Event, context: Any) -> Event:
     return invoice_run.prepare_run(event)
 
 
-@app.lambda_function(name=functions.PRICE_USAGE.name)
-def price_usage(event: Event, context: Any) -> Event:
-    return invoice_run.price_customer_usage(event)
-
-
-@app.lambda_function(name=functions.COMPOSE_INVOICE.name)
-def compose_invoice(event: Event, context: Any) -> Event:
-    return invoice_run.compose_customer_invoice(event)
-
-
-@app.lambda_function(name=functions.COMPUTE_TAX.name)
-def compute_tax(event: Event, context: Any) -> Event:
-    return invoice_run.compute_customer_tax(event)
-
-
-@app.lambda_function(name=functions.SAVE_INVOICE.name)
-def save_invoice(event: Event, context: Any) -> Event:
-    return invoice_run.save_customer_invoice(event)
+@app.lambda_function(name=functions.INVOICE_BATCH.name)
+def invoice_batch(event: Event, context: Any) -> Event:
+    return invoice_run.invoice_batch(event)
 
 
 @app.lambda_function(name=functions.RECORD_FAILURE.name)

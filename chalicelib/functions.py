@@ -28,10 +28,9 @@ PUBLISH_DELIVERY = LambdaFunction("publish_delivery", 1024, 300)
 
 # The generate-invoices state machine's tasks.
 PREPARE_RUN = LambdaFunction("prepare_run", 1024, 300)
-PRICE_USAGE = LambdaFunction("price_usage", 3008, 900, 4096)
-COMPOSE_INVOICE = LambdaFunction("compose_invoice", 3008, 900, 4096)
-COMPUTE_TAX = LambdaFunction("compute_tax", 512, 60)
-SAVE_INVOICE = LambdaFunction("save_invoice", 3008, 900, 4096)
+# One task per batch of up to 100 customers: downloads their bill partitions, prices them in one
+# DuckDB pass, composes, taxes and saves each invoice (docs/scaling.md sizes it).
+INVOICE_BATCH = LambdaFunction("invoice_batch", 3008, 900, 4096)
 RECORD_FAILURE = LambdaFunction("record_failure", 512, 60)
 FINISH_RUN = LambdaFunction("finish_run", 3008, 900)
 
@@ -41,10 +40,7 @@ WORKFLOW: tuple[LambdaFunction, ...] = (
     INGEST_PART,
     PUBLISH_DELIVERY,
     PREPARE_RUN,
-    PRICE_USAGE,
-    COMPOSE_INVOICE,
-    COMPUTE_TAX,
-    SAVE_INVOICE,
+    INVOICE_BATCH,
     RECORD_FAILURE,
     FINISH_RUN,
 )

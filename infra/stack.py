@@ -116,7 +116,10 @@ class FunctionAccess:
     """
 
     reads: tuple[str, ...] = ()  # tables it reads (get, query, batch get)
+    scans: tuple[str, ...] = ()  # tables it reads whole (scan)
     writes: tuple[str, ...] = ()  # tables it writes (put, update, transactions)
+    # Tables it writes many items of at once (BatchWriteItem, which could delete items too).
+    batch_writes: tuple[str, ...] = ()
     deletes: tuple[str, ...] = ()  # tables it deletes items from
     gets: tuple[str, ...] = ()  # prefixes it reads objects under
     puts: tuple[str, ...] = ()  # prefixes it writes objects under
@@ -141,10 +144,6 @@ USER_ADMIN_ACTIONS = (
     "cognito-idp:AdminResetUserPassword",
 )
 
-
-# The workflow tasks load a customer's period (chalicelib.service.customer_period): the
-# reference data and the customer's live invoice.
-_CUSTOMER_PERIOD = FunctionAccess(reads=(REFERENCE, INVOICES))
 
 FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # Reference data and API tokens (created and deleted), bills listed, invoices issued and
@@ -192,34 +191,33 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
         removes=(BILLS_PREFIX,),
         publishes=True,
     ),
+    # Snapshots the reference data (one scan) and the period's current bills into runs/.
     "prepare_run": FunctionAccess(
-        reads=(REFERENCE, BILLS, INVOICES), writes=(INVOICES,), puts=(RUNS_PREFIX,)
+        reads=(REFERENCE, BILLS, INVOICES),
+        scans=(REFERENCE,),
+        writes=(INVOICES,),
+        puts=(RUNS_PREFIX,),
     ),
-    "price_usage": FunctionAccess(
-        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX, NORMALIZED_PREFIX), puts=(RUNS_PREFIX,)
-    ),
-    "compose_invoice": FunctionAccess(
-        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
-    ),
-    "compute_tax": FunctionAccess(
-        reads=_CUSTOMER_PERIOD.reads, gets=(RUNS_PREFIX,), puts=(RUNS_PREFIX,)
-    ),
-    # Saves the live invoice, its CSVs under invoices/, and issues it (numbering, its PDF with
-    # the seller's logo, invoice.issued); deletes the files of a draft it replaced, or of its
-    # own computation when it lost.
-    "save_invoice": FunctionAccess(
+    # A batch of customers: reads its work and the bills' Parquet, prices into runs/, saves each
+    # live invoice with its CSVs under invoices/ and issues it (numbering, its PDF with the
+    # seller's logo and its e-invoice, invoice.issued, the email with them attached); deletes the
+    # files of a draft it replaced, or of its own computation when it lost; records the batch's
+    # results at once.
+    "invoice_batch": FunctionAccess(
         reads=(REFERENCE, INVOICES),
         writes=(INVOICES,),
-        gets=(RUNS_PREFIX, SETTINGS_LOGO_PREFIX),
-        puts=(INVOICES_PREFIX,),
+        batch_writes=(INVOICES,),
+        gets=(RUNS_PREFIX, NORMALIZED_PREFIX, INVOICES_PREFIX, SETTINGS_LOGO_PREFIX),
+        puts=(RUNS_PREFIX, INVOICES_PREFIX),
         removes=(INVOICES_PREFIX,),
         publishes=True,
         sends_email=True,  # a run in mode issue emails what it issues
     ),
-    "record_failure": FunctionAccess(reads=(INVOICES,), writes=(INVOICES,)),
-    # Closes the run and reconciles the period: the bill's Parquet against the priced usage.
+    "record_failure": FunctionAccess(reads=(INVOICES,), batch_writes=(INVOICES,)),
+    # Closes the run and reconciles the period: the bill's Parquet against the batches' priced
+    # usage summaries, with the accounts PrepareRun snapshotted.
     "finish_run": FunctionAccess(
-        reads=(REFERENCE, INVOICES),
+        reads=(INVOICES,),
         writes=(INVOICES,),
         gets=(RUNS_PREFIX, NORMALIZED_PREFIX),
         puts=(RUNS_PREFIX,),
@@ -235,6 +233,8 @@ TABLE_READ_ACTIONS = (
 )
 TABLE_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
 TABLE_DELETE_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+TABLE_SCAN_ACTIONS = ("dynamodb:Scan",)
+TABLE_BATCH_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
 
 # Alarms: how often a metric is summed, and the API stage's request limits.
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -728,7 +728,9 @@ class RebillStack(cdk.Stack):
 
         for actions, models in (
             (TABLE_READ_ACTIONS, access.reads),
+            (TABLE_SCAN_ACTIONS, access.scans),
             (TABLE_WRITE_ACTIONS, access.writes),
+            (TABLE_BATCH_WRITE_ACTIONS, access.batch_writes),
             (TABLE_DELETE_ACTIONS, access.deletes),
         ):
             if models:

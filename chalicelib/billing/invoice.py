@@ -38,13 +38,18 @@ _APPLIES_TO_LABEL = {"subscriptions": "subscriptions", "cloud": "cloud usage", "
 
 
 @exact
-def compose_invoice(cp: CustomerPeriod, priced_usage: Path) -> Invoice:
-    """The untaxed invoice of ``cp``: stages 1, 2, 5, 6, 7 and 9 over the priced usage groups."""
+def compose_invoice(
+    cp: CustomerPeriod, priced_usage: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> Invoice:
+    """The untaxed invoice of ``cp``: stages 1, 2, 5, 6, 7 and 9 over the priced usage groups.
+
+    ``con``: a DuckDB connection to read them with (many invoices of one batch share one)."""
     currency = cp.customer.currency
     fx = FxConverter(cp.settings, cp.period, currency)
     lines = subscription_lines(cp, fx)  # 1
     pools = prepurchased_credit(cp, fx)  # 2
-    cloud = cloud_charges(read_priced_usage(cp.customer.id, priced_usage), fx)  # 3–4 priced; 9
+    usage = read_priced_usage(cp.customer.id, priced_usage, con)
+    cloud = cloud_charges(usage, fx)  # 3–4 priced; 9
     prepurchased = apply_prepurchased(pools, cloud)  # 5
     lines += cloud_usage_lines(cloud, currency) + prepurchased_lines(prepurchased, currency)  # 6
     lines += discount_lines(cp, lines) + custom_lines(cp, lines)  # 7
@@ -171,9 +176,12 @@ class UsageSum:
     savings_retained: Decimal
 
 
-def read_priced_usage(customer_id: str, priced_usage: Path) -> list[UsageSum]:
-    """Sum the customer's priced usage groups per provider, service and bill currency."""
-    con = duckdb.connect()
+def read_priced_usage(
+    customer_id: str, priced_usage: Path, shared: duckdb.DuckDBPyConnection | None = None
+) -> list[UsageSum]:
+    """Sum the customer's priced usage groups per provider, service and bill currency (with a
+    cursor of ``shared`` when given, else a connection of its own)."""
+    con = duckdb.connect() if shared is None else shared.cursor()
     try:
         rows = con.execute(
             "SELECT provider, service, currency, sum(price), sum(cost), sum(savings_retained) "

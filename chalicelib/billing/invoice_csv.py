@@ -70,12 +70,17 @@ _BATCH = 10_000
 
 @exact
 def write_invoice_csv(
-    invoice: Invoice, priced_usage: Path, out: Path, customer_out: Path | None = None
+    invoice: Invoice,
+    priced_usage: Path,
+    out: Path,
+    customer_out: Path | None = None,
+    shared: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
     """Write the usage groups of the invoice's customer from ``priced_usage``: the detailed CSV
-    to ``out`` and, when given, the customer CSV to ``customer_out``."""
+    to ``out`` and, when given, the customer CSV to ``customer_out`` (read with a cursor of
+    ``shared`` when given, else a connection of its own)."""
     columns = ", ".join((*_TEXT, "savings_removed", *_NUMBERS))
-    con = duckdb.connect()
+    con = duckdb.connect() if shared is None else shared.cursor()
     try:
         # The customer's columns first, so that rows only the reseller's columns tell apart are
         # neighbours and become one row of the customer CSV.

@@ -1,7 +1,8 @@
 """The reconciliation at the end of an invoice run: every cent of the period's bills accounted for.
 
 FinishRun reads the bill data the run priced (the period's current partitions, as PrepareRun
-snapshotted them) and each customer's priced-usage summary, and checks — with the pure
+snapshotted them, with every customer's accounts) and the priced-usage summaries each batch of
+customers wrote (one file per batch, not one per customer), and checks — with the pure
 :func:`chalicelib.billing.reconcile.reconcile` — that the bills' BilledCost equals what was
 billed to customers, plus what the reseller retained, plus what no customer owns. The result is
 kept on the run and, for a run over every customer, as the period's reconciliation that the
@@ -23,11 +24,13 @@ from chalicelib.billing.reference import Account
 from chalicelib.config import get_config
 from chalicelib.errors import BillingError
 from chalicelib.observability import logger, metrics
-from chalicelib.store import objects, reference
+from chalicelib.service.invoice_stages import batch_summaries
+from chalicelib.store import objects
 from chalicelib.store.run_files import (
+    accounts_key,
+    customers_key,
     period_inputs_key,
     period_reconciliation_key,
-    priced_summary_key,
 )
 
 Payload = dict[str, Any]
@@ -36,20 +39,15 @@ Payload = dict[str, Any]
 def reconcile_run(run_id: str, period: str, customer_ids: list[str], whole_period: bool) -> Payload:
     """The run's reconciliation as stored on the run (``balanced``, per currency, the gaps)."""
     accounts = [
-        Account.from_dict({**doc, "customer_id": customer["id"]})
-        for customer in reference.list_documents("customer")
-        for doc in reference.list_accounts(customer["id"])
+        Account.from_dict({**doc, "customer_id": customer_id})
+        for customer_id, docs in objects.get_json(accounts_key(run_id)).items()
+        for doc in docs
     ]
-    priced = [
-        PricedUsage.from_dict(objects.get_json(key))
-        for key in (priced_summary_key(run_id, c) for c in customer_ids)
-        if objects.head(key) is not None
-    ]
+    batches = len(objects.get_json(customers_key(run_id)))
+    summaries = batch_summaries(run_id, batches)
+    priced = [PricedUsage.from_dict(summaries[c]) for c in customer_ids if c in summaries]
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
-        bills = [
-            objects.download(key, Path(tmp) / f"{index}.parquet")
-            for index, key in enumerate(objects.get_json(period_inputs_key(run_id)))
-        ]
+        bills = objects.download_many(objects.get_json(period_inputs_key(run_id)), Path(tmp))
         result = reconcile(bill_ledger(period, accounts, bills), priced)
     stored = {
         **result.to_dict(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -17,7 +18,13 @@ from chalicelib.config import get_config
 _S3_CONFIG = Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
 
 
+# boto3's default session is not safe to create clients from in several threads at once (an
+# invoice run's batch saves its customers' invoices 8 at a time).
+_CREATING = threading.Lock()
+
+
 @cache
 def client(service: str) -> Any:
     config = _S3_CONFIG if service == "s3" else None
-    return boto3.client(service, region_name=get_config().region, config=config)
+    with _CREATING:
+        return boto3.client(service, region_name=get_config().region, config=config)

@@ -27,7 +27,7 @@ deleted once another draft has replaced it: no issued invoice can point at them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -610,3 +610,45 @@ def run_results(run_id: str) -> list[RunResult]:
             f"RUN#{run_id}", InvoiceItem.sk.startswith("CUSTOMER#"), consistent_read=True
         )
     ]
+
+
+# --- what an invoice run reads and records for a batch of customers at once -----------------
+
+
+def live_pointers(customer_ids: list[str], period: str) -> dict[str, LivePointer]:
+    """The live pointers of ``period`` for many customers, read consistently (batch gets)."""
+    keys = [(f"LIVE#{c}#{period}", "LIVE") for c in dict.fromkeys(customer_ids)]
+    return {
+        item.pk.removeprefix("LIVE#").removesuffix(f"#{period}"): item.doc
+        for item in InvoiceItem.batch_get(keys, consistent_read=True)
+    }
+
+
+def get_invoices(invoice_ids: list[str]) -> dict[str, InvoiceRecord]:
+    """The invoices of these ids that exist, by id (batch gets, read consistently)."""
+    keys = [(f"INVOICE#{i}", "INVOICE") for i in dict.fromkeys(invoice_ids)]
+    return {item.doc["id"]: item.doc for item in InvoiceItem.batch_get(keys, consistent_read=True)}
+
+
+def record_results(run_id: str, results: Sequence[Mapping[str, Any]]) -> None:
+    """Record what a run did for many customers (batch writes of ``record_result``'s items)."""
+    with InvoiceItem.batch_write() as batch:
+        for result in results:
+            batch.save(
+                InvoiceItem(
+                    f"RUN#{run_id}",
+                    f"CUSTOMER#{result['customer_id']}",
+                    kind="run_result",
+                    doc=result,
+                    status=result["status"],
+                )
+            )
+
+
+def results_of(run_id: str, customer_ids: list[str]) -> dict[str, RunResult]:
+    """The results recorded so far for these customers of a run, by customer id."""
+    keys = [(f"RUN#{run_id}", f"CUSTOMER#{c}") for c in dict.fromkeys(customer_ids)]
+    return {
+        item.sk.removeprefix("CUSTOMER#"): item.doc
+        for item in InvoiceItem.batch_get(keys, consistent_read=True)
+    }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,33 @@ def download(key: str, dest: Path) -> Path:
     return dest
 
 
+def download_many(keys: Sequence[str], dest_dir: Path, threads: int = 8) -> list[Path]:
+    """Download ``keys`` side by side into ``dest_dir`` (as ``<index>.parquet``, in order): a
+    run reads thousands of small per-account partitions, and each is a round trip."""
+    if not keys:
+        return []
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    s3, name = client("s3"), bucket()
+
+    def fetch(pair: tuple[int, str]) -> Path:
+        dest = dest_dir / f"{pair[0]}.parquet"
+        with dest.open("wb") as out:
+            shutil.copyfileobj(s3.get_object(Bucket=name, Key=pair[1])["Body"], out, 1 << 20)
+        return dest
+
+    with ThreadPoolExecutor(min(threads, len(keys))) as pool:
+        return list(pool.map(fetch, enumerate(keys)))
+
+
 def upload(path: Path, key: str, content_type: str = "application/octet-stream") -> None:
     client("s3").upload_file(str(path), bucket(), key, ExtraArgs={"ContentType": content_type})
+
+
+def put_file(path: Path, key: str, content_type: str = "application/octet-stream") -> None:
+    """Upload a small file in one request (``upload`` starts a transfer manager's threads)."""
+    client("s3").put_object(
+        Bucket=bucket(), Key=key, Body=path.read_bytes(), ContentType=content_type
+    )
 
 
 def put_json(key: str, value: Any) -> None:

@@ -312,3 +312,39 @@ def delete_customer(customer_id: str) -> None:
         for item in ReferenceItem.query(f"CUSTOMER#{customer_id}"):
             batch.delete(item)
     remove_document("customer", customer_id)
+
+
+# --- an invoice run's snapshot ----------------------------------------------------------------
+
+# The kinds of item an invoice run reads: everything but tokens and idempotency records.
+SNAPSHOT_KINDS = ("settings", "price_list", "plan", "customer", "account", "subscription")
+
+
+def snapshot() -> dict[str, Any]:
+    """Every reference document an invoice run needs, in one scan of the table (a few pages,
+    not a query per customer): ``settings``, ``price_lists``, ``plans`` and ``customers`` (lists
+    of documents) and ``accounts`` / ``subscriptions`` (customer id → documents)."""
+    found: dict[str, Any] = {
+        "settings": {},
+        "price_lists": [],
+        "plans": [],
+        "customers": [],
+        "accounts": {},
+        "subscriptions": {},
+    }
+    for item in ReferenceItem.scan(ReferenceItem.kind.is_in(*SNAPSHOT_KINDS), consistent_read=True):
+        if item.kind == "settings":
+            found["settings"] = item.doc
+        elif item.kind in ("price_list", "plan", "customer"):
+            found[f"{item.kind}s"].append(item.doc)
+        else:
+            owner = item.pk.removeprefix("CUSTOMER#")
+            found[f"{item.kind}s"].setdefault(owner, []).append(item.doc)
+    # In the order the per-kind queries give them (by sort key).
+    for name in ("price_lists", "plans", "customers"):
+        found[name].sort(key=lambda doc: doc["id"])
+    for accounts in found["accounts"].values():
+        accounts.sort(key=lambda doc: account_key(doc["provider"], doc["account_id"]))
+    for subscriptions in found["subscriptions"].values():
+        subscriptions.sort(key=lambda doc: doc["id"])
+    return found

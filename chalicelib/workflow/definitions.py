@@ -58,10 +58,7 @@ GENERATE_INVOICES = StateMachine(
     asl_file="generate_invoices.asl.json",
     substitutions={
         "PrepareRunFunctionArn": _function(functions.PREPARE_RUN),
-        "PriceUsageFunctionArn": _function(functions.PRICE_USAGE),
-        "ComposeInvoiceFunctionArn": _function(functions.COMPOSE_INVOICE),
-        "ComputeTaxFunctionArn": _function(functions.COMPUTE_TAX),
-        "SaveInvoiceFunctionArn": _function(functions.SAVE_INVOICE),
+        "InvoiceBatchFunctionArn": _function(functions.INVOICE_BATCH),
         "RecordFailureFunctionArn": _function(functions.RECORD_FAILURE),
         "FinishRunFunctionArn": _function(functions.FINISH_RUN),
         "EventsTopicArn": Substitution("topic", "events"),

@@ -1,8 +1,8 @@
 """The tasks of the generate-invoices state machine, one function per state.
 
-Each task takes the small JSON the state machine passes along (run id, period, mode, customer
-id, S3 keys) and returns it with its own output added: line items and invoices travel through
-S3, never through the state payload. Every task is safe to retry.
+Each task takes the small JSON the state machine passes along (run id, period, mode, a batch of
+customer ids, S3 keys) and returns small JSON: line items and invoices travel through S3, never
+through the state payload. Every task is safe to retry.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.observability import logger, metrics
-from chalicelib.service import invoice_stages, run_invoices, runs
+from chalicelib.service import invoice_stages, runs
 from chalicelib.store import objects, run_files
 
 Payload = dict[str, Any]
@@ -26,63 +26,42 @@ def prepare_run(payload: Payload) -> Payload:
     """Snapshot the period's current bill data, map accounts to customers, write the work list."""
     run_id, period, mode = payload["run_id"], payload["period"], payload.get("mode", "issue")
     logger.append_keys(run_id=run_id, period=period)
-    customers = invoice_stages.prepare_run(
-        run_id, period, mode, payload.get("customer_ids") or None
-    )
+    batches = invoice_stages.prepare_run(run_id, period, mode, payload.get("customer_ids") or None)
     return {
         "run_id": run_id,
         "period": period,
         "mode": mode,
         "bucket": objects.bucket(),
         "customers_key": run_files.customers_key(run_id),
-        "customer_count": len(customers),
+        "customer_count": sum(len(b["customer_ids"]) for b in batches),
+        "batch_count": len(batches),
     }
 
 
-# --- per customer: PriceUsage → ComposeInvoice → ComputeTax → SaveInvoice ---------------------
+# --- per batch of customers: InvoiceBatch (price → compose → tax → save each), RecordFailure ---
 
 
-def price_customer_usage(payload: Payload) -> Payload:
-    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    logger.append_keys(run_id=run_id, period=period, customer_id=customer_id)
-    priced_key, rows = invoice_stages.price_customer_usage(run_id, period, customer_id)
-    logger.info("usage priced", extra={"rows": rows})
-    return {**payload, "priced_key": priced_key}
-
-
-def compose_customer_invoice(payload: Payload) -> Payload:
-    key = invoice_stages.compose_customer_invoice(
-        payload["run_id"], payload["period"], payload["customer_id"], payload["priced_key"]
+def invoice_batch(payload: Payload) -> Payload:
+    """Invoice every customer of one batch; the batch's counts (each customer's result is on the
+    run). ``payload["batch"]`` is the Map item PrepareRun wrote: ``{batch, customer_ids}``."""
+    run_id, period, batch = payload["run_id"], payload["period"], payload["batch"]
+    logger.append_keys(run_id=run_id, period=period, batch=batch["batch"])
+    results = invoice_stages.invoice_batch(
+        run_id, period, payload.get("mode", "issue"), batch["batch"]
     )
-    return {**payload, "invoice_key": key}
-
-
-def compute_customer_tax(payload: Payload) -> Payload:
-    key = invoice_stages.compute_customer_tax(
-        payload["run_id"], payload["period"], payload["customer_id"], payload["invoice_key"]
-    )
-    return {**payload, "invoice_key": key}
-
-
-def save_customer_invoice(payload: Payload) -> Payload:
-    """Store the invoice as the customer's live invoice for the period (docs/design.md §4.4)."""
-    run_id, period, customer_id = payload["run_id"], payload["period"], payload["customer_id"]
-    logger.append_keys(run_id=run_id, period=period, customer_id=customer_id)
-    result = run_invoices.save_customer_invoice(
-        run_id,
-        period,
-        customer_id,
-        payload.get("mode", "issue"),
-        invoice_stages.taxed_invoice(payload["invoice_key"]),
-        payload["priced_key"],
-    )
-    if result["status"] == "saved":
-        metrics.add_metric(name="InvoicesSaved", unit=MetricUnit.Count, value=1)
-    return {**payload, **result}
+    counts = runs.result_counts(results)
+    metrics.add_metric(name="InvoicesSaved", unit=MetricUnit.Count, value=counts["saved"])
+    if counts["failed"]:
+        metrics.add_metric(
+            name="CustomerInvoicesFailed", unit=MetricUnit.Count, value=counts["failed"]
+        )
+    logger.info("batch invoiced", extra={"counts": counts})
+    return {"run_id": run_id, "batch": batch["batch"], "counts": counts}
 
 
 def record_failure(payload: Payload) -> Payload:
-    """A customer's invoice could not be made: record why; the run goes on with the others."""
+    """A batch task failed as a whole: record why for each of its customers without a result;
+    the run goes on with the other batches."""
     error = payload.get("error") or {}
     message = str(error.get("Cause") or error.get("Error") or "unknown error")
     error_type = str(error.get("Error") or "Error")
@@ -92,12 +71,15 @@ def record_failure(payload: Payload) -> Payload:
         error_type = str(cause.get("errorType") or error_type)
     except (ValueError, AttributeError):
         pass
-    result = invoice_stages.record_failure(
-        payload["run_id"], payload["customer_id"], error_type, message
+    batch = payload["batch"]
+    failed = invoice_stages.record_batch_failure(
+        payload["run_id"], batch["customer_ids"], error_type, message
     )
-    metrics.add_metric(name="CustomerInvoicesFailed", unit=MetricUnit.Count, value=1)
-    logger.warning("customer invoice failed", extra=result)
-    return {"run_id": payload["run_id"], "customer_id": payload["customer_id"], "status": "failed"}
+    metrics.add_metric(name="CustomerInvoicesFailed", unit=MetricUnit.Count, value=len(failed))
+    logger.warning(
+        "batch failed", extra={"batch": batch["batch"], "failed": len(failed), "error": message}
+    )
+    return {"run_id": payload["run_id"], "batch": batch["batch"], "status": "failed"}
 
 
 # --- FinishRun -----------------------------------------------------------------------------

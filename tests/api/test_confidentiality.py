@@ -86,9 +86,9 @@ def _bill_lines(period: str) -> list[dict[str, Any]]:
 
 
 def save_invoice(tmp_path: Path, period: str, mode: str) -> dict[str, Any]:
-    """Price, compose and save one invoice of OWN through the invoice run's SaveInvoice task."""
-    from chalicelib.store import invoices, objects
-    from chalicelib.workflow.invoice_run import save_customer_invoice
+    """Price, compose and save one invoice of OWN as an invoice run's batch task saves it."""
+    from chalicelib.service.run_invoices import save_customer_invoice
+    from chalicelib.store import invoices
 
     secret_list = price_list(
         [{"id": SECRET_RULE, "match": {"service": "AmazonS3"}, "type": "markup", "percent": "5"}],
@@ -103,18 +103,8 @@ def save_invoice(tmp_path: Path, period: str, mode: str) -> dict[str, Any]:
     )
     (tmp_path / period).mkdir()
     run = Pipeline(tmp_path / period).run(cp, _bill_lines(period))
-    prefix = f"runs/confidential-{period}/customers/{OWN}/"
-    objects.upload(run.priced_path, prefix + "priced-usage.parquet")
-    objects.put_json(prefix + "invoice-taxed.json", run.invoice.to_dict())
     result = save_customer_invoice(
-        {
-            "run_id": f"confidential-{period}",
-            "period": period,
-            "customer_id": OWN,
-            "mode": mode,
-            "priced_key": prefix + "priced-usage.parquet",
-            "invoice_key": prefix + "invoice-taxed.json",
-        }
+        f"confidential-{period}", period, OWN, mode, run.invoice, run.priced_path
     )
     assert result["status"] == "saved", result
     return invoices.get_invoice(result["invoice_id"])

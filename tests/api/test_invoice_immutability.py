@@ -1,9 +1,9 @@
 """Issued invoices and their files never change: a run recomputing a draft while it is issued
 loses, and the issued CSV always sums to the issued totals.
 
-The run's SaveInvoice task (``save_customer_invoice``) and the issue route run for real; the
-priced usage and the composed invoice they read are written here, two versions of the same
-customer's month (the totals of the original report: 31,724.20 and 23,096.04).
+What a run's batch task does to save an invoice (``save_customer_invoice``) and the issue
+route run for real; the priced usage and the composed invoice they read are written here, two
+versions of the same customer's month (the totals of the original report: 31,724.20 and 23,096.04).
 """
 
 from __future__ import annotations
@@ -84,18 +84,22 @@ def _write_inputs(tmp_path: Path, customers: list[str]) -> dict[str, dict[str, s
 
 
 def _save(payloads: dict[str, dict[str, str]], version: str, customer: str) -> dict[str, Any]:
-    from chalicelib.workflow.invoice_run import save_customer_invoice
+    import tempfile
 
-    return save_customer_invoice(
-        {
-            "run_id": f"run-{version}",
-            "period": PERIOD,
-            "mode": "draft",
-            "customer_id": customer,
-            "priced_key": payloads[version]["priced_key"],
-            "invoice_key": payloads[version][customer],
-        }
-    )
+    from chalicelib.billing.document import Invoice
+    from chalicelib.service.run_invoices import save_customer_invoice
+    from chalicelib.store import objects
+
+    with tempfile.TemporaryDirectory() as tmp:
+        priced = objects.download(payloads[version]["priced_key"], Path(tmp) / "priced.parquet")
+        return save_customer_invoice(
+            f"run-{version}",
+            PERIOD,
+            customer,
+            "draft",
+            Invoice.from_dict(objects.get_json(payloads[version][customer])),
+            priced,
+        )
 
 
 def _csv_sum(key: str) -> Decimal:

@@ -118,7 +118,7 @@ def test_the_api_handler_cannot_touch_bills_data_or_delete_objects(prod: Synthes
     assert allows(api, "dynamodb:DeleteItem", table_arn(template, "reference"))  # tokens, customers
     # A signed-in user is looked up (disabled, deleted) on every request: only the API does it.
     assert any(action == "cognito-idp:AdminGetUser" for action, _ in grants(api))
-    for other in ("ingest_bill", "save_invoice", "finish_run"):
+    for other in ("ingest_bill", "invoice_batch", "finish_run"):
         assert not any(a.startswith("cognito-idp:") for a, _ in grants(role_of(template, other)))
 
 
@@ -149,7 +149,7 @@ def test_only_the_functions_that_issue_send_email_from_the_configured_identity(
         for _, resource in ses:
             assert "identity/billing@example.com" in json.dumps(resource), (name, resource)
     senders = {n for n, a in FUNCTION_ACCESS.items() if a.sends_email}
-    assert senders == {"api_handler", "save_invoice"}
+    assert senders == {"api_handler", "invoice_batch"}
     for logical_id in functions(template):
         assert environment(template, logical_id)["REBILL_EMAIL_FROM"] == "billing@example.com"
 
@@ -172,27 +172,37 @@ def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None
 
 def test_invoice_stages_read_and_write_only_their_run(prod: Synthesized) -> None:
     template = prod.template
-    for name in ("price_usage", "compose_invoice", "compute_tax"):
-        role = role_of(template, name)
-        assert allows(role, "s3:PutObject", objects_under(template, "runs/*")), name
-        assert not allows(role, "s3:PutObject", objects_under(template, "invoices/*")), name
-        for table in TABLE_VARIABLES:
-            for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
-                assert not allows(role, action, table_arn(template, table)), (name, action)
-        assert not any(a.startswith(("sns:", "states:")) for a, _ in grants(role)), name
-    save = role_of(template, "save_invoice")
-    assert allows(save, "s3:PutObject", objects_under(template, "invoices/*"))
-    assert allows(save, "s3:GetObject", objects_under(template, "settings/logo/*"))  # the PDF's
-    assert allows(save, "dynamodb:PutItem", table_arn(template, "invoices"))
+    batch = role_of(template, "invoice_batch")
+    assert allows(batch, "s3:PutObject", objects_under(template, "runs/*"))
+    assert allows(batch, "s3:PutObject", objects_under(template, "invoices/*"))
+    assert allows(batch, "dynamodb:PutItem", table_arn(template, "invoices"))
+    # Its customers' results are written at once; nothing of the reference data or the bills.
+    assert allows(batch, "dynamodb:BatchWriteItem", table_arn(template, "invoices"))
+    for table in ("reference", "bills"):
+        for action in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"):
+            assert not allows(batch, action, table_arn(template, table)), (table, action)
+    assert not allows(batch, "dynamodb:DeleteItem", table_arn(template, "invoices"))
+    assert not any(a.startswith("states:") for a, _ in grants(batch))
+    # PrepareRun reads the reference data in one scan; no other function scans a table.
+    prepare = role_of(template, "prepare_run")
+    assert allows(prepare, "dynamodb:Scan", table_arn(template, "reference"))
+    assert not allows(prepare, "dynamodb:Scan", table_arn(template, "invoices"))
+    for other in ("api_handler", "invoice_batch", "finish_run", "record_failure"):
+        assert not any(a == "dynamodb:Scan" for a, _ in grants(role_of(template, other))), other
+    failure = role_of(template, "record_failure")
+    assert allows(failure, "dynamodb:BatchWriteItem", table_arn(template, "invoices"))
+    assert not any(a.startswith("s3:") for a, _ in grants(failure))
+    assert allows(batch, "s3:GetObject", objects_under(template, "settings/logo/*"))  # the PDF's
+    assert allows(batch, "s3:GetObject", objects_under(template, "invoices/*"))  # its e-invoice
 
 
 def test_a_function_without_declared_access_fails_the_synthesis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    access = {k: v for k, v in FUNCTION_ACCESS.items() if k != "compute_tax"}
+    access = {k: v for k, v in FUNCTION_ACCESS.items() if k != "invoice_batch"}
     monkeypatch.setattr("infra.stack.FUNCTION_ACCESS", access)
     synthesized = synthesize("dev", tmp_path / "synth")
-    assert any("ComputeTax" in e and "FUNCTION_ACCESS" in e for e in synthesized.errors)
+    assert any("InvoiceBatch" in e and "FUNCTION_ACCESS" in e for e in synthesized.errors)
 
 
 # --- failures are kept and announced ------------------------------------------------------------

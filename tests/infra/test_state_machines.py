@@ -33,9 +33,9 @@ REGION = "us-east-1"
 # Task states without a Catch, and why that is right.
 NO_CATCH: dict[tuple[str, str], str] = {
     ("generate_invoices.asl.json", "RecordFailure"): (
-        "it is the Catch handler of a customer's tasks; if it still fails after its retries, "
-        "that customer's child execution fails and ToleratedFailurePercentage=100 lets the "
-        "run go on"
+        "it is the Catch handler of a batch's task; if it still fails after its retries, "
+        "that batch's child execution fails and ToleratedFailurePercentage=100 lets the "
+        "run go on (FinishRun counts its customers as not run)"
     ),
     ("generate_invoices.asl.json", "AnnounceRun"): (
         "a notification after the run is recorded; after its retries a failed publish fails "

@@ -350,7 +350,7 @@ def test_functions_are_sized_for_their_work(prod: Synthesized) -> None:
         ingest = props(name)
         assert (ingest["MemorySize"], ingest["Timeout"]) == (10240, 900), name
         assert ingest["EphemeralStorage"] == {"Size": 10240}, name
-    for name in ("price_usage", "compose_invoice", "save_invoice"):
+    for name in ("invoice_batch",):
         assert (props(name)["MemorySize"], props(name)["Timeout"]) == (3008, 900), name
         assert props(name)["EphemeralStorage"]["Size"] >= 2048, name
     assert all(f["Properties"]["Tracing"] == "Active" for f in functions(template).values())

@@ -35,7 +35,7 @@ def test_direct_invoke_runs_the_real_handler(clean_stack: Any) -> None:
 
     payload = {
         "run_id": "run-dispatch",
-        "customer_id": "acme",
+        "batch": {"batch": 0, "customer_ids": ["acme"]},
         "error": {
             "Error": "MissingFxRate",
             "Cause": json.dumps(
