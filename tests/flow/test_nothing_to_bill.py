@@ -68,6 +68,7 @@ def test_a_stale_draft_is_deleted_with_its_files(clean_stack: Any) -> None:
 
     result = save_customer_invoice("run-2", PERIOD, "idle", "draft", _empty_invoice("idle"), "-")
     assert result == {
+        "customer_id": "idle",
         "status": "unchanged",
         "invoice_id": None,
         "reason": "nothing to bill",
@@ -78,7 +79,12 @@ def test_a_stale_draft_is_deleted_with_its_files(clean_stack: Any) -> None:
     assert not _exists(draft["csv_key"]) and not _exists(draft["customer_csv_key"])
     # Running again: still nothing, nothing to delete.
     again = save_customer_invoice("run-3", PERIOD, "idle", "issue", _empty_invoice("idle"), "-")
-    assert again == {"status": "unchanged", "invoice_id": None, "reason": "nothing to bill"}
+    assert again == {
+        "customer_id": "idle",
+        "status": "unchanged",
+        "invoice_id": None,
+        "reason": "nothing to bill",
+    }
 
 
 def test_after_a_void_the_pointer_goes_back_to_the_void_invoice(clean_stack: Any) -> None:
