@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import duckdb
@@ -161,11 +162,13 @@ def _copy_one(
     )
     columns = ", ".join(sql.ident(name) for name in COLUMN_NAMES)
     con.execute("SET preserve_insertion_order = false")
-    ((_, count, *_),) = con.execute(
-        f"COPY (SELECT {columns} FROM {table} WHERE {where}) TO {sql.lit(str(target))} "
-        f"({PARQUET}, RETURN_STATS)"
-    ).fetchall()
-    return target, key, int(count)
+    (stats,) = _returned_stats(
+        con.execute(
+            f"COPY (SELECT {columns} FROM {table} WHERE {where}) TO {sql.lit(str(target))} "
+            f"({PARQUET}, RETURN_STATS)"
+        )
+    )
+    return target, key, int(stats["count"])
 
 
 def _bucket_ranges(partitions: Sequence[Partition]) -> list[tuple[int, int]]:
@@ -222,17 +225,27 @@ def _copy(
     con.execute("SET preserve_insertion_order = false")  # row order within a file is free
     con.execute(f"SET partitioned_write_max_open_files = {MAX_OPEN_FILES}")
     con.execute(f"SET partitioned_write_flush_threshold = {FLUSH_THRESHOLD_ROWS}")
-    stats = con.execute(
-        f"COPY ({query}) TO {sql.lit(str(target))} ({PARQUET}, "
-        f"PARTITION_BY ({', '.join(_PARTITION_NAMES)}), FILENAME_PATTERN 'part-{{i}}', "
-        "RETURN_STATS)"
-    ).fetchall()
+    stats = _returned_stats(
+        con.execute(
+            f"COPY ({query}) TO {sql.lit(str(target))} ({PARQUET}, "
+            f"PARTITION_BY ({', '.join(_PARTITION_NAMES)}), FILENAME_PATTERN 'part-{{i}}', "
+            "RETURN_STATS)"
+        )
+    )
     result = []
-    for filename, count, _size, _footer, _columns, partition_keys in stats:
-        provider, period, account = (str(partition_keys[name]) for name in _PARTITION_NAMES)
+    for file in stats:
+        keys = file["partition_keys"]
+        provider, period, account = (str(keys[name]) for name in _PARTITION_NAMES)
         key = (provider, period_text(int(period)), account)
-        result.append((Path(filename), key, int(count)))
+        result.append((Path(file["filename"]), key, int(file["count"])))
     return result
+
+
+def _returned_stats(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of a ``COPY … RETURN_STATS`` by column name: DuckDB 2 added a column
+    (``extra_info``) after the ones read here, and may add more."""
+    names = [column[0] for column in result.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def _merge(con: duckdb.DuckDBPyConnection, paths: list[Path], target_dir: Path) -> Path:

@@ -158,10 +158,10 @@ def json_object_from_pairs(pairs: Sequence[tuple[str, str]]) -> str:
 def json_object_from_list(list_expr: str, *, key: str, value: str) -> str:
     """A JSON object text from a LIST of structs with key/value fields; NULL list -> '{}'."""
     k, v = ident(key), ident(value)
-    kept = f"list_filter({list_expr}, e -> e.{k} IS NOT NULL AND e.{v} IS NOT NULL)"
+    kept = f"list_filter({list_expr}, lambda e: e.{k} IS NOT NULL AND e.{v} IS NOT NULL)"
     body = (
         f"array_to_string(list_transform({kept}, "
-        f"e -> CAST(to_json(CAST(e.{k} AS VARCHAR)) AS VARCHAR) || ':' || "
+        f"lambda e: CAST(to_json(CAST(e.{k} AS VARCHAR)) AS VARCHAR) || ':' || "
         f"CAST(to_json(CAST(e.{v} AS VARCHAR)) AS VARCHAR)), ',')"
     )
     return f"COALESCE('{{' || {body} || '}}', '{{}}')"
