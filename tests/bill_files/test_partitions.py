@@ -79,6 +79,44 @@ def test_a_partition_split_by_duckdb_is_merged_into_one_file(
         assert sum(g["BilledCost"] for g in got) == p.billed_cost
 
 
+@pytest.mark.parametrize(
+    ("row_bytes", "read_from"),
+    [(None, "rebill_staged_0"), (10**12, "rebill_compressed.rebill_sorted")],
+    ids=["in-memory-as-staged", "compressed-sorted-first"],
+)
+def test_bucket_ranges_sort_the_lines_only_when_they_are_compressed(
+    tmp_path: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    row_bytes: int | None,
+    read_from: str,
+) -> None:
+    # Lines staged in memory as they are: each COPY filters its bucket range on the staged
+    # table (a sorted copy would cost more than the filters). Staged compressed (a bill too big
+    # for memory as it is, forced here): sorted by bucket first, so no COPY decompresses it all.
+    from chalicelib.bill_files import normalize
+
+    if row_bytes is not None:
+        monkeypatch.setattr(normalize, "STAGED_ROW_BYTES", row_bytes)
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
+    read: list[str] = []
+    run_parallel = partition._run_parallel
+
+    def spy(con: object, jobs: list[tuple[str, str, Path]]) -> object:
+        read.extend(table for table, _, _ in jobs)
+        return run_parallel(con, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partition, "_run_parallel", spy)
+    bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
+    assert len(read) > 1 and set(read) == {read_from}
+    assert [p.rows for p in bill.partitions] == [3] * 40
+    for p in bill.partitions:
+        got = _lines_of(p.path)
+        assert {g["SubAccountId"] for g in got} == {p.account_id}
+        assert sum(g["BilledCost"] for g in got) == p.billed_cost
+
+
 def _lines_of(path: Path) -> list[dict[str, object]]:
     import duckdb
 
