@@ -10,10 +10,12 @@ directory names are not ours (it percent-encodes differently), so the files land
 directory and :func:`write_partitions` returns where each key's file is; the caller moves
 them to :func:`partition_dir`. Three ways, by the number of partitions (P):
 
-- P <= :data:`MAX_SINGLE_COPIES` (a payer and a few linked accounts) and the staged table in
-  memory: one plain COPY per partition, filtered on the table. DuckDB's partitioned writer
-  copies every value twice more on the way (into per-partition buffers, then into each file's
-  row group), which costs more than a few filtered scans of an in-memory table;
+- P <= :data:`MAX_SINGLE_COPIES` (a payer and a few linked accounts): one plain COPY per
+  partition, filtered on the table. DuckDB's partitioned writer copies every value twice more
+  on the way (into per-partition buffers, then into each file's row group), which costs more
+  than a few filtered scans of an in-memory table; and when the staged table is compressed or
+  spilled (a bill too big for memory as it is), DuckDB 2's partitioned writer runs out of the
+  memory limit (a 10 M-line CUR at 1 GB) where the filtered COPYs stay within it;
 - P <= :data:`MAX_PARTITIONS_PER_COPY`: one ``COPY … PARTITION_BY``. Its writer keeps pinned
   buffers per open partition and thread, hence the limit; ``partitioned_write_max_open_files``
   is set above it, so it never closes and reopens a file (which would split a partition);
@@ -108,7 +110,7 @@ def write_partitions(
     """
     expected = {key: rows for key, rows, _ in partitions}
     root.mkdir(parents=True, exist_ok=True)
-    if len(partitions) <= MAX_SINGLE_COPIES and not _spilled(con):
+    if len(partitions) <= MAX_SINGLE_COPIES:
         files = [
             _copy_one(con, table, p, root / f"single-{i}.parquet") for i, p in enumerate(partitions)
         ]

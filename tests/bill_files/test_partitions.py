@@ -117,6 +117,27 @@ def test_bucket_ranges_sort_the_lines_only_when_they_are_compressed(
         assert sum(g["BilledCost"] for g in got) == p.billed_cost
 
 
+def test_few_partitions_of_spilled_lines_are_written_by_a_copy_each(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staged lines on disk (as a 10 M-line bill's are): DuckDB 2's partitioned writer exceeds
+    # the memory limit there, so a few partitions are written by one filtered COPY each.
+    monkeypatch.setattr(partition, "_spilled", lambda con: True)
+    partitioned: list[Path] = []
+    copy = partition._copy
+
+    def spy(con: object, table: str, where: str | None, target: Path) -> object:
+        partitioned.append(target)
+        return copy(con, table, where, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partition, "_copy", spy)
+    bill = normalize_bill(_accounts_cur(tmp_path, 5, 4), source_file_id="x", out_dir=out_dir)
+    assert partitioned == []
+    assert [p.rows for p in bill.partitions] == [4] * 5
+    for p in bill.partitions:
+        assert {g["SubAccountId"] for g in _lines_of(p.path)} == {p.account_id}
+
+
 def _lines_of(path: Path) -> list[dict[str, object]]:
     import duckdb
 
