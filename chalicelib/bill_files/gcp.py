@@ -112,14 +112,14 @@ def build(cols: Columns) -> Mapping:
     cost = cols.money("cost", required=True)
     credits = _list(cols, "credits", _CREDIT_JSON)
     credit_sum = (
-        f"list_sum(list_transform({credits}, c -> rebill_money(NULLIF(trim(c.amount), ''))))"
+        f"list_sum(list_transform({credits}, lambda c: rebill_money(NULLIF(trim(c.amount), ''))))"
     )
     column = cols.get("credits")
     if column is not None:
         cols.add_check(
             Check(
                 bad=(
-                    f"len(list_filter({credits}, c -> NULLIF(trim(c.amount), '') IS NOT NULL "
+                    f"len(list_filter({credits}, lambda c: NULLIF(trim(c.amount), '') IS NOT NULL "
                     "AND rebill_money(trim(c.amount)) IS NULL)) > 0"
                 ),
                 column=column.name,
@@ -128,7 +128,7 @@ def build(cols: Columns) -> Mapping:
         )
     billed = f"CAST({cost} + COALESCE({credit_sum}, 0) AS {MONEY})"
     cud = cols.define(
-        f"list_filter({credits}, c -> c.type IN ({', '.join(sql.lit(t) for t in _CUD_TYPES)}) "
+        f"list_filter({credits}, lambda c: c.type IN ({', '.join(sql.lit(t) for t in _CUD_TYPES)}) "
         "OR c.name ILIKE 'committed use discount%')[1]",
         4,
     )

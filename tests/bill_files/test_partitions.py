@@ -79,6 +79,65 @@ def test_a_partition_split_by_duckdb_is_merged_into_one_file(
         assert sum(g["BilledCost"] for g in got) == p.billed_cost
 
 
+@pytest.mark.parametrize(
+    ("row_bytes", "read_from"),
+    [(None, "rebill_staged_0"), (10**12, "rebill_compressed.rebill_sorted")],
+    ids=["in-memory-as-staged", "compressed-sorted-first"],
+)
+def test_bucket_ranges_sort_the_lines_only_when_they_are_compressed(
+    tmp_path: Path,
+    out_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    row_bytes: int | None,
+    read_from: str,
+) -> None:
+    # Lines staged in memory as they are: each COPY filters its bucket range on the staged
+    # table (a sorted copy would cost more than the filters). Staged compressed (a bill too big
+    # for memory as it is, forced here): sorted by bucket first, so no COPY decompresses it all.
+    from chalicelib.bill_files import normalize
+
+    if row_bytes is not None:
+        monkeypatch.setattr(normalize, "STAGED_ROW_BYTES", row_bytes)
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
+    read: list[str] = []
+    run_parallel = partition._run_parallel
+
+    def spy(con: object, jobs: list[tuple[str, str, Path]]) -> object:
+        read.extend(table for table, _, _ in jobs)
+        return run_parallel(con, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partition, "_run_parallel", spy)
+    bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
+    assert len(read) > 1 and set(read) == {read_from}
+    assert [p.rows for p in bill.partitions] == [3] * 40
+    for p in bill.partitions:
+        got = _lines_of(p.path)
+        assert {g["SubAccountId"] for g in got} == {p.account_id}
+        assert sum(g["BilledCost"] for g in got) == p.billed_cost
+
+
+def test_few_partitions_of_spilled_lines_are_written_by_a_copy_each(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staged lines on disk (as a 10 M-line bill's are): DuckDB 2's partitioned writer exceeds
+    # the memory limit there, so a few partitions are written by one filtered COPY each.
+    monkeypatch.setattr(partition, "_spilled", lambda con: True)
+    partitioned: list[Path] = []
+    copy = partition._copy
+
+    def spy(con: object, table: str, where: str | None, target: Path) -> object:
+        partitioned.append(target)
+        return copy(con, table, where, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(partition, "_copy", spy)
+    bill = normalize_bill(_accounts_cur(tmp_path, 5, 4), source_file_id="x", out_dir=out_dir)
+    assert partitioned == []
+    assert [p.rows for p in bill.partitions] == [4] * 5
+    for p in bill.partitions:
+        assert {g["SubAccountId"] for g in _lines_of(p.path)} == {p.account_id}
+
+
 def _lines_of(path: Path) -> list[dict[str, object]]:
     import duckdb
 

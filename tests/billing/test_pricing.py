@@ -38,9 +38,7 @@ def priced(
     out = tmp_path / "priced.parquet"
     summary = price_usage(cp, [bill], out)
     con = duckdb.connect()
-    table = con.execute(
-        f"SELECT * FROM '{out}' ORDER BY resource_id, charge_category"
-    ).fetch_arrow_table()
+    table = con.sql(f"SELECT * FROM '{out}' ORDER BY resource_id, charge_category").to_arrow_table()
     return summary, table.to_pylist()
 
 

@@ -61,8 +61,8 @@ def priced_rows(
     summary = price_usage(cp, [bill], out)
     rows = (
         duckdb.connect()
-        .execute(f"SELECT * FROM '{out}' ORDER BY resource_id")
-        .fetch_arrow_table()
+        .sql(f"SELECT * FROM '{out}' ORDER BY resource_id")
+        .to_arrow_table()
         .to_pylist()
     )
     return summary.price, rows
@@ -182,7 +182,7 @@ def test_reference_text_of_any_spelling(tmp_path: Path) -> None:
     )
     out = tmp_path / "priced.parquet"
     summary = price_usage(cp, [bill], out)
-    (row,) = duckdb.connect().execute(f"SELECT * FROM '{out}'").fetch_arrow_table().to_pylist()
+    (row,) = duckdb.connect().sql(f"SELECT * FROM '{out}'").to_arrow_table().to_pylist()
     assert (row["customer_id"], row["account_id"], row["price_list_id"], row["price_rule"]) == (
         customer_id,
         account_id,
