@@ -5,13 +5,14 @@ This is the contract between bill ingestion (which writes it as Parquet under
 exists (docs/design.md §4.1); ``ServiceCode`` and ``ProviderLineType`` are Rebill's additions.
 Money and quantities are exact ``DECIMAL(38,18)``, never floating point.
 
-Why 18 decimals: a normalized total must equal the bill file's own column sum to the last decimal.
-Providers write more than the 10 decimals of a cent-fraction: Azure EA cost details carry 16
-(``0.0000000019419368``), FOCUS exports 11 and more, CUR up to 15. 20 integer digits remain: a sum
-of 10 million lines of up to 10^12 each stays 10^1 below overflow. A source value with more than 18
-decimals (none seen in real exports) is rounded to 18, half away from zero, in the text and the
-decimal conversions alike; the normalized line then holds the rounded value and the totals sum
-those.
+Why 18 decimals: a normalized total must equal the bill file's own column sum to the last
+decimal. Providers write more than the 10 decimals of a cent-fraction: Azure EA cost details
+carry 16 (``0.0000000019419368``), FOCUS exports 11 and more, CUR up to 15. 18 is also the
+most an int64 decimal holds, which is what the fast text parser uses for the fraction
+(:mod:`chalicelib.bill_files.sql`). 20 integer digits remain: a sum of 10 million lines of up to
+10^12 each stays 10^1 below overflow. A source value with more than 18 decimals (none seen in
+real exports) is rounded to 18, half away from zero, in the text and the decimal conversions
+alike; the normalized line then holds the rounded value and the totals sum those.
 """
 
 from __future__ import annotations

@@ -31,8 +31,13 @@ _TS_FORMATS = (
 )
 
 
+# The int64-backed decimal DuckDB parses fast; DECIMAL(38,…) text casts take microseconds a value.
+_FAST_SCALE = min(MONEY_SCALE, 18)
+
+
 def macro_statements() -> list[str]:
     formats = ", ".join(lit(f) for f in _TS_FORMATS)
+    fast = f"DECIMAL(18,{_FAST_SCALE})"
     return [
         "SET TimeZone = 'UTC'",
         # rebill_text: trimmed text, '' as NULL. trim() copies every value; it removes only ' '
@@ -52,23 +57,41 @@ def macro_statements() -> list[str]:
         "THEN COALESCE(TRY_CAST(s AS TIMESTAMP), rebill_ts_exact(s)) ELSE rebill_ts_exact(s) END",
         # rebill_money_exact: text (trimmed here) -> MONEY, exact, rounding half away from zero.
         # DuckDB's own cast is exact for plain and scientific notation alike, except one case
-        # (DuckDB 1.4; 2.x casts it right): scientific notation whose first significant digit
-        # lies two or more places below the scale rounds on that digit ('5e-20' -> 1E-18).
-        # Such a value is below 1e-(scale+1) in magnitude, so its correct result is 0; the
-        # double only decides that, with a margin no rounding of the double can cross.
+        # (DuckDB 1.4.4): scientific notation whose first significant digit lies two or more
+        # places below the scale rounds on that digit ('5e-15' -> 1E-10). Such a value is
+        # below 1e-11 in magnitude, so its correct result is 0; the double only decides that,
+        # with a margin (4.9e-11) no rounding of the double can cross.
         "CREATE OR REPLACE TEMP MACRO rebill_money_trimmed(s) AS CASE "
         "WHEN (contains(s, 'e') OR contains(s, 'E')) "
         f"AND abs(TRY_CAST(s AS DOUBLE)) < 49e-{MONEY_SCALE + 2} "
         f"THEN CAST(0 AS {MONEY}) ELSE TRY_CAST(s AS {MONEY}) END",
         "CREATE OR REPLACE TEMP MACRO rebill_money_exact(s) AS rebill_money_trimmed(trim(s))",
-        # rebill_money: the same result, fast. DuckDB 2.x parses text into DECIMAL(38,…) in
-        # tens of ns (1.4 took 4-15 us a value): a plain number is cast as it is (the cast
-        # skips ASCII spaces itself); scientific notation, and whatever the cast refuses (odd
-        # spaces, bad text), go the exact way. Equal to rebill_money_exact on every input:
-        # tests/bill_files/test_money.py checks it differentially.
-        "CREATE OR REPLACE TEMP MACRO rebill_money(s) AS CASE "
-        "WHEN contains(s, 'e') OR contains(s, 'E') THEN rebill_money_exact(s) "
-        f"ELSE COALESCE(TRY_CAST(s AS {MONEY}), rebill_money_exact(s)) END",
+        # rebill_money: the same result, fast. DuckDB parses text into DECIMAL(38,…) (int128)
+        # digit by digit with overflow checks, some 10-15 us a value; into DECIMAL(18,…) (int64)
+        # it takes tens of ns. So plain decimals [-]d…d[.d…d] are parsed as int64 pieces: the
+        # integer part at scale 0 and the fraction at the money scale (rounded there by the same
+        # parser family), then added as MONEY. A failed TRY_CAST is slow too, so the branch is
+        # picked by looking at the text, and whatever the pieces cannot take (scientific
+        # notation, a leading '+' or '.', more than 18 integer digits, a fraction rounding up to
+        # 1 at scale 18, odd text) goes the exact way. Equal to rebill_money_exact on every
+        # input: tests/bill_files/test_money.py checks it differentially.
+        "CREATE OR REPLACE TEMP MACRO rebill_digit(c) AS ord(c) BETWEEN 48 AND 57",
+        "CREATE OR REPLACE TEMP MACRO rebill_money_split(s, p) AS CASE "
+        "WHEN rebill_digit(s[p - 1]) AND rebill_digit(s[p + 1]) THEN CASE WHEN ord(s) = 45 "
+        f"THEN CAST(TRY_CAST(left(s, p - 1) AS DECIMAL(18,0)) AS {MONEY}) "
+        f"- CAST(TRY_CAST(substr(s, p) AS {fast}) AS {MONEY}) "
+        f"ELSE CAST(TRY_CAST(left(s, p - 1) AS DECIMAL(18,0)) AS {MONEY}) "
+        f"+ CAST(TRY_CAST(substr(s, p) AS {fast}) AS {MONEY}) END END",
+        "CREATE OR REPLACE TEMP MACRO rebill_money(s) AS rebill_money_exact(s)"
+        if MONEY_SCALE > 18
+        else "CREATE OR REPLACE TEMP MACRO rebill_money(s) AS CASE "
+        "WHEN NOT (rebill_digit(s) OR (ord(s) = 45 AND rebill_digit(s[2]))) "
+        "OR contains(s, 'e') OR contains(s, 'E') THEN rebill_money_exact(s) "
+        "WHEN starts_with(s, '0.') OR starts_with(s, '-0.') "
+        f"THEN COALESCE(CAST(TRY_CAST(s AS {fast}) AS {MONEY}), rebill_money_exact(s)) "
+        "WHEN strpos(s, '.') = 0 "
+        f"THEN COALESCE(CAST(TRY_CAST(s AS DECIMAL(18,0)) AS {MONEY}), rebill_money_exact(s)) "
+        "ELSE COALESCE(rebill_money_split(s, strpos(s, '.')), rebill_money_exact(s)) END",
         # The account field of an ARN: arn:partition:service:region:ACCOUNT:resource.
         "CREATE OR REPLACE TEMP MACRO rebill_arn_account(a) AS "
         "NULLIF(regexp_extract(a, '^arn:[^:]*:[^:]*:[^:]*:([0-9]+):', 1), '')",

@@ -1,7 +1,7 @@
 """Money is exact: any decimal text a bill may hold (plain, scientific notation, many decimals)
 sums to what Python's Decimal says, once each value is rounded to the schema's scale; and the
-fast conversions (a direct cast of plain numbers, direct timestamp casts, trim only when
-needed) give exactly what the plain conversions give, at both money scales the schema may use."""
+fast conversions (int64 pieces, direct timestamp casts, trim only when needed) give exactly what
+the plain conversions give, at both money scales the schema may use."""
 
 from __future__ import annotations
 
@@ -117,6 +117,7 @@ def _connection(monkeypatch: pytest.MonkeyPatch, scale: int) -> duckdb.DuckDBPyC
     money = f"DECIMAL(38,{scale})"
     monkeypatch.setattr(sql, "MONEY", money)
     monkeypatch.setattr(sql, "MONEY_SCALE", scale)
+    monkeypatch.setattr(sql, "_FAST_SCALE", min(scale, 18))
     con = duckdb.connect()
     for statement in sql.macro_statements():
         con.execute(statement)
