@@ -59,12 +59,8 @@ def priced_rows(
 ) -> tuple[dict[str, Decimal], list[dict[str, Any]]]:
     out = tmp_path / "priced.parquet"
     summary = price_usage(cp, [bill], out)
-    rows = (
-        duckdb.connect()
-        .sql(f"SELECT * FROM '{out}' ORDER BY resource_id")
-        .to_arrow_table()
-        .to_pylist()
-    )
+    con = duckdb.connect()  # held: a relation reads through its connection
+    rows = con.sql(f"SELECT * FROM '{out}' ORDER BY resource_id").to_arrow_table().to_pylist()
     return summary.price, rows
 
 
@@ -182,7 +178,8 @@ def test_reference_text_of_any_spelling(tmp_path: Path) -> None:
     )
     out = tmp_path / "priced.parquet"
     summary = price_usage(cp, [bill], out)
-    (row,) = duckdb.connect().sql(f"SELECT * FROM '{out}'").to_arrow_table().to_pylist()
+    con = duckdb.connect()
+    (row,) = con.sql(f"SELECT * FROM '{out}'").to_arrow_table().to_pylist()
     assert (row["customer_id"], row["account_id"], row["price_list_id"], row["price_rule"]) == (
         customer_id,
         account_id,
