@@ -126,17 +126,25 @@ def _record(doc: Mapping[str, Any], key: str) -> InvoiceRecord:
 
 
 def with_pdf(doc: Doc) -> Doc:
-    """Right after a document is issued: store its PDF (with its CII e-invoice as Factur-X).
+    """Right after a document is issued: store its e-invoices (CII and UBL) and its PDF (with
+    the CII inside as Factur-X).
 
-    The issue is never lost to a PDF that failed: the document is returned without
-    ``pdf_key``, and its PDF is rendered on the first request for it."""
+    The issue is never lost to a document that failed: the document is returned without
+    ``pdf_key``, and its PDF (or an e-invoice) is made on the first request for it."""
     try:
-        return dict(store_issued_pdf(doc))
+        stored = dict(store_issued_pdf(doc))
     except Exception:
         logger.exception(
             "%s issued without its PDF: it is rendered when first asked for", doc["id"]
         )
         return doc
+    try:
+        einvoices.stored_einvoice(stored, "ubl")
+    except EInvoiceIncomplete as error:  # said already for the CII, in the PDF's log line
+        logger.info("%s: no UBL e-invoice yet: %s", doc["id"], error)
+    except Exception:
+        logger.exception("%s: its UBL e-invoice is made when first asked for", doc["id"])
+    return stored
 
 
 def issued_pdf(invoice_id: str) -> bytes:

@@ -112,11 +112,11 @@ def test_it_is_made_once_and_never_changes(
     )
     assert again == first
     assert b"Renamed Cloud" not in again
-    # The other syntax is made from today's settings on its own first request.
+    # Both syntaxes were made when it was issued, from the settings of that moment.
     ubl = _download(
         api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl").headers["location"]
     )
-    assert b"Renamed Cloud GmbH" in ubl
+    assert b"Renamed Cloud" not in ubl and b"Example Cloud GmbH" in ubl
 
 
 def test_an_incomplete_seller_is_a_clear_error_that_stores_nothing(
@@ -139,7 +139,10 @@ def test_a_deleted_customer_is_a_clear_error_but_a_made_e_invoice_stays(
 ) -> None:
     from chalicelib.store import reference
 
-    stored = make_invoice("acme")  # issuing made the CII (its PDF carries it), not the UBL
+    assert api.put("/settings", body={"seller": {"name": "Example Cloud GmbH"}}).status == 200
+    stored = make_invoice("acme")  # the seller's profile incomplete: issued without e-invoices
+    assert api.put("/settings", body={"seller": SELLER}).status == 200
+    assert api.get(f"/invoices/{stored['id']}/e-invoice", format="cii").status == 302
     reference.delete_document("customer", "acme")
     reply = api.get(f"/invoices/{stored['id']}/e-invoice", format="ubl")
     assert (reply.status, reply.json["code"]) == (422, "einvoice_incomplete"), reply
@@ -194,7 +197,11 @@ def test_the_issued_pdf_carries_the_same_cii_as_factur_x(
 
     from pypdf import PdfReader
 
+    from chalicelib.store import objects
+
     stored = make_invoice("acme")
+    made = objects.list_keys(f"invoices/{stored['id']}/e-invoice/")
+    assert sorted(k.rsplit("-", 1)[1] for k in made) == ["cii.xml", "ubl.xml"]  # at issue
     pdf = _download(api.get(f"/invoices/{stored['id']}/pdf").headers["location"])
     attached = PdfReader(io.BytesIO(pdf)).attachments
     assert list(attached) == ["factur-x.xml"]
