@@ -73,14 +73,10 @@ def start_invoice_run(
 
     def taken(attempt: int, run_id: str) -> None:
         # An execution of this name ran before and its run record is gone (execution names
-        # stay taken for 90 days): this record never runs; the next attempt's name will.
-        invoices.save_run(
-            {
-                **records.pop(run_id),
-                "status": "failed",
-                "error": {"message": "execution name already used"},
-            }
-        )
+        # stay taken for 90 days): this record never runs, and is no run of the history;
+        # the next attempt's name will run.
+        records.pop(run_id)
+        invoices.delete_run(run_id)
 
     started = executions.start_with_attempt_name(
         machine,

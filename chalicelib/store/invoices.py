@@ -573,6 +573,11 @@ def save_run(doc: Doc) -> None:
     _run_item(doc).save()
 
 
+def delete_run(run_id: str) -> None:
+    """Delete the record of a run that never started (its execution name was taken)."""
+    InvoiceItem(f"RUN#{run_id}", "RUN").delete()
+
+
 def recent_runs(
     period: str | None, after: str | None, limit: int
 ) -> tuple[list[RunRecord], str | None]:

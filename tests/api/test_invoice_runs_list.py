@@ -142,3 +142,20 @@ def test_only_operators_list_runs(api: Api, customer_token: Callable[[str], str]
     assert api.get("/invoice-runs", customer_token("acme")).status == 403
     assert api.get("/invoice-runs", None).status == 401
     assert api.get("/invoice-runs", period="2026-13").status == 400
+
+
+def test_an_attempt_whose_execution_name_was_taken_is_no_run_of_the_history(
+    api: Api, reference_data: Any
+) -> None:
+    from chalicelib.store import invoices
+
+    first = _wait(
+        api, api.post("/invoice-runs", body={"period": PERIOD, "mode": "draft"}).json["run_id"]
+    )
+    # Its record lost (a restore, a cleanup): execution names stay taken for 90 days.
+    invoices.delete_run(first["run_id"])
+    again = api.post("/invoice-runs", body={"period": PERIOD, "mode": "draft"}).json
+    assert again["run_id"].rsplit("-", 1)[1] == str(int(first["run_id"].rsplit("-", 1)[1]) + 1)
+    _wait(api, again["run_id"])
+    listed = api.get("/invoice-runs", period=PERIOD).json["items"]
+    assert [run["run_id"] for run in listed] == [again["run_id"]]
