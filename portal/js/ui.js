@@ -239,9 +239,16 @@ export function takeFlash() {
   return message ? notice(message.kind, ...message.content) : null;
 }
 
-/** A period picker form that navigates to `path` with ?period=. */
-export function periodForm(path, period, extra = {}, navigate) {
-  const control = h("input", { type: "month", name: "period", value: period, required: true, pattern: "\\d{4}-\\d{2}" });
+/** A period picker form that navigates to `path` with ?period= (`optional`: may be left empty,
+ * `hint` says what empty means). */
+export function periodForm(path, period, extra = {}, navigate, { optional = false, hint } = {}) {
+  const control = h("input", {
+    type: "month",
+    name: "period",
+    value: period ?? "",
+    required: !optional,
+    pattern: "\\d{4}-\\d{2}",
+  });
   return h(
     "form",
     {
@@ -253,7 +260,7 @@ export function periodForm(path, period, extra = {}, navigate) {
         navigate(path, { ...extra, period: control.value });
       },
     },
-    field("Billing period", control),
+    field("Billing period", control, hint),
     h("div", {}, h("button", { type: "submit" }, "Show")),
   );
 }

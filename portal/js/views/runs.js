@@ -5,7 +5,7 @@ import { seg } from "../api.js";
 import { h } from "../dom.js";
 import { dateTime, integer, isPeriod, money } from "../format.js";
 import { href, navigate } from "../router.js";
-import { badge, busy, dataTable, errorNotice, field, pageHeader } from "../ui.js";
+import { badge, busy, dataTable, errorNotice, pageHeader, periodForm } from "../ui.js";
 import { runSummary } from "./invoice-run.js";
 
 const PAGE_SIZE = 50;
@@ -36,7 +36,10 @@ export async function render(ctx) {
   );
   ctx.render(
     pageHeader(title),
-    periodFilter(period),
+    periodForm("/runs", period, {}, navigate, {
+      optional: true,
+      hint: "Empty: the latest runs of every period.",
+    }),
     messages,
     tableArea,
     h("p", {}, more),
@@ -44,24 +47,6 @@ export async function render(ctx) {
       ? h("p", {}, h("a", { href: href("/report", { period }) }, `Billing report ${period}`), " · ",
           h("a", { href: href("/runs") }, "Runs of every period"))
       : null,
-  );
-}
-
-function periodFilter(period) {
-  const control = h("input", { type: "month", name: "period", value: period ?? "", pattern: "\\d{4}-\\d{2}" });
-  return h(
-    "form",
-    {
-      class: "filters",
-      role: "search",
-      "aria-label": "Period",
-      onsubmit: (event) => {
-        event.preventDefault();
-        navigate("/runs", { period: control.value });
-      },
-    },
-    field("Billing period", control, "Empty: the latest runs of every period."),
-    h("div", {}, h("button", { type: "submit" }, "Show")),
   );
 }
 
