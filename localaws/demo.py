@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -124,14 +124,41 @@ def format_report(report: dict[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - len(report["totals"]), "  ".join("-" * w for w in widths))
     for entry in report["unassigned"]:
-        cost = Decimal(entry["cost"]).quantize(Decimal("0.01"), ROUND_HALF_UP)
         lines.append(
             f"unassigned: {PROVIDER_NAMES.get(entry['provider'], entry['provider'])} account "
-            f"{entry['account_id']}, "
-            f"cost {cost} {entry['currency']}: assign it to a customer"
+            f"{entry['account_id']}, billed {entry['billed_cost_display']} {entry['currency']} "
+            f"(effective cost {entry['cost_display']}): assign it to a customer"
         )
+    lines.extend(_unassigned_check_lines(report.get("unassigned_check") or []))
     lines.extend(_reconciliation_lines(report.get("reconciliation")))
     return "\n".join(lines)
+
+
+WHY_UNASSIGNED_DIFFERS = {
+    "owned_part_of_period": "owned by {customer} for part of the period only",
+    "changed_since_run": "assigned, or billed, since the run that reconciled",
+}
+
+
+def _unassigned_check_lines(checks: list[dict[str, Any]]) -> list[str]:
+    """Where the unassigned accounts listed and the reconciliation's unassigned figure differ,
+    the accounts that make the difference, and why."""
+    lines = []
+    for check in checks:
+        if check["agrees"]:
+            continue
+        lines.append(
+            f"unassigned {check['currency']}: {check['listed_display']} listed, "
+            f"{check['reconciled_display']} in the reconciliation:"
+        )
+        for account in check["accounts"]:
+            why = WHY_UNASSIGNED_DIFFERS[account["reason"]].format(customer=account["customer_id"])
+            name = PROVIDER_NAMES.get(account["provider"], account["provider"])
+            lines.append(
+                f"  {name} account {account['account_id']}: {account['listed_display']} listed, "
+                f"{account['reconciled_display']} reconciled ({why})"
+            )
+    return lines
 
 
 def _reconciliation_lines(result: dict[str, Any] | None) -> list[str]:

@@ -162,9 +162,51 @@ def test_the_printed_report_names_providers_as_they_write_themselves() -> None:
     from localaws.demo import format_report
 
     unassigned = [
-        {"provider": "azure", "account_id": "sub-1", "cost": "12.345", "currency": "EUR"},
-        {"provider": "gcp", "account_id": "proj-1", "cost": "1", "currency": "USD"},
+        {
+            "provider": "azure",
+            "account_id": "sub-1",
+            "currency": "EUR",
+            "billed_cost_display": "12.35",
+            "cost_display": "11.00",
+        },
+        {
+            "provider": "gcp",
+            "account_id": "proj-1",
+            "currency": "USD",
+            "billed_cost_display": "1.00",
+            "cost_display": "1.00",
+        },
     ]
     text = format_report({"rows": [], "totals": [], "unassigned": unassigned})
-    assert "unassigned: Azure account sub-1, cost 12.35 EUR" in text
+    assert "unassigned: Azure account sub-1, billed 12.35 EUR (effective cost 11.00)" in text
     assert "unassigned: Google Cloud account proj-1" in text
+
+
+def test_the_printed_report_says_why_the_unassigned_figures_differ() -> None:
+    from localaws.demo import format_report
+
+    check = {
+        "currency": "USD",
+        "agrees": False,
+        "listed_display": "38.76",
+        "reconciled_display": "52.63",
+        "accounts": [
+            {
+                "provider": "aws",
+                "account_id": "555555555555",
+                "listed_display": "0.00",
+                "reconciled_display": "13.87",
+                "reason": "owned_part_of_period",
+                "customer_id": "umbrella",
+            }
+        ],
+    }
+    agreeing = {**check, "currency": "EUR", "agrees": True, "accounts": []}
+    report = {"rows": [], "totals": [], "unassigned": [], "unassigned_check": [check, agreeing]}
+    text = format_report(report)
+    assert "unassigned USD: 38.76 listed, 52.63 in the reconciliation:" in text
+    assert (
+        "AWS account 555555555555: 0.00 listed, 13.87 reconciled "
+        "(owned by umbrella for part of the period only)"
+    ) in text
+    assert "unassigned EUR" not in text
