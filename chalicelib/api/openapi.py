@@ -137,7 +137,8 @@ ADDRESS = _obj(
 BANK = _obj(
     {
         "account_name": _nullable(_text(200)),
-        "iban": _nullable({"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9 ]{10,36}$"}),
+        # groups may be spaced (stored without): 10–30 characters after the check digits
+        "iban": _nullable({"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}( ?[A-Z0-9]){10,30}$"}),
         "bic": _nullable({"type": "string", "pattern": "^[A-Z0-9]{8}([A-Z0-9]{3})?$"}),
         "account_number": _nullable(_text(34)),
         "routing_number": _nullable(_text(34)),
