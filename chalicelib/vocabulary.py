@@ -87,6 +87,9 @@ DEFAULT_PAYMENT_TERMS_DAYS = 30
 # The languages an invoice document can be written in (labels, dates and numbers).
 INVOICE_LANGUAGES = ("en", "de", "fr")
 
+# The EN 16931 e-invoice syntaxes: UN/CEFACT CII (Factur-X's XML) and UBL (Peppol BIS 3.0).
+EINVOICE_FORMATS = ("cii", "ubl")
+
 
 def portal_vocabulary() -> dict[str, dict[str, str]]:
     """The vocabularies the portal shows, for its ``config.json``: each one code → name, in the

@@ -16,6 +16,7 @@ from chalicelib.vocabulary import (
     BILL_STATUSES,
     DEFAULT_INVOICE_NUMBER_PREFIX,
     DOCUMENT_KINDS,
+    EINVOICE_FORMATS,
     INVOICE_LANGUAGES,
     INVOICE_STATUSES,
     LINE_KINDS,
@@ -294,7 +295,7 @@ CUSTOMER = _obj(
         "language": {"type": "string", "enum": list(INVOICE_LANGUAGES)},
         "einvoice_format": {
             "type": ["string", "null"],
-            "enum": ["cii", "ubl", None],
+            "enum": [*EINVOICE_FORMATS, None],
             "description": "Attach this EN 16931 e-invoice XML to the emailed invoice.",
         },
         "tax_profile": _obj(
@@ -1669,7 +1670,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
                     *_path_params("invoice_id"),
                     _query(
                         "format",
-                        {"type": "string", "enum": ["cii", "ubl"]},
+                        {"type": "string", "enum": list(EINVOICE_FORMATS)},
                         "cii: UN/CEFACT CII, the XML of Factur-X / ZUGFeRD (EN 16931 profile); "
                         "ubl: UBL 2.1 as Peppol BIS Billing 3.0 (Invoice or CreditNote).",
                         required=True,

@@ -18,6 +18,7 @@ from chalicelib.billing.periods import Period
 from chalicelib.errors import InvalidInput
 from chalicelib.vocabulary import (
     DEFAULT_INVOICE_NUMBER_PREFIX,
+    EINVOICE_FORMATS,
     INVOICE_LANGUAGES,
     MATCH_KEYS,
     PROVIDERS,
@@ -34,7 +35,6 @@ MAX_TERMS_DAYS = 365
 # POST /settings/logo-upload-url: a PNG or a JPEG.
 LOGO_PREFIX = "settings/logo/"
 LOGO_EXTENSIONS = (".png", ".jpg")
-EINVOICE_FORMATS = ("cii", "ubl")  # the e-invoice XML a customer asks for beside the PDF
 
 
 # --- small validating readers -------------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.vocabulary import EINVOICE_FORMATS
+
 LISTING = "INVOICE"
 INVOICE_FILES_PREFIX = "invoices/"  # the data bucket's folder of invoice files
 DETAIL_CSV_FIELD, CUSTOMER_CSV_FIELD = "csv_key", "customer_csv_key"
@@ -57,13 +59,11 @@ def invoice_csv_keys(invoice_id: str, computation: str) -> InvoiceCsvKeys:
 
 # --- the invoice's e-invoices ------------------------------------------------------------
 
-EINVOICE_SYNTAXES = ("cii", "ubl")
-
 
 def einvoice_key(invoice_id: str, syntax: str) -> str:
     """``invoices/<invoice id>/e-invoice/<invoice id>-<cii|ubl>.xml``: written once, when first
     asked for, and never again (an issued invoice does not change)."""
-    if syntax not in EINVOICE_SYNTAXES:
+    if syntax not in EINVOICE_FORMATS:
         raise ValueError(f"no e-invoice syntax {syntax!r}")
     return f"{INVOICE_FILES_PREFIX}{invoice_id}/e-invoice/{invoice_id}-{syntax}.xml"
 
