@@ -20,7 +20,7 @@ share a key with a probability of about n²/2⁶⁵ (10⁻⁹ for 100,000 lines)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import duckdb
@@ -62,15 +62,23 @@ def line_key_sql(line_id: str = LINE_ID) -> str:
     )
 
 
-def overlapping_lines(new: Sequence[Path], current: Sequence[Path]) -> int:
-    """How many lines of the ``new`` normalized files have a key that a line of ``current`` has."""
+def overlapping_lines(
+    new: Sequence[Path], current: Sequence[Path], accounts: Collection[str] | None = None
+) -> int:
+    """How many lines of the ``new`` normalized files have a key that a line of ``current`` has;
+    with ``accounts`` ('provider/account id'), of those accounts' lines only (a file may hold
+    other accounts' lines too)."""
     if not new or not current:
         return 0
+    where = ""
+    if accounts is not None:
+        listed = ", ".join(sql.lit(a) for a in sorted(accounts)) or sql.NULL_TEXT
+        where = f""" AND ("ProviderName" || '/' || "SubAccountId") IN ({listed})"""
     con = duckdb.connect()
     try:
         (count,) = con.execute(
             f'SELECT count(*) FROM read_parquet({_paths(new)}) n WHERE n."LineKey" IN '
-            f'(SELECT "LineKey" FROM read_parquet({_paths(current)}))'
+            f'(SELECT "LineKey" FROM read_parquet({_paths(current)}) WHERE true{where}){where}'
         ).fetchone() or (0,)
     finally:
         con.close()

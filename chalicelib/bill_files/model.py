@@ -26,7 +26,8 @@ class PartitionSummary:
     period: str  # 'YYYY-MM' of BillingPeriodStart (UTC)
     account_id: str  # SubAccountId (string; leading zeros kept)
     billing_account_id: str | None  # BillingAccountId of those lines (the smallest if several)
-    path: Path  # the Parquet file written
+    path: Path  # the Parquet file written (shared with other accounts' lines in a bill over many)
+    location: str  # its directory under the output root: 'provider=…/period=…/account(s)=…'
     rows: int
     billed_cost: Decimal
     effective_cost: Decimal

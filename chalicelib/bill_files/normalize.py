@@ -23,7 +23,8 @@ piece at a time):
    the bill file's, whichever piece they were found in;
 5. one aggregate over the staged lines (the pieces' tables) gives, per partition, the rows,
    sums, currency, lines without an invoice id; no rows at all is an error;
-6. DuckDB writes the partitions' Parquet files from the staged lines (:mod:`partition`); they
+6. DuckDB writes the partitions' Parquet files from the staged lines (:mod:`partition`: a file
+   per account, but a bill over many accounts writes its small ones into shared files); they
    are checked against the sums and moved into place.
 
 Speed: ``bench/bench_ingest.py`` measures this against the floor (inflating the file once) and
@@ -85,7 +86,8 @@ from chalicelib.bill_files.partition import (
     PERIOD,
     PERIOD_COLUMN,
     Key,
-    partition_dir,
+    Owners,
+    file_dir,
     period_text,
     write_partitions,
 )
@@ -117,13 +119,16 @@ def normalize_bill(
     part_index: int = 0,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
+    owners: Owners | None = None,
 ) -> NormalizedBill:
-    """Normalize ``source`` into ``out_dir/provider=…/period=…/account=…/part-<n>.parquet``.
+    """Normalize ``source`` into ``out_dir/provider=…/period=…/account=…/part-<n>.parquet``
+    (small accounts of a bill over many share files: :mod:`partition`).
 
     ``part_index`` (the ``n`` above) names the file, so that the parts of one multi-file report
-    can be normalized independently into the same tree. Raises :class:`InvalidBillFile` for any
-    file that cannot be taken in, :class:`BillProcessingError` when the machine (disk, memory)
-    fails instead.
+    can be normalized independently into the same tree. ``owners`` says who owns each account,
+    so that one owner's small accounts share a file (asked only of a bill over many accounts).
+    Raises :class:`InvalidBillFile` for any file that cannot be taken in,
+    :class:`BillProcessingError` when the machine (disk, memory) fails instead.
     """
     if not source_file_id:
         raise ValueError("source_file_id is required")
@@ -136,7 +141,7 @@ def normalize_bill(
             container = unpacked.container
             con = _connect(work, memory_limit, threads)
             try:
-                src, staged, tables = _stage(con, unpacked, source_file_id, label)
+                src, staged = _stage(con, unpacked, source_file_id, label)
                 summary = _summarize(con, src, staged, label)
                 bill_periods = sorted({key[1] for key in summary})
                 if (
@@ -154,7 +159,7 @@ def normalize_bill(
                     staged,
                     [(key, int(v[0]), int(v[8])) for key, v in summary.items()],
                     work / "parts",
-                    tables=tables,
+                    owners=owners,
                 )
             finally:
                 con.close()
@@ -218,11 +223,11 @@ def _connect(work: Path, memory_limit: str, threads: int | None) -> duckdb.DuckD
 
 def _stage(
     con: duckdb.DuckDBPyConnection, unpacked: Unpacked, source_file_id: str, label: str
-) -> tuple[Source, str, list[str]]:
+) -> tuple[Source, str]:
     """One pass over the source, piece by piece: map, validate, stage in a table per piece.
 
-    Returns the source (as opened on its first piece), the staged lines (the one table, or a
-    view of all pieces' tables) and the tables. They are plain (not TEMP): the partition writer
+    Returns the source (as opened on its first piece) and the staged lines (the one table, or
+    a view of all pieces' tables). The tables are plain (not TEMP): the partition writer
     reads them from several connections of the same database at once. Each piece is checked
     once staged (failed row checks, a second currency), while it is still on disk to say where,
     and then removed (:mod:`container`). A table per piece rather than one table: appending to
@@ -291,12 +296,12 @@ def _stage(
         if piece.owned:
             piece.path.unlink()
     if len(tables) == 1:
-        return src, tables[0], tables
+        return src, tables[0]
     staged = _STAGED_VIEW
     con.execute(
         f"CREATE VIEW {staged} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
     )
-    return src, staged, tables
+    return src, staged
 
 
 def _check_piece(
@@ -457,19 +462,27 @@ def _publish(
     """Move the finished files into ``out_dir`` (replacing an earlier normalization's)."""
     if set(written) != set(summary):
         raise BillProcessingError("partition files and partition sums disagree")
+    keys_of: dict[Path, list[Key]] = {}
+    for key in sorted(summary):
+        keys_of.setdefault(written[key], []).append(key)
+    moved: dict[Key, Path] = {}
+    for path, keys in keys_of.items():
+        target = file_dir(out_dir, keys) / file_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        for key in keys:
+            moved[key] = target
     partitions = []
     for key in sorted(summary):
         rows, billed, effective, listed, eligible, billing_account, currency, *_ = summary[key]
-        target = partition_dir(out_dir, key) / file_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(written[key], target)
         partitions.append(
             PartitionSummary(
                 provider=key[0],
                 period=key[1],
                 account_id=key[2],
                 billing_account_id=billing_account,
-                path=target,
+                path=moved[key],
+                location=moved[key].parent.relative_to(out_dir).as_posix(),
                 rows=int(rows),
                 billed_cost=Decimal(billed),
                 effective_cost=Decimal(effective),

@@ -182,7 +182,11 @@ def normalize_and_stage(
             elif earlier := bills.claim_content(record["content_sha256"], bill_id, _reusable):
                 return None, _duplicate(record, earlier)
             normalized = normalize_bill(
-                source, source_file_id=bill_id, out_dir=Path(tmp) / "normalized", manifest=manifest
+                source,
+                source_file_id=bill_id,
+                out_dir=Path(tmp) / "normalized",
+                manifest=manifest,
+                owners=reference.account_owners,
             )
             _publish_partitions(bill_id, normalized)
         except InvalidBillFile as error:
@@ -275,15 +279,16 @@ def _totals(normalized: NormalizedBill) -> dict[str, str]:
 
 
 def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
+    """Upload each partition file once (small accounts of a bill over many share one) and write
+    each account's aggregate, which says where its lines are."""
+    keys: dict[str, str] = {}
     for part in normalized.partitions:
-        key = (
-            f"{objects.NORMALIZED_PREFIX}provider={part.provider}/period={part.period}/"
-            f"account={part.account_id}/bill={bill_id}.parquet"
-        )
-        objects.upload(Path(part.path), key)
-        bills.put_account_aggregate(
-            part.period,
-            bill_id,
+        if part.location not in keys:
+            key = f"{objects.NORMALIZED_PREFIX}{part.location}/bill={bill_id}.parquet"
+            objects.upload(Path(part.path), key)
+            keys[part.location] = key
+    bills.put_account_aggregates(
+        [
             AccountAggregate(
                 bill_id=bill_id,
                 provider=part.provider,
@@ -296,9 +301,11 @@ def _publish_partitions(bill_id: str, normalized: NormalizedBill) -> None:
                 list_cost=str(part.list_cost),
                 savings_eligible_cost=str(part.savings_eligible_cost),
                 currency=part.currency,
-                parquet_key=key,
-            ),
-        )
+                parquet_key=keys[part.location],
+            )
+            for part in normalized.partitions
+        ],
+    )
 
 
 def _quarantine(record: BillRecord, error: InvalidBillFile) -> dict[str, Any]:

@@ -111,11 +111,15 @@ def _overlap(period: str, new: Version, other: Version) -> int:
     shared = set(new.accounts) & set(other.accounts)
 
     def files(version: Version) -> list[str]:
-        return [
-            a["parquet_key"]
-            for a in bills.aggregates_of(period, version.bill_ids)
-            if _account(a) in shared
-        ]
+        # Each file once: small accounts of a bill over many share one (the count below takes
+        # the shared accounts' lines only).
+        return sorted(
+            {
+                a["parquet_key"]
+                for a in bills.aggregates_of(period, version.bill_ids)
+                if _account(a) in shared
+            }
+        )
 
     with tempfile.TemporaryDirectory(dir=get_config().tmp_dir) as tmp:
         new_files = [
@@ -126,7 +130,7 @@ def _overlap(period: str, new: Version, other: Version) -> int:
             objects.download(k, Path(tmp) / "current" / f"{i}.parquet")
             for i, k in enumerate(files(other))
         ]
-        lines = overlapping_lines(new_files, other_files)
+        lines = overlapping_lines(new_files, other_files, shared)
     logger.info(
         "lines shared with a current file",
         extra={"period": period, "other": other.describe(), "lines": lines},

@@ -141,9 +141,16 @@ def record_content(digest: str, bill_id: str) -> None:
 # --- account aggregates ---------------------------------------------------------------------
 
 
-def put_account_aggregate(period: str, bill_id: str, aggregate: AccountAggregate) -> None:
-    sk = f"ACCOUNT#{aggregate['provider']}#{aggregate['account_id']}#{bill_id}"
-    BillItem(f"PERIOD#{period}", sk, kind="account_aggregate", doc=aggregate).save()
+def put_account_aggregates(aggregates: Iterable[AccountAggregate]) -> None:
+    """Each aggregate under its period, 25 to a request (BatchWriteItem)."""
+    with BillItem.batch_write() as batch:
+        for aggregate in aggregates:
+            sk = f"ACCOUNT#{aggregate['provider']}#{aggregate['account_id']}#{aggregate['bill_id']}"
+            batch.save(
+                BillItem(
+                    f"PERIOD#{aggregate['period']}", sk, kind="account_aggregate", doc=aggregate
+                )
+            )
 
 
 def aggregates_of(period: str, bill_ids: Iterable[str]) -> list[AccountAggregate]:

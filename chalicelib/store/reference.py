@@ -161,6 +161,18 @@ def list_accounts(customer_id: str) -> list[AccountRecord]:
     return accounts
 
 
+def account_owners() -> dict[tuple[str, str], str]:
+    """Who owns each account now, (provider, account id) -> customer id (of several owners over
+    time, the first by id): one scan of the account index, which holds only accounts."""
+    owners: dict[tuple[str, str], str] = {}
+    for item in ReferenceItem.by_account.scan(attributes_to_get=["pk", "doc"]):
+        doc = item.doc or {}
+        key = (str(doc.get("provider")), str(doc.get("account_id")))
+        customer = item.pk.removeprefix("CUSTOMER#")
+        owners[key] = min(customer, owners.get(key, customer))
+    return owners
+
+
 def owners_of_account(provider: str, account_id: str) -> list[str]:
     """Customer ids that own the account (several when validity ranges split it over time)."""
     items = ReferenceItem.by_account.query(account_key(provider, account_id))

@@ -1,5 +1,6 @@
-"""Partition layout: one file per provider / period / account, safe paths, per-part file names,
-re-delivery replaces, and sums per partition."""
+"""Partition layout: one file per provider / period / account (small accounts of a bill over
+many share files), safe paths, per-part file names, re-delivery replaces, and sums per
+partition."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def _accounts_cur(tmp_path: Path, accounts: int, per_account: int) -> Path:
 
 @pytest.mark.parametrize(
     ("single_copies", "per_copy"),
-    [(100, 128), (0, 128), (0, 7)],
-    ids=["a-copy-per-partition", "one-partitioned-copy", "sorted-bucket-ranges"],
+    [(100, 128), (0, 128)],
+    ids=["a-copy-per-partition", "one-partitioned-copy"],
 )
 def test_one_file_per_partition(
     tmp_path: Path,
@@ -42,8 +43,7 @@ def test_one_file_per_partition(
     single_copies: int,
     per_copy: int,
 ) -> None:
-    # The three ways of partition.write_partitions; 7: more partitions than one COPY takes, so
-    # the lines are sorted by a hash bucket of their keys and written in bucket ranges.
+    # The two ways of partition.write_partitions for a bill over a few accounts.
     monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", single_copies)
     monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", per_copy)
     bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
@@ -52,12 +52,95 @@ def test_one_file_per_partition(
     assert files == sorted(p.path for p in bill.partitions)
     for p in bill.partitions:
         assert p.path.name == "part-0.parquet"
+        assert p.location == f"provider=aws/period=2026-10/account={p.account_id}"
         assert p.rows == 3
         a = int(p.account_id)
         assert p.billed_cost == 3 * a + Decimal("0.03")
         assert {g["SubAccountId"] for g in _lines_of(p.path)} == {p.account_id}
     assert bill.totals.billed_cost == sum(3 * a + Decimal("0.03") for a in range(40))
     assert [p.account_id for p in bill.partitions] == sorted(p.account_id for p in bill.partitions)
+
+
+def _shares(bill: object) -> dict[Path, list[str]]:
+    files: dict[Path, list[str]] = {}
+    for p in bill.partitions:  # type: ignore[attr-defined]
+        files.setdefault(p.path, []).append(p.account_id)
+    return files
+
+
+def test_a_bill_over_many_accounts_writes_the_small_ones_into_shared_files(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More partitions than one COPY takes: accounts of fewer than SHARED_FILE_ROWS lines fill
+    # files of at least that many; here 2 accounts of 3 lines per file, 20 files over 3 COPYs.
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
+    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 5)
+    bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
+    assert [p.rows for p in bill.partitions] == [3] * 40
+    shares = _shares(bill)
+    assert sorted(out_dir.rglob("*.parquet")) == sorted(shares)
+    assert sorted(shares.values()) == [[f"{a:012d}", f"{a + 1:012d}"] for a in range(0, 40, 2)]
+    for path, accounts in shares.items():
+        assert path.parent.name == f"accounts={accounts[0]}+1"
+        got = _lines_of(path)
+        assert len(got) == 6 and {g["SubAccountId"] for g in got} == set(accounts)
+    for p in bill.partitions:
+        assert p.location == f"provider=aws/period=2026-10/accounts={shares[p.path][0]}+1"
+        mine = [g for g in _lines_of(p.path) if g["SubAccountId"] == p.account_id]
+        assert (
+            sum(g["BilledCost"] for g in mine)
+            == p.billed_cost
+            == 3 * int(p.account_id) + (Decimal("0.03"))
+        )
+
+
+def test_an_account_of_many_lines_keeps_a_file_of_its_own(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
+    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 4)
+    rows = [
+        curgen.line(
+            **{
+                "lineItem/UsageAccountId": f"{a:012d}",
+                "lineItem/UnblendedCost": "1",
+                "identity/LineItemId": f"{a}-{i}",
+            }
+        )
+        for a in range(10)
+        for i in range(5 if a == 3 else 1)
+    ]
+    bill = normalize_bill(
+        curgen.write(tmp_path / "c.csv", rows), source_file_id="x", out_dir=out_dir
+    )
+    shares = _shares(bill)
+    big = next(p for p in bill.partitions if p.account_id == f"{3:012d}")
+    assert shares[big.path] == [big.account_id]
+    assert big.location == f"provider=aws/period=2026-10/account={big.account_id}"
+    assert sorted(len(a) for a in shares.values()) == [1, 1, 4, 4]  # 9 small: 4 + 4 + 1
+    assert sum(len(_lines_of(path)) for path in shares) == 14
+
+
+def test_one_owners_small_accounts_share_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 10)
+    parts = [(("aws", "2026-10", f"a{i}"), 4, 0) for i in range(8)]
+    owners = {("aws", "a0"): "zeta", ("aws", "a5"): "zeta", ("aws", "a7"): "zeta"}
+    owners |= {("aws", "a1"): "alpha", ("aws", "a6"): "alpha"}
+    groups = partition.file_groups(parts, owners)
+    # alpha's 2 (8 lines), then zeta's 3 join that file (it closes only where the owner
+    # changes), then the accounts nobody owns, by id.
+    assert groups == [
+        [("aws", "2026-10", a) for a in ("a1", "a6", "a0", "a5", "a7")],
+        [("aws", "2026-10", a) for a in ("a2", "a3", "a4")],
+    ]
+    # Without owners: by account, a file closing once it holds 10 lines.
+    assert [len(g) for g in partition.file_groups(parts)] == [3, 3, 2]
+    # A file never holds two periods or providers.
+    mixed = [(("aws", "2026-09", "a0"), 1, 0), (("aws", "2026-10", "a0"), 1, 0)]
+    mixed.append((("gcp", "2026-10", "a0"), 1, 0))
+    assert len(partition.file_groups(mixed)) == 3
 
 
 def test_a_partition_split_by_duckdb_is_merged_into_one_file(
@@ -79,56 +162,41 @@ def test_a_partition_split_by_duckdb_is_merged_into_one_file(
         assert sum(g["BilledCost"] for g in got) == p.billed_cost
 
 
-@pytest.mark.parametrize(
-    ("row_bytes", "read_from"),
-    [(None, "rebill_staged_0"), (10**12, "rebill_compressed.rebill_sorted")],
-    ids=["in-memory-as-staged", "compressed-sorted-first"],
-)
-def test_bucket_ranges_sort_the_lines_only_when_they_are_compressed(
-    tmp_path: Path,
-    out_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    row_bytes: int | None,
-    read_from: str,
+def test_a_shared_file_split_by_duckdb_is_merged_into_one_file(
+    tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Lines staged in memory as they are: each COPY filters its bucket range on the staged
-    # table (a sorted copy would cost more than the filters). Staged compressed (a bill too big
-    # for memory as it is, forced here): sorted by bucket first, so no COPY decompresses it all.
-    from chalicelib.bill_files import normalize
-
-    if row_bytes is not None:
-        monkeypatch.setattr(normalize, "STAGED_ROW_BYTES", row_bytes)
     monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
-    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
-    read: list[str] = []
-    run_parallel = partition._run_parallel
-
-    def spy(con: object, jobs: list[tuple[str, str, Path]]) -> object:
-        read.extend(table for table, _, _ in jobs)
-        return run_parallel(con, jobs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(partition, "_run_parallel", spy)
-    bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
-    assert len(read) > 1 and set(read) == {read_from}
-    assert [p.rows for p in bill.partitions] == [3] * 40
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 3)
+    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 3000)
+    monkeypatch.setattr(partition, "MAX_OPEN_FILES", 1)
+    monkeypatch.setattr(partition, "FLUSH_THRESHOLD_ROWS", 1)
+    bill = normalize_bill(
+        _accounts_cur(tmp_path, 8, 1000), source_file_id="x", out_dir=out_dir, threads=2
+    )
+    shares = _shares(bill)
+    assert sorted(len(a) for a in shares.values()) == [2, 3, 3]
+    assert sorted(out_dir.rglob("*.parquet")) == sorted(shares)
     for p in bill.partitions:
-        got = _lines_of(p.path)
-        assert {g["SubAccountId"] for g in got} == {p.account_id}
-        assert sum(g["BilledCost"] for g in got) == p.billed_cost
+        mine = [g for g in _lines_of(p.path) if g["SubAccountId"] == p.account_id]
+        assert len(mine) == 1000
+        assert sum(g["BilledCost"] for g in mine) == p.billed_cost
 
 
 def test_few_partitions_of_spilled_lines_are_written_by_a_copy_each(
     tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Staged lines on disk (as a 10 M-line bill's are): DuckDB 2's partitioned writer exceeds
-    # the memory limit there, so a few partitions are written by one filtered COPY each.
-    monkeypatch.setattr(partition, "_spilled", lambda con: True)
+    # Staged lines compressed or on disk (as a 10 M-line bill's are): DuckDB 2's partitioned
+    # writer exceeds the memory limit there, so a few partitions are written by one filtered
+    # COPY each.
+    from chalicelib.bill_files import normalize
+
+    monkeypatch.setattr(normalize, "STAGED_ROW_BYTES", 10**12)  # staged compressed
     partitioned: list[Path] = []
     copy = partition._copy
 
-    def spy(con: object, table: str, where: str | None, target: Path) -> object:
+    def spy(con: object, query: str, names: object, target: Path) -> object:
         partitioned.append(target)
-        return copy(con, table, where, target)  # type: ignore[arg-type]
+        return copy(con, query, names, target)  # type: ignore[arg-type]
 
     monkeypatch.setattr(partition, "_copy", spy)
     bill = normalize_bill(_accounts_cur(tmp_path, 5, 4), source_file_id="x", out_dir=out_dir)
