@@ -11,8 +11,9 @@ For a legacy CUR ``.csv.gz`` (122 columns) and a CUR 2.0 Parquet file of the sam
     the mapping needs, on all cores;
 (b) Rebill — :func:`chalicelib.bill_files.normalize.normalize_bill`, everything included (unpack,
     validation of every value, exact decimals, sums, finality, partition files);
-(c) Rebill on the same number of lines spread over ``--many-accounts`` linked accounts (one
-    partition file each), for the cost per line of many partitions;
+(c) Rebill on the same number of lines spread over ``--many-accounts`` linked accounts (their
+    small accounts in shared files, chalicelib/bill_files/partition.py), for the cost per line
+    of many partitions;
 (d) with ``--with-pandas``: ``read_csv`` / ``read_parquet`` of the needed columns with money as
     float64, the same column mapping, Σ per account, ``to_parquet`` partitioned (a reference).
 
@@ -341,6 +342,7 @@ def rebill(path: Path, work: Path) -> dict[str, Any]:
         "seconds": seconds,
         "rows": bill.rows,
         "partitions": len(bill.partitions),
+        "files": len({p.path for p in bill.partitions}),
         "billed": str(bill.totals.billed_cost),
         "disk_mib": disk.peak / 2**20,
     }
@@ -473,7 +475,10 @@ def run(rows: int, n_accounts: int, many: int, repeat: int, with_pandas: bool) -
             result = best[job]
             detail = ""
             if "partitions" in result:
-                detail = f"  {result['partitions']} partitions, Σ billed {result['billed']}"
+                detail = (
+                    f"  {result['partitions']} partitions in {result['files']} files,"
+                    f" Σ billed {result['billed']}"
+                )
             if "disk_mib" in result:
                 detail += f", work files at most {result['disk_mib']:,.0f} MiB"
             name = LABELS[job].format(many=many)

@@ -165,9 +165,13 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     # A bill lands: read it, write its Parquet, move a bad one to quarantine/, record it; a
     # report manifest starts the ingest-report state machine.
     # A single file's lines are compared with the current files' (normalized/) before it counts.
+    # A bill over many accounts reads who owns them (one scan of the account index) and writes
+    # the account aggregates 25 at a time.
     "ingest_bill": FunctionAccess(
         reads=(REFERENCE, BILLS),
+        scans=(REFERENCE,),
         writes=(BILLS,),
+        batch_writes=(BILLS,),
         gets=(BILLS_PREFIX, NORMALIZED_PREFIX),
         puts=(NORMALIZED_PREFIX, QUARANTINE_PREFIX),
         removes=(BILLS_PREFIX,),
@@ -176,7 +180,9 @@ FUNCTION_ACCESS: dict[str, FunctionAccess] = {
     ),
     "ingest_part": FunctionAccess(
         reads=(REFERENCE, BILLS),
+        scans=(REFERENCE,),
         writes=(BILLS,),
+        batch_writes=(BILLS,),
         gets=(BILLS_PREFIX,),
         puts=(NORMALIZED_PREFIX, QUARANTINE_PREFIX),
         removes=(BILLS_PREFIX,),

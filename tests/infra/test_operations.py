@@ -165,7 +165,10 @@ def test_ingest_reaches_bills_and_nothing_of_invoices(prod: Synthesized) -> None
     assert not allows(ingest, "s3:DeleteObject", objects_under(template, "normalized/*"))
     assert not allows(ingest, "s3:PutObject", objects_under(template, "invoices/*"))
     assert allows(ingest, "dynamodb:PutItem", table_arn(template, "bills"))
+    assert allows(ingest, "dynamodb:BatchWriteItem", table_arn(template, "bills"))  # aggregates
+    assert allows(ingest, "dynamodb:Scan", table_arn(template, "reference"))  # who owns accounts
     assert not allows(ingest, "dynamodb:PutItem", table_arn(template, "reference"))
+    assert not allows(ingest, "dynamodb:BatchWriteItem", table_arn(template, "reference"))
     invoices = render(table_arn(template, "invoices"))
     assert not [g for g in grants(ingest) if g[1] == invoices]
 
