@@ -52,7 +52,8 @@ def billing_report(period: str) -> dict[str, Any]:
         )
         for c in customers
     ]
-    links = [(c["id"], a) for c in customers for a in reference.list_accounts(c["id"])]
+    listed = {c["id"] for c in customers}
+    links = [(c, a) for c, a in reference.all_accounts() if c in listed]
     owned = {(a["provider"], a["account_id"]) for _customer, a in links}
     unassigned, reseller = _accounts_nobody_owns(period, owned)
     report = build_report(period, rows, unassigned)

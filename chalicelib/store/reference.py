@@ -161,15 +161,23 @@ def list_accounts(customer_id: str) -> list[AccountRecord]:
     return accounts
 
 
+def all_accounts() -> list[tuple[str, AccountRecord]]:
+    """Every customer's accounts, (customer id, account), by customer and account: one scan of
+    the account index, which holds only accounts (not a query per customer)."""
+    found: list[tuple[str, AccountRecord]] = [
+        (item.pk.removeprefix("CUSTOMER#"), item.doc)
+        for item in ReferenceItem.by_account.scan(attributes_to_get=["pk", "doc"])
+    ]
+    found.sort(key=lambda link: (link[0], account_key(link[1]["provider"], link[1]["account_id"])))
+    return found
+
+
 def account_owners() -> dict[tuple[str, str], str]:
     """Who owns each account now, (provider, account id) -> customer id (of several owners over
-    time, the first by id): one scan of the account index, which holds only accounts."""
+    time, the first by id)."""
     owners: dict[tuple[str, str], str] = {}
-    for item in ReferenceItem.by_account.scan(attributes_to_get=["pk", "doc"]):
-        doc = item.doc or {}
-        key = (str(doc.get("provider")), str(doc.get("account_id")))
-        customer = item.pk.removeprefix("CUSTOMER#")
-        owners[key] = min(customer, owners.get(key, customer))
+    for customer, account in all_accounts():
+        owners.setdefault((account["provider"], account["account_id"]), customer)
     return owners
 
 
