@@ -8,7 +8,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV := .local/checkov/.installed-$(CHECKOV_VERSION)
 PORT ?= 8000
 
-.PHONY: run reset test setup test-setup browser lint typecheck checkov bench clean
+.PHONY: run reset test setup test-setup browser lint typecheck checkov bench bench-large clean
 
 # Keeps its data in .local/data/ across restarts; the demo is loaded into an empty stack only.
 run: setup
@@ -72,6 +72,10 @@ bench: setup
 	$(BIN)/python -m bench.bench_pricing
 	$(BIN)/python -m bench.bench_ingest
 	$(BIN)/python -m bench.bench_runs --customers 1000
+
+# The invoice run of 10,000 customers (about half an hour on 2 cores): docs/scaling.md.
+bench-large: setup
+	$(BIN)/python -m bench.bench_runs --customers 10000 --digest
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
