@@ -3,13 +3,14 @@ request costs the same with a few objects in the bucket or a month-end's hundred
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localaws.persistence import S3Mirror, s3_object_of
+
+pytestmark = pytest.mark.stack
 
 BUCKET = "rebill-local-data"
 
@@ -29,16 +30,12 @@ def test_the_object_a_request_names() -> None:
 
 
 @pytest.fixture
-def moto_s3() -> Iterator[Any]:
-    import boto3
-    from moto import mock_aws
+def moto_s3(clean_stack: Any) -> Any:
+    """The embedded AWS's S3 (moto's, in this process), its bucket empty."""
+    from chalicelib.store import objects
+    from chalicelib.store.aws import client
 
-    from localaws.stack import REGION
-
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+    return client("s3"), objects.bucket()
 
 
 def _files(root: Path) -> int:
@@ -46,23 +43,24 @@ def _files(root: Path) -> int:
 
 
 def test_a_write_syncs_only_the_object_it_names(moto_s3: Any, tmp_path: Path) -> None:
+    s3, bucket = moto_s3
     mirror = S3Mirror(tmp_path)
     mirror.restore()
     for i in range(50):
-        moto_s3.put_object(Bucket=BUCKET, Key=f"old/{i}", Body=b"x")
-    moto_s3.put_object(Bucket=BUCKET, Key="new", Body=b"fresh")
-    assert mirror.sync_object(BUCKET, "new") is True
+        s3.put_object(Bucket=bucket, Key=f"old/{i}", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="new", Body=b"fresh")
+    assert mirror.sync_object(bucket, "new") is True
     assert _files(tmp_path) == 1  # the other 50 wait for a full sync
-    stored = mirror._path(BUCKET, "new").read_bytes()
+    stored = mirror._path(bucket, "new").read_bytes()
     assert stored.endswith(b"\nfresh")
 
-    moto_s3.put_object(Bucket=BUCKET, Key="new", Body=b"again")
-    mirror.sync_object(BUCKET, "new")
-    assert mirror._path(BUCKET, "new").read_bytes().endswith(b"\nagain")
+    s3.put_object(Bucket=bucket, Key="new", Body=b"again")
+    mirror.sync_object(bucket, "new")
+    assert mirror._path(bucket, "new").read_bytes().endswith(b"\nagain")
 
-    moto_s3.delete_object(Bucket=BUCKET, Key="new")
-    mirror.sync_object(BUCKET, "new")
-    assert not mirror._path(BUCKET, "new").exists()
+    s3.delete_object(Bucket=bucket, Key="new")
+    mirror.sync_object(bucket, "new")
+    assert not mirror._path(bucket, "new").exists()
 
     mirror.sync()
     assert _files(tmp_path) == 50
@@ -74,6 +72,7 @@ def test_the_wrapped_app_syncs_the_named_object_and_everything_otherwise(
 ) -> None:
     from localaws.persistence import DataDir, Persistence
 
+    _, bucket = moto_s3
     persistence = Persistence(DataDir(tmp_path).open(), moto_dynamodb=False)
     persistence.s3.restore()
     calls: list[str] = []
@@ -87,8 +86,8 @@ def test_the_wrapped_app_syncs_the_named_object_and_everything_otherwise(
         return [b""]
 
     wrapped = persistence.wrap(app)
-    wrapped({"REQUEST_METHOD": "PUT", "PATH_INFO": f"/{BUCKET}/a/b.csv"}, None)
-    wrapped({"REQUEST_METHOD": "GET", "PATH_INFO": f"/{BUCKET}/a/b.csv"}, None)
-    wrapped({"REQUEST_METHOD": "POST", "PATH_INFO": f"/{BUCKET}", "QUERY_STRING": "delete"}, None)
+    wrapped({"REQUEST_METHOD": "PUT", "PATH_INFO": f"/{bucket}/a/b.csv"}, None)
+    wrapped({"REQUEST_METHOD": "GET", "PATH_INFO": f"/{bucket}/a/b.csv"}, None)
+    wrapped({"REQUEST_METHOD": "POST", "PATH_INFO": f"/{bucket}", "QUERY_STRING": "delete"}, None)
     wrapped({"REQUEST_METHOD": "DELETE", "PATH_INFO": "/not-a-bucket/k"}, None)
-    assert calls == [f"{BUCKET}/a/b.csv", "all", "not-a-bucket/k", "all"]
+    assert calls == [f"{bucket}/a/b.csv", "all", "not-a-bucket/k", "all"]
