@@ -61,6 +61,14 @@ def test_one_file_per_partition(
     assert [p.account_id for p in bill.partitions] == sorted(p.account_id for p in bill.partitions)
 
 
+def share_files(monkeypatch: pytest.MonkeyPatch, shared_rows: int, per_copy: int = 7) -> None:
+    """Make every bill of more than ``per_copy`` accounts one "over many accounts": its accounts
+    of fewer than ``shared_rows`` lines share files."""
+    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
+    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", per_copy)
+    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", shared_rows)
+
+
 def _shares(bill: object) -> dict[Path, list[str]]:
     files: dict[Path, list[str]] = {}
     for p in bill.partitions:  # type: ignore[attr-defined]
@@ -73,9 +81,7 @@ def test_a_bill_over_many_accounts_writes_the_small_ones_into_shared_files(
 ) -> None:
     # More partitions than one COPY takes: accounts of fewer than SHARED_FILE_ROWS lines fill
     # files of at least that many; here 2 accounts of 3 lines per file, 20 files over 3 COPYs.
-    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
-    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
-    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 5)
+    share_files(monkeypatch, 5)
     bill = normalize_bill(_accounts_cur(tmp_path, 40, 3), source_file_id="x", out_dir=out_dir)
     assert [p.rows for p in bill.partitions] == [3] * 40
     shares = _shares(bill)
@@ -98,9 +104,7 @@ def test_a_bill_over_many_accounts_writes_the_small_ones_into_shared_files(
 def test_an_account_of_many_lines_keeps_a_file_of_its_own(
     tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
-    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 7)
-    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 4)
+    share_files(monkeypatch, 4)
     rows = [
         curgen.line(
             **{
@@ -165,9 +169,7 @@ def test_a_partition_split_by_duckdb_is_merged_into_one_file(
 def test_a_shared_file_split_by_duckdb_is_merged_into_one_file(
     tmp_path: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
-    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 3)
-    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 3000)
+    share_files(monkeypatch, 3000, per_copy=3)
     monkeypatch.setattr(partition, "MAX_OPEN_FILES", 1)
     monkeypatch.setattr(partition, "FLUSH_THRESHOLD_ROWS", 1)
     bill = normalize_bill(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.bill_files import curgen
+from tests.bill_files.test_partitions import share_files
 from tests.flow.test_duplicate_bills import (
     ACME,
     GLOBEX,
@@ -69,11 +70,7 @@ def test_shared_files_give_the_same_invoices_and_reconciliation(
 
 
 def _share_every_bills_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib.bill_files import partition
-
-    monkeypatch.setattr(partition, "MAX_SINGLE_COPIES", 0)
-    monkeypatch.setattr(partition, "MAX_PARTITIONS_PER_COPY", 1)
-    monkeypatch.setattr(partition, "SHARED_FILE_ROWS", 10**9)
+    share_files(monkeypatch, 10**9, per_copy=1)  # all of a bill's accounts in one file
 
 
 def test_lines_already_current_are_counted_in_the_shared_accounts_only(
