@@ -10,8 +10,9 @@ and odd ids cannot escape the tree; plain AWS, GCP and Azure ids read unchanged.
 Why files are shared: a Parquet file of the 31 normalized columns has a fixed cost in DuckDB's
 writer (about 4.5 ms of CPU alone, some 11 ms per partition in a partitioned COPY), the cost of
 writing some 1,700 lines. A 1 M-line bill over 2,000 accounts (500 lines each) spent three
-quarters of its ingest on 2,001 files; the same bill in files of at least SHARED_FILE_ROWS lines
-costs per line what a bill over 5 accounts does (docs/scaling.md "Ingest"). Who reads a shared
+quarters of its ingest on 2,001 files, 3 to 5 times the time per line of a bill over 6
+accounts; in 30 files of at least SHARED_FILE_ROWS lines, 1.3 to 1.6 times (docs/scaling.md
+"Ingest"). Who reads a shared
 file gets the other accounts' lines with it: invoicing matches every line to its customer's
 accounts anyway (chalicelib/billing/sources.py), and the reconciliation reads each file once. So
 that a customer's accounts land in one file (a batch of an invoice run then downloads little
