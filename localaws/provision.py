@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import time
 import zipfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from localaws.stack import LocalStack
 
+log = logging.getLogger("localaws")
 RUNTIME = "python3.12"
 
 
@@ -105,7 +108,6 @@ def _create_function(stack: LocalStack, name: str, role_arn: str) -> str:
 def add_missing_indexes(model: Any) -> list[str]:
     """Create on an existing table the global indexes its model declares and it lacks (one at a
     time, as DynamoDB wants), and wait until they are active. Returns their names."""
-    import time
 
     connection = model._get_connection().connection
     table = model.Meta.table_name
@@ -144,10 +146,39 @@ def add_missing_indexes(model: Any) -> list[str]:
     return added
 
 
+# How long clear_data waits for executions still running to end.
+EXECUTIONS_TIMEOUT_S = 120
+
+
+def wait_for_executions(stack: LocalStack, timeout: float = EXECUTIONS_TIMEOUT_S) -> list[str]:
+    """Wait until no execution of the stack's state machines is running; the names of those
+    still running at ``timeout``."""
+    sfn = stack.client("stepfunctions")
+    machines = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [
+            e["name"]
+            for machine in machines
+            for e in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")[
+                "executions"
+            ]
+        ]
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.2)
+
+
 def clear_data(stack: LocalStack) -> None:
+    """Empty the bucket and the tables, once the executions still running have ended: an
+    invoice run or delivery left running would otherwise finish into the next test's data and
+    publish its events there."""
     from chalicelib.config import get_config
     from chalicelib.store.tables import ALL_TABLES
 
+    left = wait_for_executions(stack)
+    if left:
+        log.warning("executions still running after %s s: %s", EXECUTIONS_TIMEOUT_S, left)
     bucket = get_config().data_bucket
     s3 = stack.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
