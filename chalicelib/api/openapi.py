@@ -1059,6 +1059,12 @@ def _path(name: str, schema: Schema, example: str) -> Schema:
 
 
 DECIMAL_FILTER: Schema = {"type": "string", "pattern": "^-?[0-9]{1,15}(\\.[0-9]{1,4})?$"}
+# The file-link routes (CSV, PDF, e-invoice): a 302 to the presigned link, or the link as JSON.
+REDIRECT_PARAMETER = _query(
+    "redirect",
+    {"type": "boolean", "default": True},
+    "false: answer {url, expires_at} instead of redirecting.",
+)
 PAGE_PARAMETERS = [
     _query(
         "limit",
@@ -1626,11 +1632,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(200, "CsvLink"),
                 params=[
                     *_path_params("invoice_id"),
-                    _query(
-                        "redirect",
-                        {"type": "boolean", "default": True},
-                        "false: answer {url, expires_at} instead of redirecting.",
-                    ),
+                    REDIRECT_PARAMETER,
                     _query(
                         "view",
                         {"type": "string", "enum": ["detail", "customer"]},
@@ -1651,11 +1653,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
                 ok=(200, "PdfLink"),
                 params=[
                     *_path_params("invoice_id"),
-                    _query(
-                        "redirect",
-                        {"type": "boolean", "default": True},
-                        "false: answer {url, expires_at} instead of redirecting.",
-                    ),
+                    REDIRECT_PARAMETER,
                 ],
                 extra_responses=PDF_REDIRECT,
             )
@@ -1675,11 +1673,7 @@ def _operations() -> dict[str, dict[str, Schema]]:
                         "ubl: UBL 2.1 as Peppol BIS Billing 3.0 (Invoice or CreditNote).",
                         required=True,
                     ),
-                    _query(
-                        "redirect",
-                        {"type": "boolean", "default": True},
-                        "false: answer {url, expires_at} instead of redirecting.",
-                    ),
+                    REDIRECT_PARAMETER,
                 ],
                 extra_responses=EINVOICE_REDIRECT,
             )
