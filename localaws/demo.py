@@ -49,16 +49,11 @@ def wait_for_deliveries(timeout: float = 300) -> None:
     """Wait until no report delivery is still being taken in (its execution has ended)."""
     from chalicelib.config import get_config
     from chalicelib.store.aws import client
+    from localaws.provision import wait_for_executions
 
-    sfn = client("stepfunctions")
     machine = get_config().ingest_report_state_machine_arn
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")
-        if not running["executions"]:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"report deliveries still being taken in after {timeout} s")
+    if wait_for_executions(client("stepfunctions"), [machine], timeout):
+        raise TimeoutError(f"report deliveries still being taken in after {timeout} s")
 
 
 def load_demo() -> str:

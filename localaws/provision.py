@@ -150,11 +150,9 @@ def add_missing_indexes(model: Any) -> list[str]:
 EXECUTIONS_TIMEOUT_S = 120
 
 
-def wait_for_executions(stack: LocalStack, timeout: float = EXECUTIONS_TIMEOUT_S) -> list[str]:
-    """Wait until no execution of the stack's state machines is running; the names of those
-    still running at ``timeout``."""
-    sfn = stack.client("stepfunctions")
-    machines = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+def wait_for_executions(sfn: Any, machines: list[str], timeout: float) -> list[str]:
+    """Wait until no execution of the state machines ``machines`` (ARNs) is running; the names
+    of those still running at ``timeout`` seconds. ``sfn``: a Step Functions client."""
     deadline = time.monotonic() + timeout
     while True:
         running = [
@@ -176,7 +174,9 @@ def clear_data(stack: LocalStack) -> None:
     from chalicelib.config import get_config
     from chalicelib.store.tables import ALL_TABLES
 
-    left = wait_for_executions(stack)
+    sfn = stack.client("stepfunctions")
+    machines = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
+    left = wait_for_executions(sfn, machines, EXECUTIONS_TIMEOUT_S)
     if left:
         log.warning("executions still running after %s s: %s", EXECUTIONS_TIMEOUT_S, left)
     bucket = get_config().data_bucket
